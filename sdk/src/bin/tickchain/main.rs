@@ -1,0 +1,94 @@
+//! `tickchain`: verify and inspect tickchain proofs, and compute the digests clients submit.
+//!
+//! Exit codes: 0 success; 1 a proof failed verification; 2 bad input (unreadable file,
+//! malformed proof or genesis, bad arguments).
+
+mod digest;
+mod inspect;
+mod text;
+mod verify_cmd;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Verify and inspect tickchain timestamp proofs.
+#[derive(Parser)]
+#[command(name = "tickchain", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify a proof offline against the network's genesis file.
+    Verify {
+        /// The proof (`.tcproof` JSON or `.tcproof.bin` compact).
+        proof: PathBuf,
+        /// The network's genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Also check that the proof's digest is the SHA-256 of this document.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Print the verified result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a readable summary of a proof (does not verify it).
+    Inspect {
+        /// The proof file.
+        proof: PathBuf,
+    },
+    /// Print the SHA-256 digest of a file (`-` for standard input), as a client submits it.
+    Digest {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Convert a proof between the JSON and compact binary forms.
+    Convert {
+        /// The proof file (either form).
+        proof: PathBuf,
+        /// Where to write the converted proof.
+        #[arg(long)]
+        out: PathBuf,
+        /// Target form.
+        #[arg(long, value_enum)]
+        to: verify_cmd::Form,
+    },
+}
+
+/// A failure with its exit code: 1 for a proof that does not verify, 2 for bad input.
+pub enum Failure {
+    /// The proof was read but does not verify.
+    Invalid(String),
+    /// The input could not be read or parsed.
+    BadInput(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Verify {
+            proof,
+            genesis,
+            file,
+            json,
+        } => verify_cmd::run(&proof, &genesis, file.as_deref(), json),
+        Command::Inspect { proof } => inspect::run(&proof),
+        Command::Digest { file } => digest::run(&file),
+        Command::Convert { proof, out, to } => verify_cmd::convert(&proof, &out, to),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Invalid(msg)) => {
+            eprintln!("FAILED {msg}");
+            ExitCode::from(1)
+        }
+        Err(Failure::BadInput(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}

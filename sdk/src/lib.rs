@@ -1,0 +1,40 @@
+//! tickchain's formats and the offline verifier.
+//!
+//! Owns: the wire and proof formats, the canonical signing bytes (defined here once, used by
+//! every other crate), BLAKE3 Merkle trees, and `verify`, which checks a proof with nothing but
+//! the network's genesis. Never: tokio, sockets or clocks in the default features, so auditors
+//! can embed it.
+//!
+//! ```text
+//! digest ─salt─▶ leaf ─batch_path─▶ batch.root ─(signed by node)─▶ batch leaf
+//!        ─tick_path─▶ tick.batch_root ─▶ tick hash ◀─ q finalize votes (certificate)
+//!        ─▶ genesis hash (pinned keys, f, quorum)
+//! ```
+
+mod batch;
+mod bytes;
+pub mod certificate;
+pub mod encoding;
+mod error;
+mod genesis;
+#[cfg(feature = "keys")]
+pub mod keys;
+pub mod merkle;
+pub mod proof;
+pub mod signing;
+pub mod testkit;
+mod tick;
+mod units;
+pub mod vectors;
+pub mod verify;
+pub mod votes;
+
+pub use batch::Batch;
+pub use bytes::{Digest, Hash, HexError, PublicKey, Salt, Signature, decode_hex};
+pub use certificate::{CertVote, CertWindow, FinalityCertificate};
+pub use error::VerifyError;
+pub use genesis::{Genesis, GenesisError, GenesisNode};
+pub use proof::{Proof, ProofFormatError};
+pub use tick::Tick;
+pub use units::{Height, NANOS_PER_SECOND, Nanos, NodeId, Second, UtcNanos, View};
+pub use verify::{Network, VerifiedTimestamp, verify};

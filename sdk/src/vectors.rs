@@ -1,0 +1,430 @@
+//! The normative test vectors in `specs/vectors/`, generated deterministically from public seeds.
+//!
+//! Owns: the list of vector cases and their expected outcomes. Never: decides outcomes by
+//! running the verifier — every expectation is written down here by hand, so a verifier change
+//! that alters an outcome fails the tests instead of silently regenerating the vectors.
+
+use crate::merkle::{self, MerkleTree};
+use crate::testkit::{TestNetwork, seeded};
+use crate::votes::{ClockReading, VoteKind, nullify_signing_bytes, vote_signing_bytes};
+use crate::{Digest, Hash, Height, NodeId, Proof, Salt, Second, UtcNanos, View};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The genesis second used by every vector network.
+pub const VECTOR_GENESIS_SECOND: Second = Second(1_764_000_000);
+
+/// One labelled case in `specs/vectors/index.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Case name; the proof file is `proofs/<name>.tcproof`.
+    pub name: String,
+    /// What the case shows.
+    pub description: String,
+    /// Genesis file to verify against, relative to the vectors directory.
+    pub genesis: String,
+    /// Proof file, relative to the vectors directory.
+    pub proof: String,
+    /// `ok`, a `VerifyError` code, or `format_error` for input that must not parse.
+    pub expect: String,
+    /// For `format_error`: the field the error must name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Every vector file: path relative to `specs/vectors/` → contents.
+pub fn files() -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let net4 = TestNetwork::new("vectors-4", 4, 1, VECTOR_GENESIS_SECOND);
+    let net7 = TestNetwork::new("vectors-7", 7, 2, VECTOR_GENESIS_SECOND);
+    let other = TestNetwork::new("vectors-other", 4, 1, VECTOR_GENESIS_SECOND);
+    out.insert("genesis-4.json".into(), json_file(&net4.genesis.to_json()));
+    out.insert("genesis-7.json".into(), json_file(&net7.genesis.to_json()));
+    out.insert(
+        "genesis-other.json".into(),
+        json_file(&other.genesis.to_json()),
+    );
+
+    let mut cases = Vec::new();
+    let mut add = |out: &mut BTreeMap<String, Vec<u8>>,
+                   name: &str,
+                   genesis: &str,
+                   expect: &str,
+                   description: &str,
+                   proof_text: String| {
+        let path = format!("proofs/{name}.tcproof");
+        out.insert(path.clone(), json_file(&proof_text));
+        cases.push(Case {
+            name: name.into(),
+            description: description.into(),
+            genesis: genesis.into(),
+            proof: path,
+            expect: expect.into(),
+            field: None,
+        });
+    };
+
+    let base = net4.sample_proof(5, 3, 3, 3);
+    let ok = |p: &Proof| p.to_json();
+    add(
+        &mut out,
+        "valid-3of4",
+        "genesis-4.json",
+        "ok",
+        "leaf 3 of a 5-digest batch, 3 batches in the tick, signed by nodes 0,1,2 of 4",
+        ok(&base),
+    );
+    add(
+        &mut out,
+        "valid-4of4",
+        "genesis-4.json",
+        "ok",
+        "the only digest of its batch, the only batch of its tick, all 4 signers",
+        ok(&net4.sample_proof(1, 0, 1, 4)),
+    );
+    add(
+        &mut out,
+        "valid-odd-tree",
+        "genesis-4.json",
+        "ok",
+        "last leaf of a 7-digest batch (promoted node on the path)",
+        ok(&net4.sample_proof(7, 6, 5, 3)),
+    );
+    add(
+        &mut out,
+        "valid-5of7",
+        "genesis-7.json",
+        "ok",
+        "a 7-node ring (f = 2) with the minimum quorum of 5",
+        ok(&net7.sample_proof(9, 4, 2, 5)),
+    );
+
+    let mut p = base.clone();
+    p.salt.0[0] ^= 1;
+    add(
+        &mut out,
+        "wrong-salt",
+        "genesis-4.json",
+        "batch_inclusion",
+        "one bit of the salt flipped",
+        ok(&p),
+    );
+    let mut p = base.clone();
+    p.digest.0[31] ^= 0x80;
+    add(
+        &mut out,
+        "wrong-digest",
+        "genesis-4.json",
+        "batch_inclusion",
+        "one bit of the digest flipped",
+        ok(&p),
+    );
+    let mut p = base.clone();
+    p.batch_path.siblings[1].0[7] ^= 4;
+    add(
+        &mut out,
+        "tampered-path",
+        "genesis-4.json",
+        "batch_inclusion",
+        "one bit of a batch path sibling flipped",
+        ok(&p),
+    );
+    let mut p = base.clone();
+    p.batch_path.siblings.pop();
+    add(
+        &mut out,
+        "truncated-path",
+        "genesis-4.json",
+        "malformed_path",
+        "batch path missing its last sibling",
+        ok(&p),
+    );
+    let mut p = base.clone();
+    p.batch_path.index = 5;
+    add(
+        &mut out,
+        "index-out-of-range",
+        "genesis-4.json",
+        "malformed_path",
+        "batch path index equal to the tree size",
+        ok(&p),
+    );
+    let mut p = base.clone();
+    p.batch.signature.0[10] ^= 1;
+    add(
+        &mut out,
+        "bad-batch-signature",
+        "genesis-4.json",
+        "bad_batch_signature",
+        "one bit of the node's batch signature flipped",
+        ok(&p),
+    );
+    let mut p = base.clone();
+    p.tick_path.siblings[0].0[0] ^= 1;
+    add(
+        &mut out,
+        "batch-not-in-tick",
+        "genesis-4.json",
+        "tick_inclusion",
+        "one bit of a tick path sibling flipped",
+        ok(&p),
+    );
+    let mut p = base.clone();
+    p.certificate.tick_hash.0[5] ^= 1;
+    add(
+        &mut out,
+        "wrong-tick-hash",
+        "genesis-4.json",
+        "wrong_tick_hash",
+        "certificate names a different tick hash",
+        ok(&p),
+    );
+    let mut p = base.clone();
+    p.tick.second.0 += 1;
+    add(
+        &mut out,
+        "tampered-tick-second",
+        "genesis-4.json",
+        "wrong_tick_hash",
+        "tick second moved by one after signing",
+        ok(&p),
+    );
+    let mut p = base.clone();
+    p.certificate.votes.truncate(2);
+    add(
+        &mut out,
+        "too-few-signatures",
+        "genesis-4.json",
+        "too_few_signatures",
+        "only 2 of the 3 required votes",
+        ok(&p),
+    );
+    let mut p = base.clone();
+    p.certificate.votes[2].signer = NodeId(9);
+    add(
+        &mut out,
+        "unknown-signer",
+        "genesis-4.json",
+        "unknown_signer",
+        "a vote from signer 9 in a 4-node ring",
+        ok(&p),
+    );
+    let mut p = base.clone();
+    p.certificate.votes[2] = p.certificate.votes[1].clone();
+    add(
+        &mut out,
+        "duplicate-signer",
+        "genesis-4.json",
+        "duplicate_signer",
+        "signer 1 counted twice to reach the quorum",
+        ok(&p),
+    );
+    let mut p = base.clone();
+    p.certificate.votes[1].signature.0[40] ^= 1;
+    add(
+        &mut out,
+        "bad-signature",
+        "genesis-4.json",
+        "bad_signature",
+        "one bit of signer 1's signature flipped",
+        ok(&p),
+    );
+    let mut p = base.clone();
+    p.certificate.votes[0].reading.latest.0 += 1_000_000;
+    add(
+        &mut out,
+        "forged-reading",
+        "genesis-4.json",
+        "bad_signature",
+        "signer 0's clock reading changed after signing",
+        ok(&p),
+    );
+    add(
+        &mut out,
+        "wrong-genesis",
+        "genesis-other.json",
+        "wrong_genesis",
+        "a valid proof checked against another network's genesis",
+        ok(&base),
+    );
+    let mut p = base.clone();
+    p.version = 2;
+    add(
+        &mut out,
+        "unsupported-version",
+        "genesis-4.json",
+        "unsupported_version",
+        "proof version 2",
+        ok(&p),
+    );
+    {
+        // A certificate honestly signed, but with every clock 3 s after the tick's second.
+        let mut p = base.clone();
+        let late: Vec<(NodeId, ClockReading)> = (0..3)
+            .map(|i| (NodeId(i), TestNetwork::reading(p.tick.second, 3_000, 2)))
+            .collect();
+        p.certificate = net4.certify(&p.tick, &late);
+        add(
+            &mut out,
+            "late-certificate",
+            "genesis-4.json",
+            "tick_outside_window",
+            "all signers saw the proposal 3 s after its second",
+            ok(&p),
+        );
+    }
+
+    // Inputs that must not parse; the error must name the field.
+    let base_json = base.to_json();
+    let mut format_case = |out: &mut BTreeMap<String, Vec<u8>>,
+                           name: &str,
+                           field: &str,
+                           description: &str,
+                           text: String| {
+        let path = format!("proofs/{name}.tcproof");
+        out.insert(path.clone(), text.into_bytes());
+        cases.push(Case {
+            name: name.into(),
+            description: description.into(),
+            genesis: "genesis-4.json".into(),
+            proof: path,
+            expect: "format_error".into(),
+            field: Some(field.into()),
+        });
+    };
+    format_case(
+        &mut out,
+        "malformed-non-hex-digest",
+        "digest",
+        "digest with a non-hex character",
+        base_json.replacen(
+            &format!("\"{}\"", base.digest),
+            &format!("\"{}g\"", &base.digest.to_hex()[1..]),
+            1,
+        ),
+    );
+    format_case(
+        &mut out,
+        "malformed-short-salt",
+        "salt",
+        "salt of 15 bytes",
+        base_json.replacen(
+            &format!("\"{}\"", base.salt),
+            &format!("\"{}\"", &base.salt.to_hex()[2..]),
+            1,
+        ),
+    );
+    format_case(
+        &mut out,
+        "malformed-truncated-json",
+        "tick.prev_hash",
+        "the JSON cut in half",
+        base_json[..base_json.len() / 2].to_string(),
+    );
+    format_case(
+        &mut out,
+        "malformed-unknown-field",
+        "extra",
+        "an unknown top-level field",
+        base_json.replacen('{', "{\n  \"extra\": 1,", 1),
+    );
+
+    let compact = base.to_compact().expect("valid proofs are compactable");
+    out.insert("proofs/valid-3of4.tcproof.bin".into(), compact);
+    cases.push(Case {
+        name: "valid-3of4-compact".into(),
+        description: "valid-3of4 in the compact binary form".into(),
+        genesis: "genesis-4.json".into(),
+        proof: "proofs/valid-3of4.tcproof.bin".into(),
+        expect: "ok".into(),
+        field: None,
+    });
+
+    out.insert(
+        "index.json".into(),
+        json_file(&serde_json::to_string_pretty(&cases).expect("cases serialize")),
+    );
+    out.insert("encoding.json".into(), json_file(&encoding_vectors()));
+    out
+}
+
+fn json_file(text: &str) -> Vec<u8> {
+    let mut v = text.as_bytes().to_vec();
+    v.push(b'\n');
+    v
+}
+
+/// Byte-exact vectors for every canonical encoding (`specs/encoding.md`).
+fn encoding_vectors() -> String {
+    let net = TestNetwork::new("vectors-4", 4, 1, VECTOR_GENESIS_SECOND);
+    let g = net.hash();
+    let reading = ClockReading {
+        earliest: UtcNanos(1_764_000_010_003_000_000),
+        latest: UtcNanos(1_764_000_010_007_000_000),
+    };
+    let sealed = net.batch(
+        NodeId(1),
+        Second(1_764_000_009),
+        &[Digest(seeded("d0")), Digest(seeded("d1"))],
+    );
+    let (tick, _) = net.tick(
+        Height(10),
+        View(12),
+        Second(1_764_000_010),
+        Hash(seeded("prev")),
+        &[&sealed.batch],
+    );
+    let tick_hash = tick.hash(&g);
+    let roots: Vec<serde_json::Value> = (0u32..=8)
+        .map(|n| {
+            let leaves: Vec<Hash> = (0..n)
+                .map(|i| merkle::leaf_hash(&i.to_be_bytes()))
+                .collect();
+            serde_json::json!({
+                "leaves": n,
+                "leaf_content": "u32 big-endian 0..leaves",
+                "root": MerkleTree::from_leaf_hashes(leaves).root(),
+            })
+        })
+        .collect();
+    let salt = Salt([7; 16]);
+    let digest = Digest([9; 32]);
+    let v = serde_json::json!({
+        "genesis": {
+            "file": "genesis-4.json",
+            "canonical_bytes": hex::encode(net.genesis.canonical_bytes()),
+            "hash": g,
+        },
+        "digest_leaf": {
+            "salt": salt,
+            "digest": digest,
+            "leaf_hash": merkle::digest_leaf(&salt, &digest),
+        },
+        "merkle_roots": roots,
+        "batch": {
+            "value": sealed.batch,
+            "signing_bytes": hex::encode(sealed.batch.signing_bytes(&g)),
+            "leaf_hash": sealed.batch.leaf_hash(&g),
+        },
+        "tick": {
+            "value": tick,
+            "canonical_bytes": hex::encode(tick.canonical_bytes(&g)),
+            "hash": tick_hash,
+        },
+        "finalize_vote": {
+            "view": 12,
+            "tick_hash": tick_hash,
+            "reading": reading,
+            "signing_bytes": hex::encode(vote_signing_bytes(VoteKind::Finalize, &g, View(12), &tick_hash, &reading)),
+        },
+        "notarize_vote": {
+            "signing_bytes": hex::encode(vote_signing_bytes(VoteKind::Notarize, &g, View(12), &tick_hash, &reading)),
+        },
+        "nullify_vote": {
+            "view": 12,
+            "signing_bytes": hex::encode(nullify_signing_bytes(&g, View(12))),
+        },
+    });
+    serde_json::to_string_pretty(&v).expect("json")
+}

@@ -1,0 +1,242 @@
+//! Offline verification of proofs and certificates against a genesis (`specs/proof.md` §4).
+//!
+//! Owns: the ordered list of checks and the verified result. Never: I/O, clocks, or any
+//! trust in the proof beyond what the genesis keys sign.
+
+use crate::certificate::{CertWindow, FinalityCertificate};
+use crate::error::VerifyError;
+use crate::proof::{PROOF_VERSION, Proof};
+use crate::signing::{parse_key, verify_with};
+use crate::votes::{VoteKind, vote_signing_bytes};
+use crate::{Batch, Digest, Genesis, Hash, Height, NodeId, Second, Tick, UtcNanos, merkle};
+use ed25519_dalek::VerifyingKey;
+use serde::Serialize;
+
+/// What a valid proof establishes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifiedTimestamp {
+    /// The document digest.
+    pub digest: Digest,
+    /// The UTC second of the tick that committed to it.
+    pub second: Second,
+    /// The certificate was completed no earlier than this instant (certificate window).
+    pub earliest: UtcNanos,
+    /// The digest existed no later than this instant (certificate window).
+    pub latest: UtcNanos,
+    /// The tick's height.
+    pub height: Height,
+    /// The tick's hash.
+    pub tick_hash: Hash,
+    /// The node that accepted the digest.
+    pub batch_node: NodeId,
+    /// The certificate's signers, ascending.
+    pub signers: Vec<NodeId>,
+}
+
+/// A genesis with its keys decoded once, ready to verify many proofs.
+#[derive(Debug, Clone)]
+pub struct Network {
+    genesis: Genesis,
+    keys: Vec<Option<VerifyingKey>>,
+}
+
+impl Network {
+    /// Prepares to verify against `genesis` (assumed validated, as `Genesis::from_json` does;
+    /// a key that does not decode simply makes its signatures fail).
+    pub fn new(genesis: Genesis) -> Network {
+        let keys = genesis
+            .nodes
+            .iter()
+            .map(|n| parse_key(&n.public_key))
+            .collect();
+        Network { genesis, keys }
+    }
+
+    /// The genesis this network verifies against.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// Checks a node signature over `msg`.
+    pub fn verify_signature(&self, node: NodeId, msg: &[u8], sig: &crate::Signature) -> bool {
+        match self.keys.get(node.index()) {
+            Some(Some(key)) => verify_with(key, msg, sig),
+            _ => false,
+        }
+    }
+
+    /// Checks a batch's node and signature (§4.5).
+    pub fn verify_batch(&self, batch: &Batch) -> Result<(), VerifyError> {
+        if batch.node.index() >= self.genesis.n() {
+            return Err(VerifyError::UnknownBatchNode {
+                node: batch.node,
+                n: self.genesis.n(),
+            });
+        }
+        let msg = batch.signing_bytes(&self.genesis.hash);
+        if !self.verify_signature(batch.node, &msg, &batch.signature) {
+            return Err(VerifyError::BadBatchSignature { node: batch.node });
+        }
+        Ok(())
+    }
+
+    /// Checks that `cert` finalizes `tick` (§4.8–4.11) and returns its window.
+    pub fn verify_certificate(
+        &self,
+        tick: &Tick,
+        cert: &FinalityCertificate,
+    ) -> Result<CertWindow, VerifyError> {
+        let g = &self.genesis;
+        let computed = tick.hash(&g.hash);
+        if computed != cert.tick_hash {
+            return Err(VerifyError::WrongTickHash {
+                computed,
+                stated: cert.tick_hash,
+            });
+        }
+        if cert.view != tick.view {
+            return Err(VerifyError::ViewMismatch {
+                cert_view: cert.view.0,
+                tick_view: tick.view.0,
+            });
+        }
+        let n = g.n();
+        let mut seen = vec![false; n];
+        for vote in &cert.votes {
+            let i = vote.signer.index();
+            if i >= n {
+                return Err(VerifyError::UnknownSigner {
+                    signer: vote.signer,
+                    n,
+                });
+            }
+            if std::mem::replace(&mut seen[i], true) {
+                return Err(VerifyError::DuplicateSigner {
+                    signer: vote.signer,
+                });
+            }
+        }
+        if cert.votes.len() < g.quorum as usize {
+            return Err(VerifyError::TooFewSignatures {
+                found: cert.votes.len(),
+                quorum: g.quorum as usize,
+            });
+        }
+        for vote in &cert.votes {
+            let msg = vote_signing_bytes(
+                VoteKind::Finalize,
+                &g.hash,
+                cert.view,
+                &cert.tick_hash,
+                &vote.reading,
+            );
+            if !self.verify_signature(vote.signer, &msg, &vote.signature) {
+                return Err(VerifyError::BadSignature {
+                    signer: vote.signer,
+                });
+            }
+        }
+        let window = cert
+            .window(g.f as usize)
+            .expect("quorum >= f + 1 votes, checked above");
+        let start = tick.second.start().0 as i128;
+        let early = g.max_early_ms as i128 * 1_000_000;
+        let late = g.max_late_ms as i128 * 1_000_000;
+        if (window.earliest.0 as i128) < start - early || (window.latest.0 as i128) > start + late {
+            return Err(VerifyError::TickOutsideWindow {
+                second: tick.second.0,
+                earliest_ns: window.earliest.0,
+                latest_ns: window.latest.0,
+                max_early_ms: g.max_early_ms,
+                max_late_ms: g.max_late_ms,
+            });
+        }
+        Ok(window)
+    }
+
+    /// Runs every check of `specs/proof.md` §4, in order, and returns what the proof shows.
+    pub fn verify(&self, proof: &Proof) -> Result<VerifiedTimestamp, VerifyError> {
+        let g = &self.genesis;
+        // §4.1 version, §4.2 network.
+        if proof.version != PROOF_VERSION {
+            return Err(VerifyError::UnsupportedVersion {
+                found: proof.version,
+            });
+        }
+        if proof.genesis_hash != g.hash {
+            return Err(VerifyError::WrongGenesis {
+                expected: g.hash,
+                found: proof.genesis_hash,
+            });
+        }
+        // §4.3–4.4 digest → batch root.
+        let batch = &proof.batch;
+        if proof.batch_path.size != batch.count {
+            return Err(VerifyError::BatchCountMismatch {
+                path_size: proof.batch_path.size,
+                batch_count: batch.count,
+            });
+        }
+        let computed = proof
+            .batch_path
+            .root_from(merkle::digest_leaf(&proof.salt, &proof.digest))
+            .map_err(|source| VerifyError::MalformedPath {
+                which: "batch_path",
+                source,
+            })?;
+        if computed != batch.root {
+            return Err(VerifyError::BatchInclusion {
+                computed,
+                stated: batch.root,
+            });
+        }
+        // §4.5 batch signature, §4.6 batch before tick.
+        self.verify_batch(batch)?;
+        let tick = &proof.tick;
+        if batch.second > tick.second {
+            return Err(VerifyError::BatchAfterTick {
+                batch_second: batch.second.0,
+                tick_second: tick.second.0,
+            });
+        }
+        // §4.7 batch → tick.
+        if proof.tick_path.size != tick.batch_count {
+            return Err(VerifyError::TickBatchCountMismatch {
+                path_size: proof.tick_path.size,
+                batch_count: tick.batch_count,
+            });
+        }
+        let computed = proof
+            .tick_path
+            .root_from(batch.leaf_hash(&g.hash))
+            .map_err(|source| VerifyError::MalformedPath {
+                which: "tick_path",
+                source,
+            })?;
+        if computed != tick.batch_root {
+            return Err(VerifyError::TickInclusion {
+                computed,
+                stated: tick.batch_root,
+            });
+        }
+        // §4.8–4.11 tick → certificate → window.
+        let window = self.verify_certificate(tick, &proof.certificate)?;
+        let mut signers: Vec<NodeId> = proof.certificate.votes.iter().map(|v| v.signer).collect();
+        signers.sort_unstable();
+        Ok(VerifiedTimestamp {
+            digest: proof.digest,
+            second: tick.second,
+            earliest: window.earliest,
+            latest: window.latest,
+            height: tick.height,
+            tick_hash: proof.certificate.tick_hash,
+            batch_node: batch.node,
+            signers,
+        })
+    }
+}
+
+/// Verifies `proof` against `genesis` (convenience for one proof; use [`Network`] for many).
+pub fn verify(proof: &Proof, genesis: &Genesis) -> Result<VerifiedTimestamp, VerifyError> {
+    Network::new(genesis.clone()).verify(proof)
+}
