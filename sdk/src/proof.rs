@@ -101,6 +101,10 @@ impl Proof {
 
     /// The compact binary form (`specs/proof.md` §3). Derivable fields are omitted.
     pub fn to_compact(&self) -> Result<Vec<u8>, ProofFormatError> {
+        for (which, path) in [("batch_path", &self.batch_path), ("tick_path", &self.tick_path)] {
+            path.check_shape()
+                .map_err(|e| ProofFormatError::NotCompactable(format!("{which}: {e}")))?;
+        }
         let votes = &self.certificate.votes;
         if votes.windows(2).any(|w| w[0].signer >= w[1].signer) {
             return Err(ProofFormatError::NotCompactable(

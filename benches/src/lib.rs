@@ -1,0 +1,1 @@
+//! Shared helpers for tickchain benchmarks and load generators.
