@@ -88,7 +88,15 @@ pub enum VerifyError {
         /// The tick's batch root.
         stated: Hash,
     },
-    /// §4.8: the certificate is for another tick.
+    /// §4.8: a descendant tick does not extend the one before it.
+    #[error(
+        "broken chain: descendant at height {height} does not extend the tick before it (prev_hash, height + 1, later second)"
+    )]
+    BrokenChain {
+        /// Height of the offending descendant.
+        height: u64,
+    },
+    /// §4.9: the certificate is for another tick.
     #[error("wrong tick hash: tick hashes to {computed}, certificate.tick_hash is {stated}")]
     WrongTickHash {
         /// Hash of the tick in the proof.
@@ -96,7 +104,7 @@ pub enum VerifyError {
         /// Hash the certificate signs.
         stated: Hash,
     },
-    /// §4.8: the certificate's view is not the tick's.
+    /// §4.9: the certificate's view is not the tick's.
     #[error("certificate.view {cert_view} differs from tick.view {tick_view}")]
     ViewMismatch {
         /// Certificate view.
@@ -104,7 +112,7 @@ pub enum VerifyError {
         /// Tick view.
         tick_view: u64,
     },
-    /// §4.9: a vote names a signer that is not in genesis.
+    /// §4.10: a vote names a signer that is not in genesis.
     #[error("unknown signer {signer}: genesis has {n} nodes")]
     UnknownSigner {
         /// The signer index.
@@ -112,13 +120,13 @@ pub enum VerifyError {
         /// Ring size.
         n: usize,
     },
-    /// §4.9: a signer appears twice.
+    /// §4.10: a signer appears twice.
     #[error("duplicate signer {signer} in certificate")]
     DuplicateSigner {
         /// The repeated signer.
         signer: NodeId,
     },
-    /// §4.9: fewer distinct signers than the quorum.
+    /// §4.10: fewer distinct signers than the quorum.
     #[error("too few signatures: {found} distinct signers, quorum is {quorum}")]
     TooFewSignatures {
         /// Distinct signers.
@@ -126,13 +134,13 @@ pub enum VerifyError {
         /// Required.
         quorum: usize,
     },
-    /// §4.10: a vote's signature does not verify.
+    /// §4.11: a vote's signature does not verify.
     #[error("signature of signer {signer} does not verify over its finalize vote")]
     BadSignature {
         /// The signer.
         signer: NodeId,
     },
-    /// §4.11: the certificate window does not place the tick in its second.
+    /// §4.12: the certificate window does not place the tick in its second.
     #[error(
         "tick second {second} is outside the certificate window: earliest {earliest_ns} ns must be \
          >= second - {max_early_ms} ms and latest {latest_ns} ns <= second + {max_late_ms} ms"
@@ -165,6 +173,7 @@ impl VerifyError {
             VerifyError::BatchAfterTick { .. } => "batch_after_tick",
             VerifyError::TickBatchCountMismatch { .. } => "tick_batch_count_mismatch",
             VerifyError::TickInclusion { .. } => "tick_inclusion",
+            VerifyError::BrokenChain { .. } => "broken_chain",
             VerifyError::WrongTickHash { .. } => "wrong_tick_hash",
             VerifyError::ViewMismatch { .. } => "view_mismatch",
             VerifyError::UnknownSigner { .. } => "unknown_signer",

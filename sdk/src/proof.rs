@@ -16,6 +16,8 @@ pub const PROOF_VERSION: u8 = 1;
 pub const MAX_PROOF_BYTES: usize = 128 * 1024;
 /// First bytes of the compact binary form.
 pub const COMPACT_MAGIC: &[u8; 4] = b"TCPF";
+/// Most descendant ticks a proof may carry between its tick and the certified one.
+pub const MAX_DESCENDANTS: usize = 64;
 /// Most signer bytes in a compact certificate bitmap.
 const MAX_BITMAP_BYTES: usize = crate::genesis::MAX_NODES / 8;
 
@@ -39,6 +41,11 @@ pub struct Proof {
     pub tick_path: MerklePath,
     /// The tick that committed to the batch.
     pub tick: Tick,
+    /// When `tick` was finalized only through a descendant: the ticks after it, in height
+    /// order, each linked to the one before by `prev_hash`; `certificate` certifies the last.
+    /// Empty when the certificate is the tick's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub descendants: Vec<Tick>,
     /// The tick's finality certificate.
     pub certificate: FinalityCertificate,
 }
@@ -101,9 +108,18 @@ impl Proof {
 
     /// The compact binary form (`specs/proof.md` §3). Derivable fields are omitted.
     pub fn to_compact(&self) -> Result<Vec<u8>, ProofFormatError> {
-        for (which, path) in [("batch_path", &self.batch_path), ("tick_path", &self.tick_path)] {
+        for (which, path) in [
+            ("batch_path", &self.batch_path),
+            ("tick_path", &self.tick_path),
+        ] {
             path.check_shape()
                 .map_err(|e| ProofFormatError::NotCompactable(format!("{which}: {e}")))?;
+        }
+        if self.descendants.len() > MAX_DESCENDANTS {
+            return Err(ProofFormatError::NotCompactable(format!(
+                "{} descendants, at most {MAX_DESCENDANTS}",
+                self.descendants.len()
+            )));
         }
         let votes = &self.certificate.votes;
         if votes.windows(2).any(|w| w[0].signer >= w[1].signer) {
@@ -137,6 +153,14 @@ impl Proof {
             .u64(t.second.0)
             .bytes(&t.prev_hash.0)
             .u16(t.proposer.0);
+        w.u8(self.descendants.len() as u8);
+        for d in &self.descendants {
+            w.u64(d.view.0)
+                .u64(d.second.0)
+                .bytes(&d.batch_root.0)
+                .u32(d.batch_count)
+                .u16(d.proposer.0);
+        }
         w.u16(bitmap.len() as u16).bytes(&bitmap);
         for v in votes {
             w.i64(v.reading.earliest.0)
@@ -190,6 +214,29 @@ impl Proof {
             batch_count: tick_path.size,
             proposer,
         };
+        let count = r.u8("descendants.count")? as usize;
+        if count > MAX_DESCENDANTS {
+            return Err(invalid(
+                "descendants.count",
+                format!("at most {MAX_DESCENDANTS}, got {count}"),
+            ));
+        }
+        let mut descendants: Vec<Tick> = Vec::with_capacity(count);
+        for _ in 0..count {
+            let prev = descendants.last().unwrap_or(&tick);
+            let next = Tick {
+                height: Height(prev.height.0.wrapping_add(1)),
+                prev_hash: prev.hash(&genesis_hash),
+                view: View(r.u64("descendants.view")?),
+                second: Second(r.u64("descendants.second")?),
+                batch_root: Hash(r.array("descendants.batch_root")?),
+                batch_count: r.u32("descendants.batch_count")?,
+                proposer: NodeId(r.u16("descendants.proposer")?),
+            };
+            descendants.push(next);
+        }
+        let certified = descendants.last().unwrap_or(&tick);
+        let (cert_view, cert_tick_hash) = (certified.view, certified.hash(&genesis_hash));
         let bitmap_len = r.u16("certificate.bitmap_len")? as usize;
         if bitmap_len > MAX_BITMAP_BYTES {
             return Err(invalid(
@@ -214,8 +261,8 @@ impl Proof {
         }
         r.finish()?;
         let certificate = FinalityCertificate {
-            view,
-            tick_hash: tick.hash(&genesis_hash),
+            view: cert_view,
+            tick_hash: cert_tick_hash,
             votes,
         };
         Ok(Proof {
@@ -227,6 +274,7 @@ impl Proof {
             batch,
             tick_path,
             tick,
+            descendants,
             certificate,
         })
     }

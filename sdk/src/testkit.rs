@@ -107,6 +107,19 @@ impl TestNetwork {
         (tick, tree)
     }
 
+    /// The tick after `parent` (no batches), proposed in `view` for `second`.
+    pub fn child(&self, parent: &Tick, view: View, second: Second) -> Tick {
+        let (mut tick, _) = self.tick(
+            Height(parent.height.0 + 1),
+            view,
+            second,
+            parent.hash(&self.hash()),
+            &[],
+        );
+        tick.prev_hash = parent.hash(&self.hash());
+        tick
+    }
+
     /// A finality certificate on `tick` signed by `signers`, each with its clock reading.
     pub fn certify(&self, tick: &Tick, signers: &[(NodeId, ClockReading)]) -> FinalityCertificate {
         let tick_hash = tick.hash(&self.hash());
@@ -217,6 +230,7 @@ impl SealedBatch {
             batch: self.batch.clone(),
             tick_path,
             tick,
+            descendants: Vec::new(),
             certificate,
         }
     }

@@ -275,6 +275,38 @@ pub fn files() -> BTreeMap<String, Vec<u8>> {
         );
     }
 
+    {
+        // The tick got no certificate of its own; two descendants later one did.
+        let mut p = base.clone();
+        let d1 = net4.child(&p.tick, View(13), Second(p.tick.second.0 + 1));
+        let d2 = net4.child(&d1, View(14), Second(p.tick.second.0 + 2));
+        let readings: Vec<(NodeId, ClockReading)> = (0..3)
+            .map(|i| (NodeId(i), TestNetwork::reading(d2.second, 6, 2)))
+            .collect();
+        p.certificate = net4.certify(&d2, &readings);
+        p.descendants = vec![d1, d2];
+        add(
+            &mut out,
+            "valid-via-descendant",
+            "genesis-4.json",
+            "ok",
+            "the tick is final through a certified descendant two heights up",
+            ok(&p),
+        );
+        let mut bad = p.clone();
+        bad.descendants[0].prev_hash.0[0] ^= 1;
+        bad.descendants[1].prev_hash = bad.descendants[0].hash(&net4.hash());
+        bad.certificate = net4.certify(&bad.descendants[1], &readings);
+        add(
+            &mut out,
+            "broken-chain",
+            "genesis-4.json",
+            "broken_chain",
+            "the first descendant does not link to the tick (its certificate is genuine)",
+            ok(&bad),
+        );
+    }
+
     // Inputs that must not parse; the error must name the field.
     let base_json = base.to_json();
     let mut format_case = |out: &mut BTreeMap<String, Vec<u8>>,

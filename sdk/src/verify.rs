@@ -25,7 +25,10 @@ pub struct VerifiedTimestamp {
     pub latest: UtcNanos,
     /// The tick's height.
     pub height: Height,
-    /// The tick's hash.
+    /// Height of the tick the certificate signs (equals `height` unless the tick was finalized
+    /// through a descendant).
+    pub certified_height: Height,
+    /// The certified tick's hash.
     pub tick_hash: Hash,
     /// The node that accepted the digest.
     pub batch_node: NodeId,
@@ -80,7 +83,7 @@ impl Network {
         Ok(())
     }
 
-    /// Checks that `cert` finalizes `tick` (§4.8–4.11) and returns its window.
+    /// Checks that `cert` finalizes `tick` (§4.9–4.12) and returns its window.
     pub fn verify_certificate(
         &self,
         tick: &Tick,
@@ -219,8 +222,22 @@ impl Network {
                 stated: tick.batch_root,
             });
         }
-        // §4.8–4.11 tick → certificate → window.
-        let window = self.verify_certificate(tick, &proof.certificate)?;
+        // §4.8 tick → descendants (if any) → the certified tick.
+        let mut certified = tick;
+        for next in &proof.descendants {
+            let link = certified.hash(&g.hash);
+            if next.prev_hash != link
+                || next.height.0 != certified.height.0.wrapping_add(1)
+                || next.second <= certified.second
+            {
+                return Err(VerifyError::BrokenChain {
+                    height: next.height.0,
+                });
+            }
+            certified = next;
+        }
+        // §4.9–4.12 certified tick → certificate → window.
+        let window = self.verify_certificate(certified, &proof.certificate)?;
         let mut signers: Vec<NodeId> = proof.certificate.votes.iter().map(|v| v.signer).collect();
         signers.sort_unstable();
         Ok(VerifiedTimestamp {
@@ -229,6 +246,7 @@ impl Network {
             earliest: window.earliest,
             latest: window.latest,
             height: tick.height,
+            certified_height: certified.height,
             tick_hash: proof.certificate.tick_hash,
             batch_node: batch.node,
             signers,

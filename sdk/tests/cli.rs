@@ -38,7 +38,12 @@ fn cli_verifies_every_valid_vector_and_rejects_every_invalid_one_with_its_label(
     for case in cases {
         let proof = vectors().join(&case.proof);
         let genesis = vectors().join(&case.genesis);
-        let out = tickchain(&["verify", proof.to_str().unwrap(), "--genesis", genesis.to_str().unwrap()]);
+        let out = tickchain(&[
+            "verify",
+            proof.to_str().unwrap(),
+            "--genesis",
+            genesis.to_str().unwrap(),
+        ]);
         let (stdout, stderr) = text(&out);
         match case.expect.as_str() {
             "ok" => {
@@ -48,7 +53,11 @@ fn cli_verifies_every_valid_vector_and_rejects_every_invalid_one_with_its_label(
             "format_error" => {
                 assert_eq!(out.status.code(), Some(2), "{}: {stderr}", case.name);
                 let field = case.field.unwrap();
-                assert!(stderr.contains(&format!(" at {field}:")), "{}: {stderr}", case.name);
+                assert!(
+                    stderr.contains(&format!(" at {field}:")),
+                    "{}: {stderr}",
+                    case.name
+                );
             }
             code => {
                 assert_eq!(out.status.code(), Some(1), "{}: {stderr}", case.name);
@@ -70,11 +79,38 @@ fn verify_with_file_accepts_the_document_and_rejects_a_one_byte_change() {
     let doc = dir.join("contract.txt");
     std::fs::write(&doc, b"the quick brown fox\n").unwrap();
     let digest = tickchain_sdk::Digest(sha2::Sha256::digest(b"the quick brown fox\n").into());
-    let net = tickchain_sdk::testkit::TestNetwork::new("cli-doc", 4, 1, tickchain_sdk::Second(1_764_000_000));
+    let net = tickchain_sdk::testkit::TestNetwork::new(
+        "cli-doc",
+        4,
+        1,
+        tickchain_sdk::Second(1_764_000_000),
+    );
     let mut proof = net.sample_proof(3, 1, 2, 3);
-    let sealed = net.batch(proof.batch.node, proof.batch.second, &[tickchain_sdk::Digest([1; 32]), digest, tickchain_sdk::Digest([2; 32])]);
-    let (tick, tree) = net.tick(proof.tick.height, proof.tick.view, proof.tick.second, proof.tick.prev_hash, &[&sealed.batch]);
-    let cert = net.certify(&tick, &proof.certificate.votes.iter().map(|v| (v.signer, v.reading)).collect::<Vec<_>>());
+    let sealed = net.batch(
+        proof.batch.node,
+        proof.batch.second,
+        &[
+            tickchain_sdk::Digest([1; 32]),
+            digest,
+            tickchain_sdk::Digest([2; 32]),
+        ],
+    );
+    let (tick, tree) = net.tick(
+        proof.tick.height,
+        proof.tick.view,
+        proof.tick.second,
+        proof.tick.prev_hash,
+        &[&sealed.batch],
+    );
+    let cert = net.certify(
+        &tick,
+        &proof
+            .certificate
+            .votes
+            .iter()
+            .map(|v| (v.signer, v.reading))
+            .collect::<Vec<_>>(),
+    );
     proof = sealed.proof(net.hash(), 1, tick, tree.path(0).unwrap(), cert);
     let proof_path = dir.join("contract.txt.tcproof");
     std::fs::write(&proof_path, proof.to_json()).unwrap();
@@ -90,7 +126,11 @@ fn verify_with_file_accepts_the_document_and_rejects_a_one_byte_change() {
     std::fs::write(&doc, b"the quick brown fox!\n").unwrap();
     let bad = tickchain(&["verify", p, "--genesis", g, "--file", doc.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(1));
-    assert!(text(&bad).1.starts_with("FAILED document_mismatch: "), "{:?}", text(&bad));
+    assert!(
+        text(&bad).1.starts_with("FAILED document_mismatch: "),
+        "{:?}",
+        text(&bad)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -102,9 +142,11 @@ fn digest_prints_the_sha256_of_the_file() {
     let out = tickchain(&["digest", f.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     // FIPS 180-2 test vector for "abc".
-    assert!(text(&out).0.starts_with(
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  "
-    ));
+    assert!(
+        text(&out)
+            .0
+            .starts_with("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  ")
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -115,13 +157,32 @@ fn convert_round_trips_between_json_and_compact_and_both_verify() {
     let genesis = vectors().join("genesis-4.json");
     let bin = dir.join("p.tcproof.bin");
     let json = dir.join("p.tcproof");
-    let out = tickchain(&["convert", src.to_str().unwrap(), "--to", "bin", "--out", bin.to_str().unwrap()]);
+    let out = tickchain(&[
+        "convert",
+        src.to_str().unwrap(),
+        "--to",
+        "bin",
+        "--out",
+        bin.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
-    let out = tickchain(&["convert", bin.to_str().unwrap(), "--to", "json", "--out", json.to_str().unwrap()]);
+    let out = tickchain(&[
+        "convert",
+        bin.to_str().unwrap(),
+        "--to",
+        "json",
+        "--out",
+        json.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
     assert_eq!(std::fs::read(&json).unwrap(), std::fs::read(&src).unwrap());
     for p in [&bin, &json] {
-        let out = tickchain(&["verify", p.to_str().unwrap(), "--genesis", genesis.to_str().unwrap()]);
+        let out = tickchain(&[
+            "verify",
+            p.to_str().unwrap(),
+            "--genesis",
+            genesis.to_str().unwrap(),
+        ]);
         assert_eq!(out.status.code(), Some(0));
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -146,34 +207,65 @@ fn bad_input_gets_a_specific_message_and_exit_code_2() {
 
     let missing = tickchain(&["verify", "/nonexistent/x.tcproof", "--genesis", g]);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(text(&missing).1.contains("cannot read /nonexistent/x.tcproof"));
+    assert!(
+        text(&missing)
+            .1
+            .contains("cannot read /nonexistent/x.tcproof")
+    );
 
     let huge = dir.join("huge.tcproof");
     std::fs::write(&huge, vec![b' '; 200 * 1024]).unwrap();
     let out = tickchain(&["verify", huge.to_str().unwrap(), "--genesis", g]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).1.contains("proof is 204800 bytes, the limit is 131072"), "{:?}", text(&out));
+    assert!(
+        text(&out)
+            .1
+            .contains("proof is 204800 bytes, the limit is 131072"),
+        "{:?}",
+        text(&out)
+    );
 
     let binary = dir.join("garbage.bin");
     std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x80]).unwrap();
     let out = tickchain(&["verify", binary.to_str().unwrap(), "--genesis", g]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).1.contains("neither compact binary"), "{:?}", text(&out));
+    assert!(
+        text(&out).1.contains("neither compact binary"),
+        "{:?}",
+        text(&out)
+    );
 
     let truncated = dir.join("t.tcproof.bin");
     let full = std::fs::read(vectors().join("proofs/valid-3of4.tcproof.bin")).unwrap();
     std::fs::write(&truncated, &full[..full.len() - 10]).unwrap();
     let out = tickchain(&["verify", truncated.to_str().unwrap(), "--genesis", g]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).1.contains("truncated at certificate.votes.signature"), "{:?}", text(&out));
+    assert!(
+        text(&out)
+            .1
+            .contains("truncated at certificate.votes.signature"),
+        "{:?}",
+        text(&out)
+    );
 
     // A genesis whose stated hash does not match its contents.
     let bad_genesis = dir.join("genesis.json");
-    let tampered = std::fs::read_to_string(&genesis).unwrap().replace("node-1", "node-x");
+    let tampered = std::fs::read_to_string(&genesis)
+        .unwrap()
+        .replace("node-1", "node-x");
     std::fs::write(&bad_genesis, tampered).unwrap();
     let proof = vectors().join("proofs/valid-3of4.tcproof");
-    let out = tickchain(&["verify", proof.to_str().unwrap(), "--genesis", bad_genesis.to_str().unwrap()]);
+    let out = tickchain(&[
+        "verify",
+        proof.to_str().unwrap(),
+        "--genesis",
+        bad_genesis.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).1.contains("genesis hash mismatch"), "{:?}", text(&out));
+    assert!(
+        text(&out).1.contains("genesis hash mismatch"),
+        "{:?}",
+        text(&out)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -8,8 +8,9 @@ use tickchain_sdk::testkit::TestNetwork;
 use tickchain_sdk::vectors::VECTOR_GENESIS_SECOND;
 use tickchain_sdk::{Network, Proof};
 
-static NET: LazyLock<Network> =
-    LazyLock::new(|| Network::new(TestNetwork::new("vectors-4", 4, 1, VECTOR_GENESIS_SECOND).genesis));
+static NET: LazyLock<Network> = LazyLock::new(|| {
+    Network::new(TestNetwork::new("vectors-4", 4, 1, VECTOR_GENESIS_SECOND).genesis)
+});
 
 static SEEDS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/vectors/proofs");
@@ -48,7 +49,10 @@ fn proofs_with_malformed_paths_are_not_written_compactly() {
     for name in ["index-out-of-range.tcproof", "truncated-path.tcproof"] {
         let proof = Proof::from_bytes(&std::fs::read(dir.join(name)).unwrap()).unwrap();
         let err = proof.to_compact().unwrap_err().to_string();
-        assert!(err.starts_with("cannot encode compactly: batch_path: "), "{name}: {err}");
+        assert!(
+            err.starts_with("cannot encode compactly: batch_path: "),
+            "{name}: {err}"
+        );
     }
 }
 

@@ -34,7 +34,16 @@ pub fn run(path: &Path) -> Result<(), Failure> {
         p.tick.batch_count,
         p.tick.proposer
     );
-    println!("  tick hash     {}", p.certificate.tick_hash);
+    for d in &p.descendants {
+        println!(
+            "  descendant    height {} view {} second {} ({})",
+            d.height,
+            d.view,
+            second(d.second.0),
+            d.second
+        );
+    }
+    println!("  certified     tick hash {}", p.certificate.tick_hash);
     println!(
         "  certificate   view {}, {} votes:",
         p.certificate.view,

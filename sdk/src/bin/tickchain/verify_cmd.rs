@@ -54,13 +54,18 @@ pub fn run(
         println!("    document {} matches the digest", doc.display());
     }
     println!(
-        "    tick {} for second {} (height {}), batch from node {} ({})",
-        verified.tick_hash,
-        second(verified.second.0),
+        "    tick at height {} for second {}, batch from node {} ({})",
         verified.height,
+        second(verified.second.0),
         verified.batch_node,
         g.node(verified.batch_node).map_or("?", |n| n.name.as_str())
     );
+    if verified.certified_height != verified.height {
+        println!(
+            "    final through descendant tick at height {}",
+            verified.certified_height
+        );
+    }
     println!(
         "    certified by {} of {} nodes ({}) between {} and {}",
         verified.signers.len(),
@@ -69,6 +74,7 @@ pub fn run(
         rfc3339(verified.earliest),
         rfc3339(verified.latest)
     );
+    println!("    certified tick hash {}", verified.tick_hash);
     println!("    network {} (genesis {})", g.chain_id, g.hash);
     Ok(())
 }
