@@ -1,0 +1,127 @@
+//! The per-source clock filter: RFC 5905 §10's eight-stage shift register that picks the sample
+//! with the least path delay.
+//!
+//! Owns: the recent samples of one source and the choice among them. Never: compares sources
+//! with each other, and never looks at a clock (the caller passes `now`).
+
+use crate::sample::Sample;
+use crate::time::{Nanos, Ppm, UtcNanos};
+
+/// Number of stages in the register (RFC 5905 §10 "NSTAGE").
+pub const NSTAGE: usize = 8;
+
+/// Eight-stage minimum-delay clock filter for one source.
+#[derive(Clone, Debug, Default)]
+pub struct ClockFilter {
+    /// Newest first; `None` marks a poll that got no usable reply (RFC 5905 §10 shifts in a
+    /// dummy tuple with maximum dispersion for it, which can never be chosen).
+    stages: [Option<Sample>; NSTAGE],
+}
+
+impl ClockFilter {
+    /// An empty filter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Shifts a new sample into stage 0, dropping the oldest (RFC 5905 §10).
+    pub fn push(&mut self, sample: Sample) {
+        self.shift(Some(sample));
+    }
+
+    /// Shifts in an empty stage for a poll without a usable reply (RFC 5905 §10).
+    pub fn push_miss(&mut self) {
+        self.shift(None);
+    }
+
+    /// Forgets every stage (RFC 5905 §9.2 "clear" on a reset).
+    pub fn clear(&mut self) {
+        self.stages = Default::default();
+    }
+
+    fn shift(&mut self, stage: Option<Sample>) {
+        self.stages.rotate_right(1);
+        self.stages[0] = stage;
+    }
+
+    /// The sample this source contributes at local time `now`: the stage with the least delay
+    /// (RFC 5905 §10: "the sample with minimum delay is selected"), ties broken by the smaller
+    /// radius at `now`, so an aged sample loses to a fresh one of equal delay.
+    pub fn best(&self, now: UtcNanos, phi: Ppm) -> Option<Sample> {
+        self.stages
+            .iter()
+            .flatten()
+            .min_by_key(|s| (s.delay, s.radius_at(now, phi)))
+            .copied()
+    }
+
+    /// The RMS difference between the chosen offset and the other stages' offsets (RFC 5905
+    /// §10 "jitter" ψ). A statistical spread for weighting only, never part of a bound.
+    pub fn jitter(&self, now: UtcNanos, phi: Ppm) -> Nanos {
+        let Some(best) = self.best(now, phi) else {
+            return Nanos::ZERO;
+        };
+        let (mut n, mut sum_sq) = (0usize, 0.0f64);
+        for s in self.stages.iter().flatten() {
+            let d = (s.offset.0 as f64) - (best.offset.0 as f64);
+            n += 1;
+            sum_sq += d * d;
+        }
+        if n < 2 {
+            return Nanos::ZERO;
+        }
+        // The chosen stage contributes 0, so divide by the number of others.
+        Nanos((sum_sq / (n - 1) as f64).sqrt() as u64)
+    }
+
+    /// How many stages hold a sample.
+    pub fn len(&self) -> usize {
+        self.stages.iter().flatten().count()
+    }
+
+    /// Whether no stage holds a sample.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::LeapIndicator;
+    use crate::time::SignedNanos;
+
+    fn sample(offset_us: i64, delay_us: u64, at_s: i64) -> Sample {
+        Sample {
+            offset: SignedNanos::from_micros(offset_us),
+            delay: Nanos::from_micros(delay_us),
+            root_delay: Nanos::ZERO,
+            root_dispersion: Nanos::ZERO,
+            precision: Nanos::ZERO,
+            leap: LeapIndicator::NoWarning,
+            stratum: 1,
+            taken_at: UtcNanos::from_parts(at_s, 0),
+        }
+    }
+
+    #[test]
+    fn filter_selects_the_minimum_delay_stage() {
+        let mut f = ClockFilter::new();
+        f.push(sample(300, 900, 1));
+        f.push(sample(5, 20, 2));
+        f.push(sample(-200, 700, 3));
+        let best = f.best(UtcNanos::from_parts(4, 0), Ppm(15)).unwrap();
+        assert_eq!(best.offset, SignedNanos::from_micros(5));
+    }
+
+    #[test]
+    fn filter_forgets_a_sample_after_eight_newer_stages() {
+        let mut f = ClockFilter::new();
+        f.push(sample(5, 1, 0));
+        for i in 0..NSTAGE {
+            f.push_miss();
+            assert_eq!(f.is_empty(), i + 1 == NSTAGE);
+        }
+        assert!(f.best(UtcNanos::from_parts(9, 0), Ppm(15)).is_none());
+    }
+}

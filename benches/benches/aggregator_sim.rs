@@ -1,0 +1,262 @@
+//! Aggregator simulation and selection benchmark.
+//!
+//! Part 1 draws random scenarios (honest NTP-like sources with jitter and asymmetric paths,
+//! plus up to f < n/2 liars, some just outside their own radius, some far off), runs each
+//! through the real `Aggregator` core, and reports how often the published interval holds the
+//! truth and how wide it is relative to the best honest source's radius λ.
+//! Part 2 times selection (`Aggregator::estimate` and the bare `intersect`) for 5, 50 and 500
+//! sources with criterion.
+//!
+//! `cargo bench -p tickchain-benches --bench aggregator_sim` (100,000 scenarios; set
+//! `AGG_SIM_SCENARIOS` to change the count).
+
+use criterion::{BenchmarkId, Criterion, black_box};
+use tickchain_aggregator::select::intersect;
+use tickchain_aggregator::{
+    Aggregator, AggregatorConfig, LeapIndicator, Nanos, OffsetInterval, Sample, SignedNanos,
+    SourceClass, TimeEstimate, UtcNanos,
+};
+
+/// SplitMix64: a tiny, seedable generator, so the simulation needs no extra crate and every run
+/// draws the same scenarios.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Uniform integer in [lo, hi].
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo + 1)
+    }
+    /// Exponential with the given mean.
+    fn exp(&mut self, mean: f64) -> f64 {
+        -mean * (1.0 - self.unit()).ln()
+    }
+}
+
+const POLLS: usize = 8;
+const START: i64 = 1_800_000_000;
+
+/// One honest NTP exchange: a server whose own clock error is within its root distance,
+/// reached over a path with separate, jittery one-way delays.
+fn honest_sample(
+    rng: &mut Rng,
+    truth: i64,
+    base_ns: f64,
+    root: (u64, u64),
+    at: UtcNanos,
+) -> Sample {
+    let (root_delay, root_disp) = root;
+    let server_error_bound = root_delay / 2 + root_disp;
+    let server_error = (rng.unit() * 2.0 - 1.0) * server_error_bound as f64;
+    let out = base_ns * (0.5 + rng.unit()) + rng.exp(base_ns * 0.3);
+    let back = base_ns * (0.5 + rng.unit()) + rng.exp(base_ns * 0.3);
+    let measured = truth as f64 + server_error + (out - back) / 2.0;
+    Sample {
+        offset: SignedNanos(measured.round() as i64),
+        delay: Nanos((out + back).ceil() as u64 + 1),
+        root_delay: Nanos(root_delay),
+        root_dispersion: Nanos(root_disp),
+        precision: Nanos(2_000),
+        leap: LeapIndicator::NoWarning,
+        stratum: 2,
+        taken_at: at,
+    }
+}
+
+/// How alike the honest sources are.
+#[derive(Clone, Copy, Debug)]
+enum Family {
+    /// One-way delays 0.2–40 ms, root delay 0–5 ms, root dispersion 0–2 ms: a mix of LAN and
+    /// intercontinental servers of mixed quality.
+    Mixed,
+    /// One-way delays 1–3 ms, root delay 0–1 ms, root dispersion 0–0.5 ms: servers of one
+    /// class, e.g. a regional pool or the ring's own peers.
+    Similar,
+}
+
+struct Outcome {
+    liars: usize,
+    synchronised: bool,
+    contains_truth: bool,
+    radius_ratio: f64,
+}
+
+fn scenario(rng: &mut Rng, family: Family) -> Outcome {
+    let n = rng.range(4, 9) as usize;
+    let liars = rng.range(0, ((n - 1) / 2) as u64) as usize;
+    let truth = (rng.unit() * 2.0 - 1.0) * 100e6; // local clock off by up to ±100 ms
+    let truth = truth as i64;
+    let mut agg = Aggregator::new(AggregatorConfig::default());
+    let mut kinds = Vec::with_capacity(n);
+    for i in 0..n {
+        agg.add_source(format!("s{i}"), SourceClass::Ntp);
+        let (base, root) = match family {
+            Family::Mixed => (
+                2e5 + rng.unit() * 40e6,
+                (rng.range(0, 5_000_000), rng.range(0, 2_000_000)),
+            ),
+            Family::Similar => (
+                1e6 + rng.unit() * 2e6,
+                (rng.range(0, 1_000_000), rng.range(0, 500_000)),
+            ),
+        };
+        // Liar style: 0 = subtle (just outside its own radius), 1 = gross (up to 1 s away).
+        kinds.push((i < liars, base, root, rng.range(0, 1), rng.unit() < 0.5));
+    }
+    let mut t = UtcNanos::from_parts(START, 0);
+    for _ in 0..POLLS {
+        for (i, &(liar, base, root, style, above)) in kinds.iter().enumerate() {
+            let mut s = honest_sample(rng, truth, base, root, t);
+            if liar {
+                let r = s.radius_at(t, agg.config().phi).0 as f64;
+                let miss = if style == 0 {
+                    r * (1.05 + rng.unit())
+                } else {
+                    r + 1e6 + rng.unit() * 1e9
+                };
+                let sign = if above { 1.0 } else { -1.0 };
+                s.offset = SignedNanos(truth + (sign * miss) as i64);
+            }
+            agg.on_sample(tickchain_aggregator::SourceId(i), s);
+        }
+        t = t.shifted(SignedNanos::from_secs(1));
+    }
+    let now = t;
+    let est = agg.estimate(now);
+    let best_honest = est
+        .sources()
+        .iter()
+        .zip(&kinds)
+        .filter(|(_, k)| !k.0)
+        .filter_map(|(s, _)| s.radius)
+        .min()
+        .unwrap_or(Nanos::MAX);
+    match est {
+        TimeEstimate::Synchronised(e) => {
+            let true_utc = now.shifted(SignedNanos(truth));
+            Outcome {
+                liars,
+                synchronised: true,
+                contains_truth: e.earliest <= true_utc && true_utc <= e.latest,
+                radius_ratio: e.radius().0 as f64 / best_honest.0.max(1) as f64,
+            }
+        }
+        TimeEstimate::Unsynchronised { .. } => Outcome {
+            liars,
+            synchronised: false,
+            contains_truth: false,
+            radius_ratio: f64::NAN,
+        },
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let ix = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(ix).copied().unwrap_or(f64::NAN)
+}
+
+fn simulate(count: usize, family: Family) {
+    let mut rng = Rng(0x7469_636B_6368_6169);
+    let started = std::time::Instant::now();
+    let (mut synced, mut contained) = (0usize, 0usize);
+    let mut ratios = Vec::with_capacity(count);
+    let mut honest_only = Vec::with_capacity(count);
+    for _ in 0..count {
+        let o = scenario(&mut rng, family);
+        if o.synchronised {
+            synced += 1;
+            contained += usize::from(o.contains_truth);
+            ratios.push(o.radius_ratio);
+            if o.liars == 0 {
+                honest_only.push(o.radius_ratio);
+            }
+        }
+    }
+    ratios.sort_by(f64::total_cmp);
+    honest_only.sort_by(f64::total_cmp);
+    println!(
+        "aggregator simulation ({family:?} sources): {count} scenarios, 4-9 sources, 0..f < n/2 liars, {POLLS} polls each"
+    );
+    println!(
+        "  synchronised:            {synced} ({:.3}%)",
+        100.0 * synced as f64 / count as f64
+    );
+    println!(
+        "  interval contains truth: {contained} of {synced} synchronised ({:.4}%)",
+        100.0 * contained as f64 / synced.max(1) as f64
+    );
+    println!(
+        "  radius / best honest λ:  median {:.3}x, p99 {:.3}x, max {:.3}x",
+        percentile(&ratios, 0.5),
+        percentile(&ratios, 0.99),
+        percentile(&ratios, 1.0)
+    );
+    println!(
+        "    scenarios without liars ({}): median {:.3}x, p99 {:.3}x",
+        honest_only.len(),
+        percentile(&honest_only, 0.5),
+        percentile(&honest_only, 0.99)
+    );
+    println!("  wall time:               {:.2?}", started.elapsed());
+}
+
+fn intervals(n: usize, rng: &mut Rng) -> Vec<OffsetInterval> {
+    (0..n)
+        .map(|_| {
+            let c = (rng.unit() * 2e5) as i64 - 100_000;
+            let r = rng.range(10_000, 200_000) as i64;
+            OffsetInterval {
+                lo: SignedNanos(c - r),
+                hi: SignedNanos(c + r),
+            }
+        })
+        .collect()
+}
+
+fn bench_selection(c: &mut Criterion) {
+    let mut rng = Rng(42);
+    let mut group = c.benchmark_group("selection");
+    for n in [5usize, 50, 500] {
+        let ivs = intervals(n, &mut rng);
+        group.bench_with_input(BenchmarkId::new("intersect", n), &ivs, |b, ivs| {
+            b.iter(|| intersect(black_box(ivs), 3))
+        });
+        let mut agg = Aggregator::new(AggregatorConfig::default());
+        let at = UtcNanos::from_parts(START, 0);
+        for i in 0..n {
+            let id = agg.add_source(format!("s{i}"), SourceClass::Ntp);
+            for _ in 0..POLLS {
+                agg.on_sample(id, honest_sample(&mut rng, 0, 1e6, (100_000, 50_000), at));
+            }
+        }
+        let now = at.shifted(SignedNanos::from_secs(1));
+        group.bench_with_input(BenchmarkId::new("estimate", n), &agg, |b, agg| {
+            b.iter(|| agg.estimate(black_box(now)))
+        });
+    }
+    group.finish();
+}
+
+fn main() {
+    let benchmarking = std::env::args().any(|a| a == "--bench");
+    let default = if benchmarking { 100_000 } else { 1_000 };
+    let count = std::env::var("AGG_SIM_SCENARIOS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    simulate(count, Family::Mixed);
+    simulate(count, Family::Similar);
+    let mut c = Criterion::default().configure_from_args();
+    bench_selection(&mut c);
+    c.final_summary();
+}

@@ -1,0 +1,298 @@
+//! The node's TOML configuration file (`node.toml`).
+//!
+//! Owns: the file format, its defaults and its validation. Never: opens sockets or starts
+//! anything; it only describes what to start. Every field's unit and default is in its doc.
+
+use serde::Deserialize;
+use std::path::Path;
+use std::time::Duration;
+use thiserror::Error;
+use tickchain_aggregator::gpsd_json::LatencyBounds;
+use tickchain_aggregator::{AggregatorConfig, Nanos, Ppm};
+
+/// The whole `node.toml`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NodeConfig {
+    /// The time sources to poll (`[sources]`).
+    #[serde(default)]
+    pub sources: SourcesConfig,
+    /// How samples are selected and combined (`[selection]`).
+    #[serde(default)]
+    pub selection: SelectionConfig,
+}
+
+/// `[sources]`: every time source the node polls.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SourcesConfig {
+    /// Polls of every source per `timenode sources` run (count, 1–8; default 4).
+    #[serde(default = "default_polls")]
+    pub polls: u8,
+    /// Pause between two polls of one NTP source (milliseconds; default 500).
+    #[serde(default = "default_poll_interval_ms")]
+    pub poll_interval_ms: u64,
+    /// Whether to read the kernel clock's own error bound with `adjtimex` (default false).
+    #[serde(default)]
+    pub kernel: bool,
+    /// NTP servers (`[[sources.ntp]]`).
+    #[serde(default)]
+    pub ntp: Vec<NtpSourceConfig>,
+    /// GNSS receivers behind gpsd (`[[sources.gnss]]`).
+    #[serde(default)]
+    pub gnss: Vec<GnssSourceConfig>,
+}
+
+/// `[[sources.ntp]]`: one NTP server.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NtpSourceConfig {
+    /// Operator label shown in reports (default: the address).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// `host:port` of the server (required; port 123 for public servers).
+    pub address: String,
+    /// How long to wait for one reply (milliseconds; default 1000).
+    #[serde(default = "default_ntp_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+/// `[[sources.gnss]]`: one GNSS receiver read through gpsd's JSON protocol.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GnssSourceConfig {
+    /// Operator label shown in reports (default: the gpsd address).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// `host:port` of gpsd (default `127.0.0.1:2947`).
+    #[serde(default = "default_gpsd")]
+    pub gpsd: String,
+    /// Earliest the receiver's time message reaches the host after the second it names
+    /// (milliseconds; default 0).
+    #[serde(default)]
+    pub latency_min_ms: u64,
+    /// Latest it can arrive (milliseconds; default 500, a safe bound for NMEA-only receivers;
+    /// measure yours and narrow it).
+    #[serde(default = "default_latency_max_ms")]
+    pub latency_max_ms: u64,
+    /// How long to wait for one TOFF/PPS report (milliseconds; default 3000).
+    #[serde(default = "default_gnss_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+/// `[selection]`: the clock model's parameters (see `specs/time.md`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SelectionConfig {
+    /// Fewest sources that must share one point (count ≥ 1; default 3).
+    #[serde(default = "default_min_agreeing")]
+    pub min_agreeing: usize,
+    /// Frequency tolerance Φ of every clock involved (parts per million; default 15, RFC 5905).
+    #[serde(default = "default_phi_ppm")]
+    pub frequency_tolerance_ppm: u32,
+    /// Sources with a larger radius are unfit (milliseconds; default 1500, RFC 5905 MAXDIST).
+    #[serde(default = "default_max_radius_ms")]
+    pub max_radius_ms: u64,
+}
+
+fn default_polls() -> u8 {
+    4
+}
+fn default_poll_interval_ms() -> u64 {
+    500
+}
+fn default_ntp_timeout_ms() -> u64 {
+    1_000
+}
+fn default_gpsd() -> String {
+    "127.0.0.1:2947".into()
+}
+fn default_latency_max_ms() -> u64 {
+    500
+}
+fn default_gnss_timeout_ms() -> u64 {
+    3_000
+}
+fn default_min_agreeing() -> usize {
+    3
+}
+fn default_phi_ppm() -> u32 {
+    15
+}
+fn default_max_radius_ms() -> u64 {
+    1_500
+}
+
+impl Default for SourcesConfig {
+    fn default() -> Self {
+        SourcesConfig {
+            polls: default_polls(),
+            poll_interval_ms: default_poll_interval_ms(),
+            kernel: false,
+            ntp: Vec::new(),
+            gnss: Vec::new(),
+        }
+    }
+}
+
+impl Default for SelectionConfig {
+    fn default() -> Self {
+        SelectionConfig {
+            min_agreeing: default_min_agreeing(),
+            frequency_tolerance_ppm: default_phi_ppm(),
+            max_radius_ms: default_max_radius_ms(),
+        }
+    }
+}
+
+/// Why a configuration file cannot be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("expected a readable config file at {path}, got {source}")]
+    Read {
+        /// The path given.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("expected a valid node.toml at {path}: {source}")]
+    Parse {
+        /// The path given.
+        path: String,
+        /// The decoder's complaint, with line and column.
+        source: toml::de::Error,
+    },
+    /// A value is out of range.
+    #[error("expected {field} {expected}, got {found}")]
+    Invalid {
+        /// The offending key.
+        field: &'static str,
+        /// The allowed range.
+        expected: &'static str,
+        /// The value found.
+        found: String,
+    },
+}
+
+impl NodeConfig {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { source, .. } => ConfigError::Parse {
+                path: path.display().to_string(),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates config text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: NodeConfig = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: "<text>".into(),
+            source,
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let s = &self.sources;
+        if !(1..=8).contains(&s.polls) {
+            return Err(ConfigError::Invalid {
+                field: "sources.polls",
+                expected: "in 1..=8",
+                found: s.polls.to_string(),
+            });
+        }
+        if self.selection.min_agreeing == 0 {
+            return Err(ConfigError::Invalid {
+                field: "selection.min-agreeing",
+                expected: "at least 1",
+                found: "0".into(),
+            });
+        }
+        for g in &s.gnss {
+            if g.latency_min_ms > g.latency_max_ms {
+                return Err(ConfigError::Invalid {
+                    field: "sources.gnss.latency-min-ms",
+                    expected: "<= latency-max-ms",
+                    found: format!("{} > {}", g.latency_min_ms, g.latency_max_ms),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The aggregator parameters this config asks for.
+    pub fn aggregator(&self) -> AggregatorConfig {
+        AggregatorConfig {
+            phi: Ppm(self.selection.frequency_tolerance_ppm),
+            min_agreeing: self.selection.min_agreeing,
+            max_radius: Nanos::from_millis(self.selection.max_radius_ms),
+        }
+    }
+}
+
+impl NtpSourceConfig {
+    /// The label, or the address when none is set.
+    pub fn label(&self) -> String {
+        self.label.clone().unwrap_or_else(|| self.address.clone())
+    }
+    /// The reply timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}
+
+impl GnssSourceConfig {
+    /// The label, or the gpsd address when none is set.
+    pub fn label(&self) -> String {
+        self.label
+            .clone()
+            .unwrap_or_else(|| format!("gpsd@{}", self.gpsd))
+    }
+    /// The report timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+    /// The in-band time latency bounds.
+    pub fn latency(&self) -> LatencyBounds {
+        LatencyBounds {
+            min: Nanos::from_millis(self.latency_min_ms),
+            max: Nanos::from_millis(self.latency_max_ms),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("../examples/node.toml");
+        let c = NodeConfig::parse(text).unwrap();
+        assert_eq!(c.selection.min_agreeing, 3);
+        assert!(!c.sources.ntp.is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let err = NodeConfig::parse("[sources]\npoll = 3\n").unwrap_err();
+        assert!(err.to_string().contains("poll"), "{err}");
+    }
+
+    #[test]
+    fn empty_file_takes_every_default() {
+        let c = NodeConfig::parse("").unwrap();
+        assert_eq!(c.sources.polls, 4);
+        assert_eq!(c.aggregator(), AggregatorConfig::default());
+    }
+}

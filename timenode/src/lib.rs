@@ -1,0 +1,12 @@
+//! The tickchain node: configuration, keys, the consensus ring, the chain store and the request
+//! pool, wired together by the `timenode` binary.
+//!
+//! Owns: everything a running node does. Never: defines wire or signing formats (those live in
+//! `tickchain-sdk`, once).
+
+pub mod anchor;
+pub mod config;
+pub mod consensus;
+pub mod net;
+pub mod sources_cmd;
+pub mod store;

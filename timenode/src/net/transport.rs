@@ -1,0 +1,405 @@
+//! The tokio driver of the peer network (see the module docs in `net`).
+
+use super::frame::{self, CLOSE_TOO_LARGE, FrameError};
+use super::tls::{self, ALPN, PinnedPeers};
+use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use tickchain_sdk::{Genesis, NodeId};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+/// Transport settings.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// Largest message accepted or sent, in bytes (default 1 MiB). A peer that announces a
+    /// larger one is disconnected.
+    pub max_message_bytes: usize,
+    /// Messages queued per peer while it is slow or disconnected (default 1024); more are dropped.
+    pub queue_depth: usize,
+    /// First reconnect delay (default 100 ms), doubled up to `reconnect_max`.
+    pub reconnect_min: Duration,
+    /// Largest reconnect delay (default 5 s).
+    pub reconnect_max: Duration,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            max_message_bytes: 1 << 20,
+            queue_depth: 1024,
+            reconnect_min: Duration::from_millis(100),
+            reconnect_max: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A message from a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    /// The authenticated sender.
+    pub from: NodeId,
+    /// The message bytes.
+    pub payload: Vec<u8>,
+}
+
+/// Why the transport could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// This node's id is not in genesis.
+    #[error("node {0} is not in genesis")]
+    NotInGenesis(NodeId),
+    /// The identity key does not match genesis.
+    #[error("the identity key is not genesis node {0}'s key")]
+    WrongKey(NodeId),
+    /// TLS or certificate setup failed.
+    #[error("TLS setup: {0}")]
+    Tls(String),
+    /// The socket could not be used.
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Counters for operators and tests.
+#[derive(Debug, Default)]
+pub struct TransportStats {
+    /// Connections closed because a peer announced an over-cap message.
+    pub oversize_closed: AtomicU64,
+    /// Handshakes refused (key not in genesis, wrong node, or wrong direction).
+    pub refused: AtomicU64,
+    /// Messages dropped because a peer's queue was full.
+    pub dropped: AtomicU64,
+}
+
+struct Peer {
+    queue: mpsc::Sender<Vec<u8>>,
+    conn: watch::Sender<Option<quinn::Connection>>,
+    connected: AtomicBool,
+}
+
+struct Shared {
+    me: NodeId,
+    genesis: Genesis,
+    config: TransportConfig,
+    peers: Vec<Peer>,
+    inbound: mpsc::Sender<Inbound>,
+    stats: TransportStats,
+}
+
+/// A running peer network endpoint.
+pub struct Transport {
+    shared: Arc<Shared>,
+    endpoint: quinn::Endpoint,
+    tasks: JoinSet<()>,
+}
+
+impl Transport {
+    /// Starts the transport for node `me` on an already-bound UDP socket, returning it and the
+    /// stream of inbound messages.
+    pub fn start(
+        me: NodeId,
+        key: &ed25519_dalek::SigningKey,
+        genesis: Genesis,
+        socket: UdpSocket,
+        config: TransportConfig,
+    ) -> Result<(Transport, mpsc::Receiver<Inbound>), TransportError> {
+        let node = genesis.node(me).ok_or(TransportError::NotInGenesis(me))?;
+        if node.public_key.0 != key.verifying_key().to_bytes() {
+            return Err(TransportError::WrongKey(me));
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let id = tls::identity(key, me).map_err(|e| TransportError::Tls(e.to_string()))?;
+        let verifier = Arc::new(PinnedPeers::new(genesis.clone(), provider.clone()));
+        let tls_err = |e: rustls::Error| TransportError::Tls(e.to_string());
+
+        let mut server = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(tls_err)?
+            .with_client_cert_verifier(verifier.clone())
+            .with_single_cert(vec![id.cert.clone()], id.key.clone_key())
+            .map_err(tls_err)?;
+        server.alpn_protocols = vec![ALPN.to_vec()];
+        let mut client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(tls_err)?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_client_auth_cert(vec![id.cert], id.key)
+            .map_err(tls_err)?;
+        client.alpn_protocols = vec![ALPN.to_vec()];
+
+        let quic_server =
+            QuicServerConfig::try_from(server).map_err(|e| TransportError::Tls(e.to_string()))?;
+        let quic_client =
+            QuicClientConfig::try_from(client).map_err(|e| TransportError::Tls(e.to_string()))?;
+        let mut endpoint = quinn::Endpoint::new(
+            quinn::EndpointConfig::default(),
+            Some(quinn::ServerConfig::with_crypto(Arc::new(quic_server))),
+            socket,
+            Arc::new(quinn::TokioRuntime),
+        )?;
+        endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(quic_client)));
+
+        let (inbound_tx, inbound_rx) = mpsc::channel(4096);
+        let mut queues = Vec::new();
+        let peers = (0..genesis.n())
+            .map(|_| {
+                let (tx, rx) = mpsc::channel(config.queue_depth);
+                queues.push(Some(rx));
+                Peer {
+                    queue: tx,
+                    conn: watch::channel(None).0,
+                    connected: AtomicBool::new(false),
+                }
+            })
+            .collect();
+        let shared = Arc::new(Shared {
+            me,
+            genesis,
+            config,
+            peers,
+            inbound: inbound_tx,
+            stats: TransportStats::default(),
+        });
+        let mut tasks = JoinSet::new();
+        tasks.spawn(accept_loop(shared.clone(), endpoint.clone()));
+        for (i, queue) in queues.iter_mut().enumerate() {
+            let peer = NodeId(i as u16);
+            if peer == me {
+                continue;
+            }
+            let rx = queue.take().expect("each queue taken once");
+            tasks.spawn(send_loop(shared.clone(), peer, rx));
+            if me < peer {
+                tasks.spawn(dial_loop(shared.clone(), endpoint.clone(), peer));
+            }
+        }
+        info!(node = %me, addr = %endpoint.local_addr()?, "peer transport started");
+        Ok((
+            Transport {
+                shared,
+                endpoint,
+                tasks,
+            },
+            inbound_rx,
+        ))
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoint.local_addr()
+    }
+
+    /// Queues `payload` for `to`; returns false if it was dropped (queue full, unknown peer,
+    /// itself, or over the size cap).
+    pub fn send(&self, to: NodeId, payload: Vec<u8>) -> bool {
+        if to == self.shared.me || payload.len() > self.shared.config.max_message_bytes {
+            return false;
+        }
+        let Some(peer) = self.shared.peers.get(to.index()) else {
+            return false;
+        };
+        let ok = peer.queue.try_send(payload).is_ok();
+        if !ok {
+            self.shared.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
+    }
+
+    /// Queues `payload` for every other node.
+    pub fn broadcast(&self, payload: &[u8]) {
+        for i in 0..self.shared.peers.len() {
+            self.send(NodeId(i as u16), payload.to_vec());
+        }
+    }
+
+    /// The peers with a live connection now.
+    pub fn connected(&self) -> Vec<NodeId> {
+        (0..self.shared.peers.len())
+            .filter(|&i| self.shared.peers[i].connected.load(Ordering::Relaxed))
+            .map(|i| NodeId(i as u16))
+            .collect()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &TransportStats {
+        &self.shared.stats
+    }
+
+    /// Closes every connection and stops every task.
+    pub async fn shutdown(mut self) {
+        self.endpoint.close(0u32.into(), b"shutdown");
+        self.tasks.shutdown().await;
+        self.endpoint.wait_idle().await;
+    }
+}
+
+/// Accepts incoming connections from lower-numbered genesis peers.
+async fn accept_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint) {
+    while let Some(incoming) = endpoint.accept().await {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let conn = match incoming.await {
+                Ok(c) => c,
+                Err(e) => {
+                    shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+                    warn!(error = %e, "refused incoming peer connection");
+                    return;
+                }
+            };
+            let Some(peer) = peer_node(&shared.genesis, &conn) else {
+                shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+                conn.close(1u32.into(), b"unknown peer");
+                return;
+            };
+            if peer >= shared.me {
+                // Only the lower id dials; anything else is a misbehaving or confused peer.
+                shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+                warn!(%peer, "refused connection from a peer that should wait to be dialled");
+                conn.close(2u32.into(), b"wrong direction");
+                return;
+            }
+            serve_connection(shared, peer, conn).await;
+        });
+    }
+}
+
+/// Dials a higher-numbered peer, reconnecting with exponential backoff.
+async fn dial_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint, peer: NodeId) {
+    let node = shared.genesis.node(peer).expect("peer in genesis");
+    let mut delay = shared.config.reconnect_min;
+    loop {
+        let attempt = match node.address.parse::<SocketAddr>() {
+            Ok(addr) => match endpoint.connect(addr, &tls::server_name(peer)) {
+                Ok(connecting) => connecting.await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
+            Err(e) => Err(format!("genesis address {:?}: {e}", node.address)),
+        };
+        match attempt {
+            Ok(conn) => {
+                delay = shared.config.reconnect_min;
+                serve_connection(shared.clone(), peer, conn).await;
+            }
+            Err(e) => debug!(%peer, error = %e, "dial failed"),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(shared.config.reconnect_max);
+    }
+}
+
+/// Publishes `conn` for the sender and reads its streams until it closes.
+async fn serve_connection(shared: Arc<Shared>, peer: NodeId, conn: quinn::Connection) {
+    let slot = &shared.peers[peer.index()];
+    // Newest wins (the peer restarted or redialled); closing the old connection makes a dialler
+    // that still holds it notice and redial, so both sides agree on one connection.
+    if let Some(old) = slot.conn.send_replace(Some(conn.clone()))
+        && old.stable_id() != conn.stable_id()
+    {
+        old.close(3u32.into(), b"replaced by a newer connection");
+    }
+    slot.connected.store(true, Ordering::Relaxed);
+    info!(%peer, "peer connected");
+    loop {
+        let mut recv = match conn.accept_uni().await {
+            Ok(r) => r,
+            Err(e) => {
+                debug!(%peer, error = %e, "connection ended");
+                break;
+            }
+        };
+        let shared = shared.clone();
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            loop {
+                match frame::read_frame(&mut recv, shared.config.max_message_bytes).await {
+                    Ok(Some(payload)) => {
+                        if shared
+                            .inbound
+                            .send(Inbound {
+                                from: peer,
+                                payload,
+                            })
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Ok(None) => return,
+                    Err(FrameError::TooLarge { len, max }) => {
+                        shared.stats.oversize_closed.fetch_add(1, Ordering::Relaxed);
+                        warn!(%peer, len, max, "peer sent an over-cap message; closing the connection");
+                        conn.close(CLOSE_TOO_LARGE.into(), b"message too large");
+                        return;
+                    }
+                    Err(e) => {
+                        debug!(%peer, error = %e, "stream ended");
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    // Only clear the slot if it still holds this connection (a newer one may have replaced it).
+    let cleared = slot.conn.send_if_modified(|c| {
+        if c.as_ref()
+            .is_some_and(|c| c.stable_id() == conn.stable_id())
+        {
+            *c = None;
+            true
+        } else {
+            false
+        }
+    });
+    if cleared {
+        slot.connected.store(false, Ordering::Relaxed);
+        info!(%peer, "peer disconnected");
+    }
+}
+
+/// Drains the peer's queue onto one long-lived stream of the current connection.
+async fn send_loop(shared: Arc<Shared>, peer: NodeId, mut queue: mpsc::Receiver<Vec<u8>>) {
+    let mut conn_rx = shared.peers[peer.index()].conn.subscribe();
+    let max = shared.config.max_message_bytes;
+    let mut pending: Option<Vec<u8>> = None;
+    loop {
+        let conn = match conn_rx.wait_for(|c| c.is_some()).await {
+            Ok(c) => c.clone().expect("waited for Some"),
+            Err(_) => return,
+        };
+        let Ok(mut send) = conn.open_uni().await else {
+            // Wait for the slot to change before trying again.
+            let _ = conn_rx.changed().await;
+            continue;
+        };
+        loop {
+            let msg = match pending.take() {
+                Some(m) => m,
+                None => match queue.recv().await {
+                    Some(m) => m,
+                    None => return,
+                },
+            };
+            if frame::write_frame(&mut send, &msg, max).await.is_err() {
+                pending = Some(msg);
+                break;
+            }
+        }
+        if conn.close_reason().is_none() {
+            continue; // the stream failed but the connection lives: open a new stream
+        }
+        let _ = conn_rx.changed().await;
+    }
+}
+
+fn peer_node(genesis: &Genesis, conn: &quinn::Connection) -> Option<NodeId> {
+    let identity = conn.peer_identity()?;
+    let certs = identity
+        .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+        .ok()?;
+    tls::node_of(genesis, certs.first()?)
+}

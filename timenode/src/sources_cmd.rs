@@ -1,0 +1,148 @@
+//! `timenode sources`: poll every configured time source a few times, then report each one's
+//! offset, delay, radius, class and verdict and the combined interval, like `chronyc sources`.
+//!
+//! Owns: the one-shot polling schedule and the report's text and JSON forms. Never: decides
+//! anything about time itself; the aggregator core does, exactly as in the running node.
+
+use crate::config::NodeConfig;
+use std::fmt::Write as _;
+use std::time::Duration;
+use tickchain_aggregator::drivers::gpsd::GpsdSession;
+use tickchain_aggregator::drivers::{Probe, kernel, local_now, ntp};
+use tickchain_aggregator::{Aggregator, SourceClass, SourceId, TimeEstimate};
+use tokio::task::JoinSet;
+use tracing::warn;
+
+/// Polls every source `config.sources.polls` times and returns the aggregator's verdict.
+pub async fn poll_sources(config: &NodeConfig) -> TimeEstimate {
+    let mut aggregator = Aggregator::new(config.aggregator());
+    let polls = usize::from(config.sources.polls);
+    let interval = Duration::from_millis(config.sources.poll_interval_ms);
+    let mut tasks: JoinSet<(SourceId, Vec<Probe>)> = JoinSet::new();
+
+    for source in &config.sources.ntp {
+        let id = aggregator.add_source(source.label(), SourceClass::Ntp);
+        let (address, timeout) = (source.address.clone(), source.timeout());
+        tasks.spawn(async move {
+            let mut probes = Vec::with_capacity(polls);
+            for round in 0..polls {
+                if round > 0 {
+                    tokio::time::sleep(interval).await;
+                }
+                probes.push(
+                    match tokio::net::lookup_host(&address)
+                        .await
+                        .map(|mut a| a.next())
+                    {
+                        Ok(Some(addr)) => ntp::query(addr, timeout).await,
+                        Ok(None) => {
+                            Probe::NoReply(format!("expected {address} to resolve, got no address"))
+                        }
+                        Err(e) => Probe::NoReply(format!("expected {address} to resolve, got {e}")),
+                    },
+                );
+            }
+            (id, probes)
+        });
+    }
+    for source in &config.sources.gnss {
+        let id = aggregator.add_source(source.label(), SourceClass::Gnss);
+        let (address, timeout, latency) = (source.gpsd.clone(), source.timeout(), source.latency());
+        tasks.spawn(async move {
+            let session = match tokio::net::lookup_host(&address)
+                .await
+                .map(|mut a| a.next())
+            {
+                Ok(Some(addr)) => GpsdSession::connect(addr, latency)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Ok(None) => Err("no address".to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let probes = match session {
+                Ok(mut s) => {
+                    let mut probes = Vec::with_capacity(polls);
+                    for _ in 0..polls {
+                        probes.push(s.next_probe(timeout).await);
+                    }
+                    probes
+                }
+                Err(e) => {
+                    let why = format!("expected gpsd at {address}, got {e}");
+                    vec![Probe::NoReply(why); polls]
+                }
+            };
+            (id, probes)
+        });
+    }
+    if config.sources.kernel {
+        let id = aggregator.add_source("kernel", SourceClass::Kernel);
+        tasks.spawn(async move { (id, (0..polls).map(|_| kernel::query()).collect()) });
+    }
+
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok((id, probes)) => {
+                for p in probes {
+                    p.feed(&mut aggregator, id);
+                }
+            }
+            Err(e) => warn!(error = %e, "a probe task failed"),
+        }
+    }
+    aggregator.estimate(local_now())
+}
+
+/// The report as `chronyc sources`-style text.
+pub fn render_table(estimate: &TimeEstimate) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<7} {:<24} {:>2} {:>5} {:>12} {:>10} {:>10}  Verdict",
+        "Class", "Name", "St", "Reach", "Offset", "Delay", "Radius"
+    );
+    let _ = writeln!(out, "{}", "=".repeat(86));
+    let dash = || "-".to_string();
+    for s in estimate.sources() {
+        let _ = writeln!(
+            out,
+            "{:<7} {:<24} {:>2} {:>5o} {:>12} {:>10} {:>10}  {}{}",
+            s.class.to_string(),
+            truncate(&s.label, 24),
+            s.stratum.map_or_else(dash, |v| v.to_string()),
+            s.reach.0,
+            s.offset
+                .map_or_else(dash, |v| format!("{}{v}", if v.0 >= 0 { "+" } else { "" })),
+            s.delay.map_or_else(dash, |v| v.to_string()),
+            s.radius.map_or_else(dash, |v| v.to_string()),
+            s.verdict,
+            s.detail
+                .as_ref()
+                .map_or_else(String::new, |d| format!(" ({d})")),
+        );
+    }
+    let _ = writeln!(out);
+    match estimate {
+        TimeEstimate::Synchronised(e) => {
+            let _ = writeln!(
+                out,
+                "Synchronised: UTC in [{}, {}] (radius {}), offset {}{}, {} agreeing, leap {}",
+                e.earliest,
+                e.latest,
+                e.radius(),
+                if e.offset.0 >= 0 { "+" } else { "" },
+                e.offset,
+                e.agreeing,
+                e.leap
+            );
+        }
+        TimeEstimate::Unsynchronised { reason, .. } => {
+            let _ = writeln!(out, "Unsynchronised: {reason}");
+        }
+    }
+    out
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}

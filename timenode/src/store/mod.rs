@@ -1,0 +1,200 @@
+//! The node's durable state in sled: the consensus record log and the final chain.
+//!
+//! Owns: key layout, flushing, and the second → height index. Never: interprets record bytes
+//! (the consensus codec does) and never returns before what it was given is durable: every
+//! write method flushes (fsync) before it returns, so "written" means "survives SIGKILL".
+//!
+//! Trees:
+//! - `records`: u64 big-endian sequence → record bytes (our votes, proposals and the
+//!   certificates we hold), appended before anything that depends on them is sent;
+//! - `final`: u64 big-endian height → final tick bytes;
+//! - `seconds`: u64 big-endian second → u64 big-endian height.
+
+use sled::Transactional;
+use std::path::Path;
+use tickchain_sdk::{Height, Second};
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled reported an error (I/O or corruption).
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    /// A final tick was written out of order.
+    #[error("final tick at height {found} does not follow the tip at height {tip}")]
+    OutOfOrder {
+        /// The current tip height.
+        tip: u64,
+        /// The height written.
+        found: u64,
+    },
+    /// A final tick's second does not increase.
+    #[error("final tick second {found} is not after the tip's second {tip}")]
+    SecondNotIncreasing {
+        /// The tip's second.
+        tip: u64,
+        /// The second written.
+        found: u64,
+    },
+}
+
+/// The node's sled database.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    records: sled::Tree,
+    finals: sled::Tree,
+    seconds: sled::Tree,
+}
+
+fn be(v: u64) -> [u8; 8] {
+    v.to_be_bytes()
+}
+
+fn from_be(bytes: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[..8]);
+    u64::from_be_bytes(b)
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
+        Ok(Store {
+            records: db.open_tree("records")?,
+            finals: db.open_tree("final")?,
+            seconds: db.open_tree("seconds")?,
+            db,
+        })
+    }
+
+    /// Appends records in order and flushes; returns the sequence number of the last one.
+    /// Several records in one call share one flush (group commit).
+    pub fn append_records(&self, records: &[Vec<u8>]) -> Result<u64, StoreError> {
+        let mut last = self.records.last()?.map_or(0, |(k, _)| from_be(&k));
+        let mut batch = sled::Batch::default();
+        for r in records {
+            last += 1;
+            batch.insert(&be(last), r.as_slice());
+        }
+        self.records.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(last)
+    }
+
+    /// Every record with its sequence number, oldest first.
+    pub fn records(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.records
+            .iter()
+            .map(|kv| {
+                kv.map(|(k, v)| (from_be(&k), v.to_vec()))
+                    .map_err(StoreError::from)
+            })
+            .collect()
+    }
+
+    /// Deletes the records for which `obsolete` returns true (e.g. below the final tip's view).
+    pub fn prune_records(
+        &self,
+        mut obsolete: impl FnMut(&[u8]) -> bool,
+    ) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for kv in self.records.iter() {
+            let (k, v) = kv?;
+            if obsolete(&v) {
+                batch.remove(k);
+                n += 1;
+            }
+        }
+        self.records.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(n)
+    }
+
+    /// Appends the final tick at `height` for `second`; heights must follow the tip by one
+    /// and seconds must increase. Re-writing the tip's height with the same bytes is a no-op.
+    pub fn append_final(
+        &self,
+        height: Height,
+        second: Second,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        if let Some((tip, tip_second)) = self.tip()? {
+            if height == tip && self.finals.get(be(height.0))?.is_some_and(|b| b == bytes) {
+                return Ok(());
+            }
+            if height.0 != tip.0 + 1 {
+                return Err(StoreError::OutOfOrder {
+                    tip: tip.0,
+                    found: height.0,
+                });
+            }
+            if second <= tip_second {
+                return Err(StoreError::SecondNotIncreasing {
+                    tip: tip_second.0,
+                    found: second.0,
+                });
+            }
+        } else if height.0 != 1 {
+            return Err(StoreError::OutOfOrder {
+                tip: 0,
+                found: height.0,
+            });
+        }
+        (&self.finals, &self.seconds)
+            .transaction(|(finals, seconds)| {
+                finals.insert(&be(height.0), bytes)?;
+                seconds.insert(&be(second.0), &be(height.0))?;
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
+                sled::transaction::TransactionError::Abort(()) => unreachable!("never aborts"),
+            })?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The final tick bytes at `height`.
+    pub fn final_at(&self, height: Height) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.finals.get(be(height.0))?.map(|v| v.to_vec()))
+    }
+
+    /// The height of the final tick for `second`, if that second has one.
+    pub fn height_of_second(&self, second: Second) -> Result<Option<Height>, StoreError> {
+        Ok(self.seconds.get(be(second.0))?.map(|v| Height(from_be(&v))))
+    }
+
+    /// The tip's height and second.
+    pub fn tip(&self) -> Result<Option<(Height, Second)>, StoreError> {
+        let Some((k, _)) = self.finals.last()? else {
+            return Ok(None);
+        };
+        let height = Height(from_be(&k));
+        // The seconds index holds exactly one entry per height; the tip's is the largest second.
+        let (s, h) = self.seconds.last()?.expect("seconds indexed with finals");
+        debug_assert_eq!(from_be(&h), height.0);
+        Ok(Some((height, Second(from_be(&s)))))
+    }
+
+    /// Up to `limit` final ticks from `from` upwards.
+    pub fn finals_from(
+        &self,
+        from: Height,
+        limit: usize,
+    ) -> Result<Vec<(Height, Vec<u8>)>, StoreError> {
+        self.finals
+            .range(be(from.0)..)
+            .take(limit)
+            .map(|kv| {
+                kv.map(|(k, v)| (Height(from_be(&k)), v.to_vec()))
+                    .map_err(StoreError::from)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,168 @@
+//! The sled store: what a write call returned for survives SIGKILL, final ticks are appended in
+//! order with increasing seconds, and the second index finds them.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tickchain_sdk::{Height, Second};
+use tickchain_timenode::store::{Store, StoreError};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tc-store-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn final_ticks_append_in_order_and_are_found_by_second() {
+    let dir = temp_dir("order");
+    let store = Store::open(&dir).unwrap();
+    assert!(store.tip().unwrap().is_none());
+    assert!(matches!(
+        store.append_final(Height(2), Second(100), b"t2"),
+        Err(StoreError::OutOfOrder { tip: 0, found: 2 })
+    ));
+    store.append_final(Height(1), Second(100), b"t1").unwrap();
+    store.append_final(Height(2), Second(103), b"t2").unwrap();
+    store.append_final(Height(2), Second(103), b"t2").unwrap(); // idempotent re-write
+    assert!(matches!(
+        store.append_final(Height(3), Second(103), b"t3"),
+        Err(StoreError::SecondNotIncreasing {
+            tip: 103,
+            found: 103
+        })
+    ));
+    assert!(matches!(
+        store.append_final(Height(4), Second(104), b"t4"),
+        Err(StoreError::OutOfOrder { tip: 2, found: 4 })
+    ));
+    assert_eq!(store.tip().unwrap(), Some((Height(2), Second(103))));
+    assert_eq!(
+        store.height_of_second(Second(103)).unwrap(),
+        Some(Height(2))
+    );
+    assert_eq!(
+        store.height_of_second(Second(101)).unwrap(),
+        None,
+        "a skipped second is a gap"
+    );
+    assert_eq!(
+        store.final_at(Height(1)).unwrap().as_deref(),
+        Some(&b"t1"[..])
+    );
+    let all = store.finals_from(Height(1), 10).unwrap();
+    assert_eq!(
+        all,
+        vec![(Height(1), b"t1".to_vec()), (Height(2), b"t2".to_vec())]
+    );
+    drop(store);
+    let reopened = Store::open(&dir).unwrap();
+    assert_eq!(reopened.tip().unwrap(), Some((Height(2), Second(103))));
+    drop(reopened);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn records_keep_their_order_and_can_be_pruned() {
+    let dir = temp_dir("records");
+    let store = Store::open(&dir).unwrap();
+    assert_eq!(
+        store
+            .append_records(&[b"a".to_vec(), b"b".to_vec()])
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.append_records(&[b"c".to_vec()]).unwrap(), 3);
+    assert_eq!(store.prune_records(|r| r == b"a").unwrap(), 1);
+    let left: Vec<Vec<u8>> = store
+        .records()
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(left, vec![b"b".to_vec(), b"c".to_vec()]);
+    assert_eq!(
+        store.append_records(&[b"d".to_vec()]).unwrap(),
+        4,
+        "sequence numbers never reuse"
+    );
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The child side of the SIGKILL test: appends records forever, printing each acknowledged
+/// sequence number after the call returned. The parent runs it with `--ignored`.
+#[test]
+#[ignore = "child process of every_acknowledged_record_survives_sigkill"]
+fn sigkill_child_writer() {
+    let dir = std::env::var("TC_STORE_CHILD_DIR").expect("run by the SIGKILL test");
+    let store = Store::open(std::path::Path::new(&dir)).unwrap();
+    let mut i = 0u64;
+    loop {
+        i += 1;
+        let group: Vec<Vec<u8>> = (0..(i % 4 + 1))
+            .map(|k| format!("r{i}.{k}").into_bytes())
+            .collect();
+        let seq = store.append_records(&group).unwrap();
+        println!("ACK {seq}");
+    }
+}
+
+#[test]
+fn every_acknowledged_record_survives_sigkill() {
+    let dir = temp_dir("sigkill");
+    for round in 0..5u64 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "sigkill_child_writer",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("TC_STORE_CHILD_DIR", &dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut acked = 0u64;
+        let mut lines = BufReader::new(stdout).lines();
+        let started = Instant::now();
+        // Let it write for a varying time, then kill it without warning.
+        let run_for = Duration::from_millis(150 + 97 * round);
+        while started.elapsed() < run_for {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(n) = line.strip_prefix("ACK ") {
+                        acked = n.parse().unwrap();
+                    }
+                }
+                _ => break,
+            }
+        }
+        // SIGKILL by pid (std's kill sends SIGKILL on Unix).
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(acked > 0, "round {round}: the child acknowledged nothing");
+        let store = Store::open(&dir).unwrap();
+        let seqs: Vec<u64> = store
+            .records()
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        let last = *seqs.last().unwrap();
+        assert!(
+            last >= acked,
+            "round {round}: acknowledged {acked}, only {last} survived"
+        );
+        assert_eq!(
+            seqs,
+            (1..=last).collect::<Vec<_>>(),
+            "round {round}: a gap in the log"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
