@@ -12,7 +12,10 @@ fn inputs(n: u32) -> Vec<(Salt, Digest)> {
     (0..n)
         .map(|i| {
             let b = blake3::hash(&i.to_be_bytes());
-            (Salt(b.as_bytes()[..16].try_into().unwrap()), Digest(*b.as_bytes()))
+            (
+                Salt(b.as_bytes()[..16].try_into().unwrap()),
+                Digest(*b.as_bytes()),
+            )
         })
         .collect()
 }
@@ -27,7 +30,10 @@ fn build(c: &mut Criterion) {
         }
         g.bench_with_input(BenchmarkId::from_parameter(n), &items, |b, items| {
             b.iter(|| {
-                let leaves = items.iter().map(|(s, d)| merkle::digest_leaf(s, d)).collect();
+                let leaves = items
+                    .iter()
+                    .map(|(s, d)| merkle::digest_leaf(s, d))
+                    .collect();
                 black_box(MerkleTree::from_leaf_hashes(leaves).root())
             })
         });
@@ -37,7 +43,12 @@ fn build(c: &mut Criterion) {
 
 fn verify_path(c: &mut Criterion) {
     let items = inputs(1_000_000);
-    let tree = MerkleTree::from_leaf_hashes(items.iter().map(|(s, d)| merkle::digest_leaf(s, d)).collect());
+    let tree = MerkleTree::from_leaf_hashes(
+        items
+            .iter()
+            .map(|(s, d)| merkle::digest_leaf(s, d))
+            .collect(),
+    );
     let root = tree.root();
     let path = tree.path(12_345).unwrap();
     let (salt, digest) = items[12_345];

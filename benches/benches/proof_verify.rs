@@ -15,12 +15,20 @@ fn full_verification(c: &mut Criterion) {
     let compact = proof.to_compact().unwrap();
     let mut g = c.benchmark_group("proof_verify_3of4");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("verify", |b| b.iter(|| black_box(network.verify(&proof).unwrap())));
+    g.bench_function("verify", |b| {
+        b.iter(|| black_box(network.verify(&proof).unwrap()))
+    });
     g.bench_function("decode_json_and_verify", |b| {
         b.iter(|| black_box(network.verify(&Proof::from_json(&json).unwrap()).unwrap()))
     });
     g.bench_function("decode_compact_and_verify", |b| {
-        b.iter(|| black_box(network.verify(&Proof::from_compact(&compact).unwrap()).unwrap()))
+        b.iter(|| {
+            black_box(
+                network
+                    .verify(&Proof::from_compact(&compact).unwrap())
+                    .unwrap(),
+            )
+        })
     });
     g.finish();
 }

@@ -23,7 +23,10 @@ pub fn prepare(dir: &Path, nodes: u16, base_port: u16) -> anyhow::Result<Prepare
         for i in 0..genesis.n() {
             let key = keys::read_secret(&key_path(dir, i))?;
             if signing::public_key(&key) != genesis.nodes[i].public_key {
-                bail!("{} does not match genesis node {i}", key_path(dir, i).display());
+                bail!(
+                    "{} does not match genesis node {i}",
+                    key_path(dir, i).display()
+                );
             }
         }
         return Ok(Prepared {
