@@ -60,11 +60,36 @@ pub fn prepare(dir: &Path, nodes: u16, base_port: u16) -> anyhow::Result<Prepare
         .as_secs();
     let genesis = Genesis::new("tickchain-local", Second(now), f, members)?;
     std::fs::write(&genesis_path, genesis.to_json() + "\n")?;
+    for i in 0..nodes as usize {
+        write_node_config(dir, i)?;
+    }
     Ok(Prepared {
         genesis,
         genesis_path,
         reused: false,
     })
+}
+
+/// The embedded defaults of a local node: its key, the shared genesis, its own data directory,
+/// and the declared system clock (no internet is needed; see the README).
+fn write_node_config(dir: &Path, i: usize) -> anyhow::Result<()> {
+    let node_dir = dir.join(format!("node-{i}"));
+    let abs = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+    let text = format!(
+        "# Local test network node {i}, written by `testnet`.\n\
+         [node]\n\
+         key-file = {:?}\n\
+         genesis-file = {:?}\n\
+         data-dir = {:?}\n\n\
+         [clock]\n\
+         # The system clock, trusted to within 20 ms on the operator's word: local testnets only.\n\
+         declared-system-error-ms = 20\n",
+        abs(node_dir.join("node.key")),
+        abs(dir.join("genesis.json")),
+        abs(node_dir.join("data")),
+    );
+    std::fs::write(node_dir.join("node.toml"), text)?;
+    Ok(())
 }
 
 fn key_path(dir: &Path, i: usize) -> PathBuf {

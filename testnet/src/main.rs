@@ -1,17 +1,21 @@
 //! `testnet`: a local tickchain network from one command.
 //!
-//! Today it prepares the network directory (node keys with mode 0600 and `genesis.json`,
-//! reused on the next start). Launching the `timenode` processes lands with the node daemon;
-//! until then it says so and exits non-zero rather than pretending a network is running.
+//! Prepares the network directory (node keys with mode 0600, `genesis.json` and one
+//! `node.toml` per node; reused on the next start), launches one node process per genesis
+//! member on 127.0.0.1, waits until ticks are final, prints one status line per second, reports
+//! a crashed node, and stops every node on Ctrl-C. The node processes are this binary run as
+//! `testnet node --config …`, which is the same code as `timenode run`, so `cargo run -p
+//! tickchain-testnet` needs no other binary built.
 
 mod layout;
+mod supervisor;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Generate (or reuse) a local network's keys and genesis, then launch its nodes.
+/// Start a local tickchain network.
 #[derive(Parser, Debug)]
 #[command(name = "testnet", version, about)]
 struct Args {
@@ -24,11 +28,30 @@ struct Args {
     /// First peer port; node i listens on 127.0.0.1:(base-port + i).
     #[arg(long, default_value_t = 7100)]
     base_port: u16,
+    /// Stop by itself after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    seconds: Option<u64>,
+    #[command(subcommand)]
+    command: Option<Internal>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Internal {
+    /// Run one node (what the launcher starts; the same as `timenode run`).
+    #[command(hide = true)]
+    Node {
+        /// The node's configuration.
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
+    if let Some(Internal::Node { config }) = &args.command {
+        return supervisor::run_node(config);
+    }
+    match launch(&args) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -37,7 +60,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args) -> anyhow::Result<ExitCode> {
+fn launch(args: &Args) -> anyhow::Result<ExitCode> {
     let net = layout::prepare(&args.dir, args.nodes, args.base_port)
         .with_context(|| format!("preparing {}", args.dir.display()))?;
     println!(
@@ -49,11 +72,6 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
         net.genesis.quorum,
         args.dir.display()
     );
-    println!("  genesis  {}", net.genesis_path.display());
-    println!("  hash     {}", net.genesis.hash);
-    eprintln!(
-        "not started: the node daemon (`timenode run`) is not built yet, so no ticks are produced. \
-         The genesis and keys above are ready for it."
-    );
-    Ok(ExitCode::from(1))
+    println!("  genesis  {}  (hash {})", net.genesis_path.display(), net.genesis.hash);
+    supervisor::supervise(&args.dir, &net.genesis, args.seconds)
 }

@@ -20,6 +20,42 @@ pub struct NodeConfig {
     /// How samples are selected and combined (`[selection]`).
     #[serde(default)]
     pub selection: SelectionConfig,
+    /// Identity, network and storage of a running node (`[node]`); required by `timenode run`.
+    #[serde(default)]
+    pub node: Option<NodeSection>,
+    /// Where the running node takes its clock reading from (`[clock]`).
+    #[serde(default)]
+    pub clock: ClockSection,
+}
+
+/// `[node]`: what `timenode run` needs to join its ring.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NodeSection {
+    /// The node's Ed25519 secret key file, as written by `timenode keygen` (required; mode 0600).
+    pub key_file: std::path::PathBuf,
+    /// The network's genesis file (required). The node finds its own id by its key.
+    pub genesis_file: std::path::PathBuf,
+    /// Directory for the node's sled database (required; created if missing).
+    pub data_dir: std::path::PathBuf,
+    /// UDP address for peer QUIC (default: the node's address in genesis).
+    #[serde(default)]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// `[clock]`: the running node's clock.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ClockSection {
+    /// Trust this machine's system clock to within this many milliseconds and use nothing else
+    /// (default: unset, so the node uses `[sources]`). For local test networks only: the
+    /// bound is the operator's word, not a measurement, and it is what signed votes will claim.
+    #[serde(default)]
+    pub declared_system_error_ms: Option<u64>,
+    /// Pause between two rounds of polling every source while running (milliseconds;
+    /// default 2000).
+    #[serde(default = "default_run_poll_ms")]
+    pub poll_interval_ms: u64,
 }
 
 /// `[sources]`: every time source the node polls.
@@ -95,6 +131,9 @@ pub struct SelectionConfig {
     pub max_radius_ms: u64,
 }
 
+fn default_run_poll_ms() -> u64 {
+    2_000
+}
 fn default_polls() -> u8 {
     4
 }
@@ -131,6 +170,15 @@ impl Default for SourcesConfig {
             kernel: false,
             ntp: Vec::new(),
             gnss: Vec::new(),
+        }
+    }
+}
+
+impl Default for ClockSection {
+    fn default() -> Self {
+        ClockSection {
+            declared_system_error_ms: None,
+            poll_interval_ms: default_run_poll_ms(),
         }
     }
 }
@@ -216,6 +264,15 @@ impl NodeConfig {
                 field: "selection.min-agreeing",
                 expected: "at least 1",
                 found: "0".into(),
+            });
+        }
+        if let Some(ms) = self.clock.declared_system_error_ms
+            && !(1..=60_000).contains(&ms)
+        {
+            return Err(ConfigError::Invalid {
+                field: "clock.declared-system-error-ms",
+                expected: "in 1..=60000",
+                found: ms.to_string(),
             });
         }
         for g in &s.gnss {

@@ -7,6 +7,8 @@
 pub mod anchor;
 pub mod config;
 pub mod consensus;
+pub mod identity_cmd;
 pub mod net;
+pub mod node;
 pub mod sources_cmd;
 pub mod store;

@@ -6,8 +6,9 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tickchain_sdk::Second;
 use tickchain_timenode::config::NodeConfig;
-use tickchain_timenode::sources_cmd;
+use tickchain_timenode::{identity_cmd, sources_cmd};
 
 /// The tickchain node daemon.
 #[derive(Parser)]
@@ -31,18 +32,149 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the node: join the ring in genesis and sign one tick per second.
+    ///
+    /// Stops cleanly on SIGINT or SIGTERM. Exit status: 0 after a clean stop, 2 on a
+    /// configuration error, 1 when the node had to stop.
+    Run {
+        /// Path to the node configuration (TOML, with a `[node]` section).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Generate a node identity: DIR/node.key (Ed25519 secret, mode 0600) and DIR/node.pub.
+    Keygen {
+        /// Directory to write the key files to (created if missing; an existing key is kept).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write a network's genesis file from its members' public keys and addresses.
+    Genesis {
+        /// Network name.
+        #[arg(long, default_value = "tickchain")]
+        chain_id: String,
+        /// Byzantine nodes tolerated (default: the most the node count allows, (n - 1) / 3).
+        #[arg(long)]
+        f: Option<u16>,
+        /// The network ticks after this POSIX second (default: now).
+        #[arg(long)]
+        genesis_second: Option<u64>,
+        /// A member, in order: NAME,KEY,HOST:PORT (KEY: 64 hex characters or a node.pub file).
+        #[arg(long = "node", required = true)]
+        nodes: Vec<String>,
+        /// Where to write the genesis (refuses to overwrite).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A running node reports its ticks at info level; one-shot commands stay quiet.
+    let default_level = if matches!(cli.command, Command::Run { .. }) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Sources { config, json } => sources(&config, json),
+        Command::Keygen { out } => keygen(&out),
+        Command::Run { config } => run(&config),
+        Command::Genesis {
+            chain_id,
+            f,
+            genesis_second,
+            nodes,
+            out,
+        } => genesis(&chain_id, f, genesis_second, &nodes, &out),
+    }
+}
+
+fn run(path: &std::path::Path) -> ExitCode {
+    let config = match NodeConfig::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("timenode run: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("timenode run: expected a tokio runtime, got {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(tickchain_timenode::node::run(config, shutdown_signal()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ tickchain_timenode::node::NodeError::Config(_)) => {
+            eprintln!("timenode run: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("timenode run: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn keygen(dir: &std::path::Path) -> ExitCode {
+    match identity_cmd::keygen(dir) {
+        Ok(g) => {
+            println!("public key {}", g.public_key);
+            println!("wrote {} (secret, mode 0600) and {}", g.key_file.display(), g.pub_file.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("timenode keygen: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn genesis(chain_id: &str, f: Option<u16>, second: Option<u64>, nodes: &[String], out: &std::path::Path) -> ExitCode {
+    let run = || -> Result<tickchain_sdk::Genesis, identity_cmd::IdentityError> {
+        let members = nodes
+            .iter()
+            .map(|a| identity_cmd::parse_node_arg(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let f = f.unwrap_or(((members.len().max(1) - 1) / 3) as u16);
+        let second = second.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        });
+        identity_cmd::genesis(chain_id, f, Second(second), members, out)
+    };
+    match run() {
+        Ok(g) => {
+            println!(
+                "wrote {}: {} nodes, f = {}, quorum {}, hash {}",
+                out.display(),
+                g.n(),
+                g.f,
+                g.quorum,
+                g.hash
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("timenode genesis: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -24,6 +24,10 @@ pub struct TransportConfig {
     pub reconnect_min: Duration,
     /// Largest reconnect delay (default 5 s).
     pub reconnect_max: Duration,
+    /// A connection with no traffic for this long is dead (default 3 s); keep-alives go out at
+    /// a third of it, so only a dead or partitioned peer reaches it. This is how a dialler
+    /// notices that a peer was killed and must be redialled.
+    pub idle_timeout: Duration,
 }
 
 impl Default for TransportConfig {
@@ -33,6 +37,7 @@ impl Default for TransportConfig {
             queue_depth: 1024,
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -131,17 +136,29 @@ impl Transport {
             .map_err(tls_err)?;
         client.alpn_protocols = vec![ALPN.to_vec()];
 
+        let mut transport = quinn::TransportConfig::default();
+        transport
+            .max_idle_timeout(Some(
+                quinn::IdleTimeout::try_from(config.idle_timeout)
+                    .map_err(|e| TransportError::Tls(format!("idle timeout: {e}")))?,
+            ))
+            .keep_alive_interval(Some(config.idle_timeout / 3));
+        let transport = Arc::new(transport);
         let quic_server =
             QuicServerConfig::try_from(server).map_err(|e| TransportError::Tls(e.to_string()))?;
         let quic_client =
             QuicClientConfig::try_from(client).map_err(|e| TransportError::Tls(e.to_string()))?;
+        let mut server_config = quinn::ServerConfig::with_crypto(Arc::new(quic_server));
+        server_config.transport_config(transport.clone());
+        let mut client_config = quinn::ClientConfig::new(Arc::new(quic_client));
+        client_config.transport_config(transport);
         let mut endpoint = quinn::Endpoint::new(
             quinn::EndpointConfig::default(),
-            Some(quinn::ServerConfig::with_crypto(Arc::new(quic_server))),
+            Some(server_config),
             socket,
             Arc::new(quinn::TokioRuntime),
         )?;
-        endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(quic_client)));
+        endpoint.set_default_client_config(client_config);
 
         let (inbound_tx, inbound_rx) = mpsc::channel(4096);
         let mut queues = Vec::new();

@@ -1,0 +1,99 @@
+//! The one-command local network as a newcomer runs it: from a fresh directory, 4 node processes
+//! finalize ticks within 10 s; a node that dies is reported, the others keep ticking; the
+//! launcher stops every node it started.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn free_base_port() -> u16 {
+    // Four consecutive free UDP ports: probe a few candidates.
+    for _ in 0..50 {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let base = s.local_addr().unwrap().port();
+        drop(s);
+        if base < 65000 && (0..4).all(|i| std::net::UdpSocket::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no four consecutive free UDP ports on 127.0.0.1");
+}
+
+fn node_pids(line: &str) -> Vec<i32> {
+    line.split_whitespace()
+        .filter_map(|w| w.trim_end_matches(',').split_once('=').and_then(|(_, p)| p.parse().ok()))
+        .collect()
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
+#[test]
+fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() {
+    let dir = std::env::temp_dir().join(format!("tc-testnet-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let base = free_base_port().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_testnet"))
+        .args(["--dir", dir.to_str().unwrap(), "--base-port", &base, "--seconds", "20"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let launched = Instant::now();
+    let (tx, rx) = mpsc::channel::<String>();
+    let streams: Vec<Box<dyn std::io::Read + Send>> =
+        vec![Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
+    for stream in streams {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    drop(tx);
+    let mut pids = Vec::new();
+    let mut first_tick = None;
+    let mut killed = false;
+    let mut reported = false;
+    let mut heights_after_kill = Vec::new();
+    let mut lines = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+        lines.push(line.clone());
+        if line.trim_start().starts_with("pids") {
+            pids = node_pids(&line);
+        }
+        if !line.starts_with("height") {
+            if killed && line.contains("node-3 exited unexpectedly") {
+                reported = true;
+            }
+            continue;
+        }
+        if first_tick.is_none() {
+            first_tick = Some(launched.elapsed());
+        }
+        if !killed {
+            // Kill node 3 without warning; the other three are a quorum.
+            assert_eq!(pids.len(), 4, "the launcher prints 4 pids: {lines:#?}");
+            Command::new("kill").args(["-KILL", &pids[3].to_string()]).status().unwrap();
+            killed = true;
+            continue;
+        }
+        let h: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        heights_after_kill.push(h);
+    }
+    let status = child.wait().unwrap();
+    let first = first_tick.unwrap_or_else(|| panic!("no tick; output: {lines:#?}"));
+    assert!(first <= Duration::from_secs(10), "first final tick after {first:?}");
+    assert!(reported, "the dead node is reported: {lines:#?}");
+    let first_h = heights_after_kill.first().copied().unwrap_or(0);
+    let last_h = heights_after_kill.last().copied().unwrap_or(0);
+    assert!(last_h >= first_h + 5, "3 of 4 nodes keep ticking: {heights_after_kill:?}");
+    assert_eq!(status.code(), Some(1), "a crashed node makes the launcher exit 1");
+    for pid in &pids {
+        assert!(!alive(*pid), "node pid {pid} still running after the launcher stopped");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

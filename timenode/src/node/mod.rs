@@ -1,0 +1,214 @@
+//! The running node: the consensus core driven over the QUIC transport, the sled store and the
+//! node's clock (`timenode run`).
+//!
+//! Owns: the event loop and the driver's contract with the core — execute actions in order,
+//! and make every `Persist` durable (one flush for a run of them) before executing any later
+//! action, so no vote leaves the node before it would survive SIGKILL. Never: protocol
+//! decisions (the core makes them) or encodings of its own (the codec and sdk do).
+
+pub mod clock;
+pub mod records;
+pub mod timers;
+
+use crate::config::NodeConfig;
+use crate::consensus::codec;
+use crate::consensus::config::{Config as CoreConfig, Context};
+use crate::consensus::crypto::Verifier;
+use crate::consensus::io::{Action, Input};
+use crate::consensus::persist::Persisted;
+use crate::consensus::{Core, LocalClock};
+use crate::net::{Transport, TransportConfig};
+use crate::store::{Store, StoreError};
+use clock::NodeClock;
+use std::future::Future;
+use std::time::Duration;
+use tickchain_sdk::{Genesis, NodeId, keys};
+use timers::Timers;
+use tokio::task::JoinSet;
+use tracing::{info, warn};
+
+/// Why the node could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The configuration lacks what `run` needs.
+    #[error("config: {0}")]
+    Config(String),
+    /// The key file could not be used.
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    /// The genesis file could not be used.
+    #[error("genesis {path}: {reason}")]
+    Genesis {
+        /// The file.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The store failed; the node stops rather than act on state it could not persist.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored record does not decode.
+    #[error(transparent)]
+    Record(#[from] records::RecordError),
+    /// The transport could not start.
+    #[error(transparent)]
+    Transport(#[from] crate::net::TransportError),
+    /// A socket error.
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the node described by `config` until `shutdown` completes.
+pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
+    let section = config
+        .node
+        .clone()
+        .ok_or_else(|| NodeError::Config("`timenode run` needs a [node] section".into()))?;
+    let key = keys::read_secret(&section.key_file)?;
+    let genesis_path = section.genesis_file.display().to_string();
+    let text = std::fs::read_to_string(&section.genesis_file).map_err(|e| NodeError::Genesis {
+        path: genesis_path.clone(),
+        reason: e.to_string(),
+    })?;
+    let genesis = Genesis::from_json(&text).map_err(|e| NodeError::Genesis {
+        path: genesis_path.clone(),
+        reason: e.to_string(),
+    })?;
+    let public = key.verifying_key().to_bytes();
+    let me = genesis
+        .nodes
+        .iter()
+        .position(|n| n.public_key.0 == public)
+        .map(|i| NodeId(i as u16))
+        .ok_or_else(|| NodeError::Genesis {
+            path: genesis_path.clone(),
+            reason: format!("no node has the key in {}", section.key_file.display()),
+        })?;
+
+    let store = Store::open(&section.data_dir)?;
+    let mut persisted = Persisted::default();
+    for (_, bytes) in store.records()? {
+        persisted.apply(&records::decode(&bytes)?);
+    }
+    let tip = store.tip()?;
+    info!(node = %me, view = %persisted.highest_view(), tip = ?tip, "restored state");
+
+    let listen = match section.listen {
+        Some(a) => a,
+        None => genesis.nodes[me.index()].address.parse().map_err(|e| {
+            NodeError::Config(format!("genesis address of node {me} is not HOST:PORT: {e}"))
+        })?,
+    };
+    let socket = std::net::UdpSocket::bind(listen)?;
+    let (transport, mut inbound) =
+        Transport::start(me, &key, genesis.clone(), socket, TransportConfig::default())?;
+
+    let mut background = JoinSet::new();
+    let clock = NodeClock::start(&config, &mut background);
+    let ctx = Context::new(me, key, Verifier::new(genesis.clone()), CoreConfig::default());
+    let mut core = Core::new(ctx, &persisted);
+    let mut timers = Timers::default();
+    let mut driver = Driver {
+        store: &store,
+        transport: &transport,
+        timers: &mut timers,
+        tip: tip.map(|(h, _)| h.0).unwrap_or(0),
+    };
+    let actions = core.handle(&clock.read(), Input::Start);
+    driver.execute(&clock.read(), actions)?;
+
+    tokio::pin!(shutdown);
+    loop {
+        let now = clock.read();
+        let sleep_for = driver
+            .timers
+            .next()
+            .map(|at| Duration::from_nanos(at.0.saturating_sub(now.mid().0).max(0) as u64))
+            .unwrap_or(Duration::from_secs(1));
+        tokio::select! {
+            _ = &mut shutdown => break,
+            msg = inbound.recv() => {
+                let Some(msg) = msg else { break };
+                match codec::decode(&msg.payload) {
+                    Ok(message) => {
+                        let now = clock.read();
+                        let actions = core.handle(&now, Input::Message { from: msg.from, message });
+                        driver.execute(&now, actions)?;
+                    }
+                    Err(e) => warn!(peer = %msg.from, error = %e, "undecodable peer message"),
+                }
+            }
+            _ = tokio::time::sleep(sleep_for) => {
+                let now = clock.read();
+                for timer in driver.timers.due(now.mid()) {
+                    let actions = core.handle(&now, Input::Timer(timer));
+                    driver.execute(&now, actions)?;
+                }
+            }
+        }
+    }
+    info!(node = %me, "shutting down");
+    background.shutdown().await;
+    transport.shutdown().await;
+    Ok(())
+}
+
+struct Driver<'a> {
+    store: &'a Store,
+    transport: &'a Transport,
+    timers: &'a mut Timers,
+    tip: u64,
+}
+
+impl Driver<'_> {
+    /// Executes actions in order; a run of `Persist`s is flushed once, before the next action.
+    fn execute(&mut self, now: &LocalClock, actions: Vec<Action>) -> Result<(), NodeError> {
+        let mut pending: Vec<Vec<u8>> = Vec::new();
+        for action in actions {
+            tracing::trace!(?action, "core action");
+            if let Action::Persist(record) = &action {
+                pending.push(records::encode(record));
+                continue;
+            }
+            if !pending.is_empty() {
+                self.store.append_records(&std::mem::take(&mut pending))?;
+            }
+            match action {
+                Action::Persist(_) => unreachable!("handled above"),
+                Action::Broadcast(m) => {
+                    tracing::debug!(kind = m.kind(), "broadcast");
+                    self.transport.broadcast(&codec::encode(&m));
+                }
+                Action::Send { to, message } => {
+                    self.transport.send(to, codec::encode(&message));
+                }
+                Action::SetTimer { timer, at } => {
+                    tracing::debug!(?timer, in_ms = (at.0 - now.mid().0) / 1_000_000, "timer");
+                    self.timers.set(timer, at);
+                }
+                Action::Finalized(t) => {
+                    let height = t.tick.height.0;
+                    if height <= self.tip {
+                        continue; // already stored (reported again after a restart)
+                    }
+                    self.store
+                        .append_final(t.tick.height, t.tick.second, &records::encode_final(&t))?;
+                    self.tip = height;
+                    let lag_ms = (now.mid().0 - t.tick.second.start().0) as f64 / 1e6;
+                    info!(
+                        height,
+                        second = t.tick.second.0,
+                        view = t.tick.view.0,
+                        certified = t.certificate.is_some(),
+                        lag_ms,
+                        "final tick"
+                    );
+                }
+            }
+        }
+        if !pending.is_empty() {
+            self.store.append_records(&pending)?;
+        }
+        Ok(())
+    }
+}

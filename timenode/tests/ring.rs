@@ -1,0 +1,223 @@
+//! Four real `timenode` processes on loopback (real QUIC, real sled files): they finalize
+//! consecutive ticks; one is killed with SIGKILL and the ring keeps ticking; restarted, it
+//! catches up with identical ticks; every stored certificate verifies with `tickchain-sdk`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tickchain_sdk::{Genesis, GenesisNode, Height, Network, NodeId, Second, keys, signing};
+use tickchain_timenode::node::records;
+use tickchain_timenode::store::Store;
+
+/// Final ticks a node has logged: height → second.
+type Finals = Arc<Mutex<BTreeMap<u64, u64>>>;
+
+struct Node {
+    dir: PathBuf,
+    child: Option<Child>,
+    finals: Finals,
+}
+
+impl Node {
+    fn start(&mut self) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_timenode"))
+            .args(["run", "--config", self.dir.join("node.toml").to_str().unwrap()])
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn timenode");
+        let stderr = child.stderr.take().unwrap();
+        let finals = self.finals.clone();
+        let log = self.dir.join("log");
+        std::thread::spawn(move || {
+            let mut out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                use std::io::Write;
+                let _ = writeln!(out, "{line}");
+                if line.contains("final tick") {
+                    let field = |k: &str| {
+                        line.split_whitespace()
+                            .find_map(|w| w.strip_prefix(k))
+                            .and_then(|v| v.parse::<u64>().ok())
+                    };
+                    if let (Some(h), Some(s)) = (field("height="), field("second=")) {
+                        finals.lock().unwrap().insert(h, s);
+                    }
+                }
+            }
+        });
+        self.child = Some(child);
+    }
+
+    fn sigkill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap(); // SIGKILL
+            c.wait().unwrap();
+        }
+    }
+
+    fn sigterm(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY-free: the kill(1) command sends SIGTERM to the pid we started.
+            Command::new("kill").args(["-TERM", &c.id().to_string()]).status().unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if c.try_wait().unwrap().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            c.kill().unwrap();
+            c.wait().unwrap();
+            panic!("node in {} ignored SIGTERM for 10 s", self.dir.display());
+        }
+    }
+
+    fn top(&self) -> u64 {
+        self.finals.lock().unwrap().keys().next_back().copied().unwrap_or(0)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.sigkill();
+    }
+}
+
+fn free_udp_ports(n: usize) -> Vec<u16> {
+    let sockets: Vec<std::net::UdpSocket> =
+        (0..n).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
+    sockets.iter().map(|s| s.local_addr().unwrap().port()).collect()
+}
+
+fn setup(root: &Path, n: usize) -> (Genesis, Vec<Node>) {
+    let _ = std::fs::remove_dir_all(root);
+    let ports = free_udp_ports(n);
+    let mut members = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        let dir = root.join(format!("node-{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = keys::generate().unwrap();
+        keys::write_secret(&dir.join("node.key"), &key).unwrap();
+        members.push(GenesisNode {
+            name: format!("node-{i}"),
+            public_key: signing::public_key(&key),
+            address: format!("127.0.0.1:{port}"),
+        });
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let genesis = Genesis::new("ring-test", Second(now), ((n - 1) / 3) as u16, members).unwrap();
+    std::fs::write(root.join("genesis.json"), genesis.to_json()).unwrap();
+    let nodes = (0..n)
+        .map(|i| {
+            let dir = root.join(format!("node-{i}"));
+            let toml = format!(
+                "[node]\nkey-file = {:?}\ngenesis-file = {:?}\ndata-dir = {:?}\n\n[clock]\ndeclared-system-error-ms = 20\n",
+                dir.join("node.key"),
+                root.join("genesis.json"),
+                dir.join("data"),
+            );
+            std::fs::write(dir.join("node.toml"), toml).unwrap();
+            Node { dir, child: None, finals: Arc::default() }
+        })
+        .collect();
+    (genesis, nodes)
+}
+
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Reads a stopped node's chain and checks links and certificates with the sdk.
+fn verified_chain(dir: &Path, network: &Network) -> Vec<(u64, tickchain_sdk::Hash)> {
+    let store = Store::open(&dir.join("data")).unwrap();
+    let gh = network.genesis().hash;
+    let mut prev = gh;
+    let mut out = Vec::new();
+    let mut last_second = network.genesis().genesis_second;
+    for (h, bytes) in store.finals_from(Height(1), usize::MAX).unwrap() {
+        let t = records::decode_final(&bytes).unwrap();
+        assert_eq!(t.tick.height, h);
+        assert_eq!(t.tick.prev_hash, prev, "height {} does not link to its parent", h.0);
+        assert!(t.tick.second > last_second, "seconds strictly increase");
+        if let Some(cert) = &t.certificate {
+            network
+                .verify_certificate(&t.tick, cert)
+                .unwrap_or_else(|e| panic!("height {}: {e}", h.0));
+        }
+        prev = t.tick.hash(&gh);
+        last_second = t.tick.second;
+        out.push((h.0, prev));
+    }
+    out
+}
+
+#[test]
+fn four_processes_tick_survive_a_sigkill_and_the_restarted_node_catches_up() {
+    let root = std::env::temp_dir().join(format!("tc-ring-{}", std::process::id()));
+    let (genesis, mut nodes) = setup(&root, 4);
+    let started = Instant::now();
+    for n in &mut nodes {
+        n.start();
+    }
+    // At least 8 consecutive final ticks on every node within 10 s of launch.
+    wait_until("8 final ticks on every node", Duration::from_secs(10), || {
+        nodes.iter().all(|n| n.top() >= 8)
+    });
+    println!("8 ticks on all 4 nodes after {:?}", started.elapsed());
+    for n in &nodes {
+        let finals = n.finals.lock().unwrap();
+        let heights: Vec<u64> = finals.keys().copied().collect();
+        assert_eq!(heights[..8], (1..=8).collect::<Vec<_>>(), "consecutive heights");
+    }
+
+    // SIGKILL node 2: the other three are a quorum and keep ticking.
+    nodes[2].sigkill();
+    let before = nodes[0].top();
+    wait_until("5 more ticks without node 2", Duration::from_secs(12), || {
+        nodes[0].top() >= before + 5
+    });
+
+    // Restart node 2: it catches up to the others and keeps ticking with them.
+    nodes[2].start();
+    let target = nodes[0].top() + 3;
+    wait_until("node 2 to catch up", Duration::from_secs(20), || nodes[2].top() >= target);
+
+    for n in &mut nodes {
+        n.sigterm();
+    }
+    let network = Network::new(genesis);
+    let chains: Vec<_> = nodes.iter().map(|n| verified_chain(&n.dir, &network)).collect();
+    let shortest = chains.iter().map(Vec::len).min().unwrap();
+    assert!(shortest >= 8);
+    for (i, chain) in chains.iter().enumerate() {
+        assert_eq!(chain[..shortest], chains[0][..shortest], "node {i} disagrees with node 0");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_node_given_a_key_outside_genesis_refuses_to_start() {
+    let root = std::env::temp_dir().join(format!("tc-ring-outsider-{}", std::process::id()));
+    let (_genesis, nodes) = setup(&root, 4);
+    let dir = &nodes[0].dir;
+    std::fs::remove_file(dir.join("node.key")).unwrap();
+    keys::write_secret(&dir.join("node.key"), &keys::generate().unwrap()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_timenode"))
+        .args(["run", "--config", dir.join("node.toml").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no node has the key"));
+    let _ = NodeId(0);
+    let _ = std::fs::remove_dir_all(&root);
+}
