@@ -58,8 +58,31 @@ pub enum NodeError {
     Io(#[from] std::io::Error),
 }
 
+/// A tick this node saw become final.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinalEvent {
+    /// The tick's height.
+    pub height: tickchain_sdk::Height,
+    /// The tick's second.
+    pub second: tickchain_sdk::Second,
+    /// From the start of the tick's second to the moment this node stored it as final, on this
+    /// node's clock.
+    pub lag: tickchain_sdk::Nanos,
+    /// Whether the tick has its own finality certificate.
+    pub certified: bool,
+}
+
 /// Runs the node described by `config` until `shutdown` completes.
 pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
+    run_observed(config, shutdown, None).await
+}
+
+/// Like [`run`], also publishing every final tick on `events`.
+pub async fn run_observed(
+    config: NodeConfig,
+    shutdown: impl Future<Output = ()>,
+    events: Option<tokio::sync::broadcast::Sender<FinalEvent>>,
+) -> Result<(), NodeError> {
     let section = config
         .node
         .clone()
@@ -113,6 +136,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Resu
         transport: &transport,
         timers: &mut timers,
         tip: tip.map(|(h, _)| h.0).unwrap_or(0),
+        events,
     };
     let actions = core.handle(&clock.read(), Input::Start);
     driver.execute(&clock.read(), actions)?;
@@ -158,6 +182,7 @@ struct Driver<'a> {
     transport: &'a Transport,
     timers: &'a mut Timers,
     tip: u64,
+    events: Option<tokio::sync::broadcast::Sender<FinalEvent>>,
 }
 
 impl Driver<'_> {
@@ -194,7 +219,16 @@ impl Driver<'_> {
                     self.store
                         .append_final(t.tick.height, t.tick.second, &records::encode_final(&t))?;
                     self.tip = height;
-                    let lag_ms = (now.mid().0 - t.tick.second.start().0) as f64 / 1e6;
+                    let lag = tickchain_sdk::Nanos(now.mid().0 - t.tick.second.start().0);
+                    if let Some(events) = &self.events {
+                        let _ = events.send(FinalEvent {
+                            height: t.tick.height,
+                            second: t.tick.second,
+                            lag,
+                            certified: t.certificate.is_some(),
+                        });
+                    }
+                    let lag_ms = lag.0 as f64 / 1e6;
                     info!(
                         height,
                         second = t.tick.second.0,

@@ -1,0 +1,124 @@
+//! Finalization lag of a local ring: N in-process nodes (real QUIC on loopback, real sled files,
+//! the declared system clock), each reporting the time from a tick's second boundary to the
+//! moment it stored the tick as final.
+//!
+//! `cargo run --release -p tickchain-benches --bin ring_lag [-- SECONDS]` (default 30 s per ring
+//! size, after a 3 s warm-up). Reports p50/p99/max lag over every node's final ticks, skipped
+//! seconds, and process CPU time per tick. Loopback only; stops by itself.
+
+use std::time::{Duration, Instant};
+use tickchain_sdk::{Genesis, GenesisNode, Second, keys, signing};
+use tickchain_timenode::config::NodeConfig;
+use tickchain_timenode::node::{FinalEvent, run_observed};
+
+/// User + system CPU of this process, from /proc/self/stat (clock ticks of 10 ms).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = after.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    // After the command name: state is not numeric, so utime and stime are f[10] and f[11].
+    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+async fn ring(n: usize, seconds: u64) {
+    let root = std::env::temp_dir().join(format!("tc-ring-lag-{n}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let sockets: Vec<std::net::UdpSocket> =
+        (0..n).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
+    let mut members = Vec::new();
+    let mut configs = Vec::new();
+    for (i, s) in sockets.iter().enumerate() {
+        let dir = root.join(format!("node-{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = keys::generate().unwrap();
+        keys::write_secret(&dir.join("node.key"), &key).unwrap();
+        members.push(GenesisNode {
+            name: format!("node-{i}"),
+            public_key: signing::public_key(&key),
+            address: s.local_addr().unwrap().to_string(),
+        });
+        configs.push(format!(
+            "[node]\nkey-file = {:?}\ngenesis-file = {:?}\ndata-dir = {:?}\n[clock]\ndeclared-system-error-ms = 20\n",
+            dir.join("node.key"),
+            root.join("genesis.json"),
+            dir.join("data")
+        ));
+    }
+    drop(sockets);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let genesis = Genesis::new("ring-lag", Second(now), ((n - 1) / 3) as u16, members).unwrap();
+    std::fs::write(root.join("genesis.json"), genesis.to_json()).unwrap();
+
+    let (events, mut rx) = tokio::sync::broadcast::channel::<FinalEvent>(1 << 16);
+    let (stop, _) = tokio::sync::watch::channel(false);
+    let mut nodes = tokio::task::JoinSet::new();
+    for text in configs {
+        let config = NodeConfig::parse(&text).unwrap();
+        let mut stopped = stop.subscribe();
+        let events = events.clone();
+        nodes.spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            run_observed(config, shutdown, Some(events)).await
+        });
+    }
+    let warmup = Instant::now() + Duration::from_secs(3);
+    let end = warmup + Duration::from_secs(seconds);
+    let mut lags = Vec::new();
+    let mut seconds_seen = std::collections::BTreeSet::new();
+    let mut cpu_start = None;
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let Ok(Ok(ev)) = tokio::time::timeout(left, rx.recv()).await else {
+            continue;
+        };
+        if Instant::now() < warmup {
+            continue;
+        }
+        cpu_start.get_or_insert_with(cpu_time);
+        lags.push(ev.lag.0 as f64 / 1e6);
+        seconds_seen.insert(ev.second.0);
+    }
+    let cpu = cpu_time().saturating_sub(cpu_start.unwrap_or_default());
+    let _ = stop.send(true);
+    while let Some(r) = nodes.join_next().await {
+        if let Ok(Err(e)) = r {
+            eprintln!("node error: {e}");
+        }
+    }
+    lags.sort_by(f64::total_cmp);
+    let ticks = seconds_seen.len().max(1);
+    let span = seconds_seen.last().zip(seconds_seen.first()).map_or(0, |(l, f)| l - f + 1);
+    println!(
+        "n = {n:>2}: {ticks} ticks over {span} s (skipped {}), lag p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
+         CPU {:.1} ms per tick for all {n} nodes ({:.2} ms per node per tick)",
+        span.saturating_sub(ticks as u64),
+        pct(&lags, 0.5),
+        pct(&lags, 0.99),
+        lags.last().copied().unwrap_or(f64::NAN),
+        cpu.as_secs_f64() * 1e3 / ticks as f64,
+        cpu.as_secs_f64() * 1e3 / ticks as f64 / n as f64,
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+fn main() {
+    let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(30);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    println!("ring_lag: in-process nodes on 127.0.0.1, {seconds} s each after 3 s warm-up, {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    for n in [4, 7] {
+        rt.block_on(ring(n, seconds));
+    }
+}
