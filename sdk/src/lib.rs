@@ -11,6 +11,7 @@
 //!        ─▶ genesis hash (pinned keys, f, quorum)
 //! ```
 
+pub mod anchor;
 mod batch;
 mod bytes;
 pub mod certificate;

@@ -95,7 +95,14 @@ fn free_udp_ports(n: usize) -> Vec<u16> {
     sockets.iter().map(|s| s.local_addr().unwrap().port()).collect()
 }
 
+const DECLARED_CLOCK: &str = "[clock]\ndeclared-system-error-ms = 20\n";
+
 fn setup(root: &Path, n: usize) -> (Genesis, Vec<Node>) {
+    setup_with(root, n, |_| DECLARED_CLOCK.to_string())
+}
+
+/// Like `setup`, with node i's clock and source sections from `clock(i)`.
+fn setup_with(root: &Path, n: usize, clock: impl Fn(usize) -> String) -> (Genesis, Vec<Node>) {
     let _ = std::fs::remove_dir_all(root);
     let ports = free_udp_ports(n);
     let mut members = Vec::new();
@@ -117,10 +124,11 @@ fn setup(root: &Path, n: usize) -> (Genesis, Vec<Node>) {
         .map(|i| {
             let dir = root.join(format!("node-{i}"));
             let toml = format!(
-                "[node]\nkey-file = {:?}\ngenesis-file = {:?}\ndata-dir = {:?}\n\n[clock]\ndeclared-system-error-ms = 20\n",
+                "[node]\nkey-file = {:?}\ngenesis-file = {:?}\ndata-dir = {:?}\n\n{}",
                 dir.join("node.key"),
                 root.join("genesis.json"),
                 dir.join("data"),
+                clock(i),
             );
             std::fs::write(dir.join("node.toml"), toml).unwrap();
             Node { dir, child: None, finals: Arc::default() }
@@ -202,6 +210,44 @@ fn four_processes_tick_survive_a_sigkill_and_the_restarted_node_catches_up() {
     for (i, chain) in chains.iter().enumerate() {
         assert_eq!(chain[..shortest], chains[0][..shortest], "node {i} disagrees with node 0");
     }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn nodes_whose_only_sources_are_their_peers_synchronise_through_probes_and_vote() {
+    // Nodes 0 and 1 trust their declared clocks; nodes 2 and 3 have no source but their peers.
+    // A quorum is 3 of 4, so no tick is final unless node 2 or 3 votes, and a node votes only
+    // while its aggregator is synchronised: ticks prove the peer probes work.
+    let root = std::env::temp_dir().join(format!("tc-ring-peers-{}", std::process::id()));
+    let (genesis, mut nodes) = setup_with(&root, 4, |i| {
+        if i < 2 {
+            format!("{DECLARED_CLOCK}poll-interval-ms = 300\n")
+        } else {
+            "[clock]\npoll-interval-ms = 300\n\n[selection]\nmin-agreeing = 2\n".to_string()
+        }
+    });
+    for n in &mut nodes {
+        n.start();
+    }
+    wait_until("5 final ticks on every node", Duration::from_secs(20), || {
+        nodes.iter().all(|n| n.top() >= 5)
+    });
+    for n in &mut nodes {
+        n.sigterm();
+    }
+    // Every certificate has 3 signers, so each includes node 2 or node 3.
+    let network = Network::new(genesis);
+    let store = Store::open(&nodes[0].dir.join("data")).unwrap();
+    let mut peer_synced_votes = 0;
+    for (_, bytes) in store.finals_from(Height(1), usize::MAX).unwrap() {
+        let t = records::decode_final(&bytes).unwrap();
+        if let Some(cert) = &t.certificate {
+            network.verify_certificate(&t.tick, cert).unwrap();
+            peer_synced_votes += cert.votes.iter().filter(|v| v.signer.0 >= 2).count();
+        }
+    }
+    assert!(peer_synced_votes >= 5, "nodes 2 and 3 signed {peer_synced_votes} votes");
+    drop(store);
     let _ = std::fs::remove_dir_all(&root);
 }
 

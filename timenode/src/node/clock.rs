@@ -27,6 +27,30 @@ pub enum NodeClock {
 }
 
 impl NodeClock {
+    /// Adds every other ring member as a `peer` source; returns the source id per node index
+    /// (`None` for ourselves, and for every node when the clock is declared).
+    pub fn add_peers(&self, names: &[String], me: usize) -> Vec<Option<tickchain_aggregator::SourceId>> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| match self {
+                NodeClock::Aggregated(agg) if i != me => Some(
+                    agg.lock()
+                        .expect("aggregator lock")
+                        .add_source(format!("peer {name}"), SourceClass::Peer),
+                ),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Feeds one completed probe exchange with peer source `id`.
+    pub fn on_peer_exchange(&self, id: tickchain_aggregator::SourceId, exchange: &tickchain_aggregator::peer::PeerExchange) {
+        if let NodeClock::Aggregated(agg) = self {
+            agg.lock().expect("aggregator lock").on_peer_exchange(id, exchange);
+        }
+    }
+
     /// The current reading.
     pub fn read(&self) -> LocalClock {
         let now = local_now();

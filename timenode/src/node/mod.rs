@@ -7,6 +7,7 @@
 //! decisions (the core makes them) or encodings of its own (the codec and sdk do).
 
 pub mod clock;
+pub mod peer_time;
 pub mod records;
 pub mod timers;
 
@@ -20,6 +21,8 @@ use crate::consensus::{Core, LocalClock};
 use crate::net::{Transport, TransportConfig};
 use crate::store::{Store, StoreError};
 use clock::NodeClock;
+use peer_time::TimeMessage;
+use tickchain_aggregator::drivers::local_now;
 use std::future::Future;
 use std::time::Duration;
 use tickchain_sdk::{Genesis, NodeId, keys};
@@ -128,6 +131,10 @@ pub async fn run_observed(
 
     let mut background = JoinSet::new();
     let clock = NodeClock::start(&config, &mut background);
+    let names: Vec<String> = genesis.nodes.iter().map(|n| n.name.clone()).collect();
+    let peer_sources = clock.add_peers(&names, me.index());
+    let mut probe_every = tokio::time::interval(Duration::from_millis(config.clock.poll_interval_ms));
+    probe_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ctx = Context::new(me, key, Verifier::new(genesis.clone()), CoreConfig::default());
     let mut core = Core::new(ctx, &persisted);
     let mut timers = Timers::default();
@@ -151,8 +158,16 @@ pub async fn run_observed(
             .unwrap_or(Duration::from_secs(1));
         tokio::select! {
             _ = &mut shutdown => break,
+            _ = probe_every.tick() => {
+                let t1 = local_now().0;
+                transport.broadcast(&TimeMessage::Request { t1 }.encode());
+            }
             msg = inbound.recv() => {
                 let Some(msg) = msg else { break };
+                if peer_time::is_time_message(&msg.payload) {
+                    handle_time_message(&clock, &transport, &peer_sources, msg.from, &msg.payload);
+                    continue;
+                }
                 match codec::decode(&msg.payload) {
                     Ok(message) => {
                         let now = clock.read();
@@ -175,6 +190,59 @@ pub async fn run_observed(
     background.shutdown().await;
     transport.shutdown().await;
     Ok(())
+}
+
+/// Answers a probe, or turns a reply into a peer sample.
+fn handle_time_message(
+    clock: &NodeClock,
+    transport: &Transport,
+    peer_sources: &[Option<tickchain_aggregator::SourceId>],
+    from: NodeId,
+    bytes: &[u8],
+) {
+    let received = local_now().0;
+    match TimeMessage::decode(bytes) {
+        Ok(TimeMessage::Request { t1 }) => {
+            let t2 = clock.read().mid().0;
+            let reading = clock.read();
+            let reply = TimeMessage::Reply {
+                t1,
+                t2,
+                t3: reading.mid().0,
+                radius: reading.radius().0.max(0),
+                synchronized: reading.synchronized,
+            };
+            transport.send(from, reply.encode());
+        }
+        Ok(TimeMessage::Reply {
+            t1,
+            t2,
+            t3,
+            radius,
+            synchronized,
+        }) => {
+            let Some(Some(id)) = peer_sources.get(from.index()) else {
+                return;
+            };
+            use tickchain_aggregator::{LeapIndicator, Nanos as ANanos, UtcNanos as AUtc};
+            let exchange = tickchain_aggregator::peer::PeerExchange {
+                t1: AUtc(t1),
+                t2: AUtc(t2),
+                t3: AUtc(t3),
+                t4: AUtc(received),
+                peer_radius: ANanos(radius as u64),
+                peer_leap: if synchronized {
+                    LeapIndicator::NoWarning
+                } else {
+                    LeapIndicator::Unsynchronised
+                },
+                peer_stratum: 2,
+                precision: ANanos(1_000),
+            };
+            clock.on_peer_exchange(*id, &exchange);
+        }
+        Err(e) => warn!(peer = %from, error = %e, "undecodable time probe"),
+    }
 }
 
 struct Driver<'a> {
