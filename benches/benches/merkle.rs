@@ -1,6 +1,7 @@
 //! Merkle tree build (1k / 100k / 1M leaves) and path verification, single-threaded.
 //!
 //! `cargo bench -p tickchain-benches --bench merkle`. Target: a 1M-leaf tree in < 0.5 s on one core.
+#![allow(missing_docs)] // criterion_group!/criterion_main! generate undocumented items
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;

@@ -1,6 +1,7 @@
 //! Full offline proof verification (3-of-4 certificate, 1M-leaf batch): decode + verify.
 //!
 //! `cargo bench -p tickchain-benches --bench proof_verify`. Target: >= 5,000 verifications/s/core.
+#![allow(missing_docs)] // criterion_group!/criterion_main! generate undocumented items
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;

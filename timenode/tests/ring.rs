@@ -267,3 +267,68 @@ fn a_node_given_a_key_outside_genesis_refuses_to_start() {
     let _ = NodeId(0);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// Issue 7's rolling failure test (about 2.5 minutes; part of the README's test command).
+#[test]
+fn rolling_sigkill_for_two_minutes_keeps_one_chain_without_equivocation() {
+    let root = std::env::temp_dir().join(format!("tc-ring-rolling-{}", std::process::id()));
+    let (genesis, mut nodes) = setup(&root, 4);
+    for n in &mut nodes {
+        n.start();
+    }
+    wait_until("the first final tick", Duration::from_secs(10), || nodes.iter().all(|n| n.top() >= 1));
+    // A fixed-seed choice of victims keeps runs comparable; every node gets killed at least once.
+    let victims = [2usize, 0, 3, 1, 2, 3, 0, 1];
+    let start = Instant::now();
+    for (round, &v) in victims.iter().enumerate() {
+        let at = Duration::from_secs(15 * round as u64);
+        std::thread::sleep(at.saturating_sub(start.elapsed()));
+        nodes[v].sigkill();
+        std::thread::sleep(Duration::from_secs(5));
+        nodes[v].start();
+    }
+    std::thread::sleep(Duration::from_secs(15u64 * victims.len() as u64).saturating_sub(start.elapsed()));
+    let target = nodes.iter().map(Node::top).max().unwrap();
+    wait_until("every node to reach the tip", Duration::from_secs(20), || {
+        nodes.iter().all(|n| n.top() >= target)
+    });
+    for n in &mut nodes {
+        n.sigterm();
+    }
+
+    let network = Network::new(genesis.clone());
+    let chains: Vec<_> = nodes.iter().map(|n| verified_chain(&n.dir, &network)).collect();
+    let shortest = chains.iter().map(Vec::len).min().unwrap();
+    for (i, chain) in chains.iter().enumerate() {
+        assert_eq!(chain[..shortest], chains[0][..shortest], "node {i} forked from node 0");
+    }
+    // No equivocation: across every node's stored certificates, a signer has one finalize vote
+    // per view.
+    let mut votes: BTreeMap<(u16, u64), tickchain_sdk::Hash> = BTreeMap::new();
+    let mut seconds = Vec::new();
+    for n in &nodes {
+        let store = Store::open(&n.dir.join("data")).unwrap();
+        for (_, bytes) in store.finals_from(Height(1), usize::MAX).unwrap() {
+            let t = records::decode_final(&bytes).unwrap();
+            if n.dir == nodes[0].dir {
+                seconds.push(t.tick.second.0);
+            }
+            if let Some(cert) = t.certificate {
+                for v in cert.votes {
+                    let prev = votes.insert((v.signer.0, cert.view.0), cert.tick_hash);
+                    assert!(
+                        prev.is_none_or(|h| h == cert.tick_hash),
+                        "signer {} finalized two ticks in view {}",
+                        v.signer.0,
+                        cert.view.0
+                    );
+                }
+            }
+        }
+    }
+    let span = seconds.last().unwrap() - seconds.first().unwrap() + 1;
+    let ratio = seconds.len() as f64 / span as f64;
+    println!("rolling SIGKILL: {} ticks over {span} s ({:.1}%)", seconds.len(), ratio * 100.0);
+    assert!(ratio >= 0.95, "only {:.1}% of seconds have a tick", ratio * 100.0);
+    let _ = std::fs::remove_dir_all(&root);
+}
