@@ -2,8 +2,9 @@
 //!
 //! Owns: the wire and proof formats, the canonical signing bytes (defined here once, used by
 //! every other crate), BLAKE3 Merkle trees, and `verify`, which checks a proof with nothing but
-//! the network's genesis. Never: tokio, sockets or clocks in the default features, so auditors
-//! can embed it.
+//! the network's genesis. Never: tokio in any feature. With `default-features = false` (how
+//! auditors embed it) it has no sockets, clocks or randomness at all; the default features add
+//! the `tickchain` CLI and its small blocking HTTP client.
 //!
 //! ```text
 //! digest ─salt─▶ leaf ─batch_path─▶ batch.root ─(signed by node)─▶ batch leaf
@@ -15,6 +16,8 @@ pub mod anchor;
 mod batch;
 mod bytes;
 pub mod certificate;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod encoding;
 mod error;
 mod genesis;
@@ -25,6 +28,7 @@ pub mod proof;
 pub mod signing;
 pub mod testkit;
 mod tick;
+pub mod time_response;
 mod units;
 pub mod vectors;
 pub mod verify;

@@ -72,6 +72,10 @@ fn launch(args: &Args) -> anyhow::Result<ExitCode> {
         net.genesis.quorum,
         args.dir.display()
     );
-    println!("  genesis  {}  (hash {})", net.genesis_path.display(), net.genesis.hash);
+    println!(
+        "  genesis  {}  (hash {})",
+        net.genesis_path.display(),
+        net.genesis.hash
+    );
     supervisor::supervise(&args.dir, &net.genesis, args.seconds)
 }

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -82,7 +82,11 @@ fn spawn(dir: &Path, i: usize, name: &str) -> anyhow::Result<NodeProcess> {
     let latest = Arc::new(Mutex::new(Latest::default()));
     let seen = latest.clone();
     std::thread::spawn(move || {
-        let mut log = std::fs::OpenOptions::new().create(true).append(true).open(log_path).ok();
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log_path)
+            .ok();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(f) = log.as_mut() {
                 let _ = writeln!(f, "{line}");
@@ -138,11 +142,14 @@ pub fn supervise(dir: &Path, genesis: &Genesis, seconds: Option<u64>) -> anyhow:
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let flag = interrupted.clone();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         std::thread::spawn(move || {
             rt.block_on(async {
-                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler");
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .expect("SIGTERM handler");
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
@@ -161,13 +168,34 @@ pub fn supervise(dir: &Path, genesis: &Genesis, seconds: Option<u64>) -> anyhow:
             }
         }
     }
-    let logs: Vec<PathBuf> = (0..children.len()).map(|i| dir.join(format!("node-{i}/node.log"))).collect();
-    println!("  nodes    {} processes on {}", children.len(), genesis.nodes.iter().map(|n| n.address.as_str()).collect::<Vec<_>>().join(", "));
+    let logs: Vec<PathBuf> = (0..children.len())
+        .map(|i| dir.join(format!("node-{i}/node.log")))
+        .collect();
+    println!(
+        "  nodes    {} processes on {}",
+        children.len(),
+        genesis
+            .nodes
+            .iter()
+            .map(|n| n.address.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!(
         "  pids     {}",
-        children.iter().map(|c| format!("{}={}", c.name, c.child.id())).collect::<Vec<_>>().join(", ")
+        children
+            .iter()
+            .map(|c| format!("{}={}", c.name, c.child.id()))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    println!("  logs     {}", logs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    println!(
+        "  logs     {}",
+        logs.iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!("waiting for the first final tick (Ctrl-C stops every node)…");
 
     let started = Instant::now();
@@ -176,19 +204,31 @@ pub fn supervise(dir: &Path, genesis: &Genesis, seconds: Option<u64>) -> anyhow:
     let mut crashed: BTreeMap<String, String> = BTreeMap::new();
     loop {
         std::thread::sleep(Duration::from_secs(1));
-        if interrupted.load(Ordering::SeqCst) || seconds.is_some_and(|s| started.elapsed() >= Duration::from_secs(s)) {
+        if interrupted.load(Ordering::SeqCst)
+            || seconds.is_some_and(|s| started.elapsed() >= Duration::from_secs(s))
+        {
             break;
         }
         for c in children.iter_mut().filter(|c| c.exited.is_none()) {
             if let Ok(Some(status)) = c.child.try_wait() {
                 c.exited = Some(status);
-                let msg = format!("{} exited unexpectedly ({status}); see its node.log", c.name);
+                let msg = format!(
+                    "{} exited unexpectedly ({status}); see its node.log",
+                    c.name
+                );
                 eprintln!("{msg}");
                 crashed.insert(c.name.clone(), msg);
             }
         }
-        let latest: Vec<Latest> = children.iter().map(|c| *c.latest.lock().expect("lock")).collect();
-        let best = latest.iter().max_by_key(|l| l.height).copied().unwrap_or_default();
+        let latest: Vec<Latest> = children
+            .iter()
+            .map(|c| *c.latest.lock().expect("lock"))
+            .collect();
+        let best = latest
+            .iter()
+            .max_by_key(|l| l.height)
+            .copied()
+            .unwrap_or_default();
         let up = children.iter().filter(|c| c.exited.is_none()).count();
         if best.height == 0 {
             continue;
@@ -196,9 +236,14 @@ pub fn supervise(dir: &Path, genesis: &Genesis, seconds: Option<u64>) -> anyhow:
         if first_final_at.is_none() {
             first_final_at = Some(started.elapsed());
             first_height = Some((best.height, best.second));
-            println!("first final tick after {:.1} s; try:", started.elapsed().as_secs_f64());
+            println!(
+                "first final tick after {:.1} s; try:",
+                started.elapsed().as_secs_f64()
+            );
             println!("  tail -f {}", logs[0].display());
-            println!("  (the Timestamp API and `tickchain stamp` arrive with the API; this network signs ticks only)");
+            println!(
+                "  (the Timestamp API and `tickchain stamp` arrive with the API; this network signs ticks only)"
+            );
         }
         let (h0, s0) = first_height.expect("set above");
         let skipped = (best.second - s0).saturating_sub(best.height - h0);

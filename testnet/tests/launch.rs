@@ -13,7 +13,9 @@ fn free_base_port() -> u16 {
         let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let base = s.local_addr().unwrap().port();
         drop(s);
-        if base < 65000 && (0..4).all(|i| std::net::UdpSocket::bind(("127.0.0.1", base + i)).is_ok()) {
+        if base < 65000
+            && (0..4).all(|i| std::net::UdpSocket::bind(("127.0.0.1", base + i)).is_ok())
+        {
             return base;
         }
     }
@@ -22,7 +24,11 @@ fn free_base_port() -> u16 {
 
 fn node_pids(line: &str) -> Vec<i32> {
     line.split_whitespace()
-        .filter_map(|w| w.trim_end_matches(',').split_once('=').and_then(|(_, p)| p.parse().ok()))
+        .filter_map(|w| {
+            w.trim_end_matches(',')
+                .split_once('=')
+                .and_then(|(_, p)| p.parse().ok())
+        })
         .collect()
 }
 
@@ -36,15 +42,24 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
     let _ = std::fs::remove_dir_all(&dir);
     let base = free_base_port().to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_testnet"))
-        .args(["--dir", dir.to_str().unwrap(), "--base-port", &base, "--seconds", "20"])
+        .args([
+            "--dir",
+            dir.to_str().unwrap(),
+            "--base-port",
+            &base,
+            "--seconds",
+            "20",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let launched = Instant::now();
     let (tx, rx) = mpsc::channel::<String>();
-    let streams: Vec<Box<dyn std::io::Read + Send>> =
-        vec![Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
+    let streams: Vec<Box<dyn std::io::Read + Send>> = vec![
+        Box::new(child.stdout.take().unwrap()),
+        Box::new(child.stderr.take().unwrap()),
+    ];
     for stream in streams {
         let tx = tx.clone();
         std::thread::spawn(move || {
@@ -77,7 +92,10 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
         if !killed {
             // Kill node 3 without warning; the other three are a quorum.
             assert_eq!(pids.len(), 4, "the launcher prints 4 pids: {lines:#?}");
-            Command::new("kill").args(["-KILL", &pids[3].to_string()]).status().unwrap();
+            Command::new("kill")
+                .args(["-KILL", &pids[3].to_string()])
+                .status()
+                .unwrap();
             killed = true;
             continue;
         }
@@ -86,14 +104,27 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
     }
     let status = child.wait().unwrap();
     let first = first_tick.unwrap_or_else(|| panic!("no tick; output: {lines:#?}"));
-    assert!(first <= Duration::from_secs(10), "first final tick after {first:?}");
+    assert!(
+        first <= Duration::from_secs(10),
+        "first final tick after {first:?}"
+    );
     assert!(reported, "the dead node is reported: {lines:#?}");
     let first_h = heights_after_kill.first().copied().unwrap_or(0);
     let last_h = heights_after_kill.last().copied().unwrap_or(0);
-    assert!(last_h >= first_h + 5, "3 of 4 nodes keep ticking: {heights_after_kill:?}");
-    assert_eq!(status.code(), Some(1), "a crashed node makes the launcher exit 1");
+    assert!(
+        last_h >= first_h + 5,
+        "3 of 4 nodes keep ticking: {heights_after_kill:?}"
+    );
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a crashed node makes the launcher exit 1"
+    );
     for pid in &pids {
-        assert!(!alive(*pid), "node pid {pid} still running after the launcher stopped");
+        assert!(
+            !alive(*pid),
+            "node pid {pid} still running after the launcher stopped"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

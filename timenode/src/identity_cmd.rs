@@ -21,7 +21,9 @@ pub enum IdentityError {
         source: std::io::Error,
     },
     /// A `--node` argument is malformed.
-    #[error("--node {arg:?}: expected NAME,KEY,HOST:PORT where KEY is 64 hex characters or a node.pub file; {reason}")]
+    #[error(
+        "--node {arg:?}: expected NAME,KEY,HOST:PORT where KEY is 64 hex characters or a node.pub file; {reason}"
+    )]
     NodeArg {
         /// The argument.
         arg: String,
@@ -86,7 +88,9 @@ pub fn parse_node_arg(arg: &str) -> Result<GenesisNode, IdentityError> {
     };
     let public_key = PublicKey::from_hex(&key_text).map_err(|e| bad(format!("key: {e}")))?;
     if address.parse::<std::net::SocketAddr>().is_err() {
-        return Err(bad(format!("address {address:?} is not HOST:PORT with an IP host")));
+        return Err(bad(format!(
+            "address {address:?} is not HOST:PORT with an IP host"
+        )));
     }
     Ok(GenesisNode {
         name: name.to_string(),

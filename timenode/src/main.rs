@@ -70,7 +70,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A running node reports its ticks at info level; one-shot commands stay quiet.
-    let default_level = if matches!(cli.command, Command::Run { .. }) { "info" } else { "warn" };
+    let default_level = if matches!(cli.command, Command::Run { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -135,7 +139,11 @@ fn keygen(dir: &std::path::Path) -> ExitCode {
     match identity_cmd::keygen(dir) {
         Ok(g) => {
             println!("public key {}", g.public_key);
-            println!("wrote {} (secret, mode 0600) and {}", g.key_file.display(), g.pub_file.display());
+            println!(
+                "wrote {} (secret, mode 0600) and {}",
+                g.key_file.display(),
+                g.pub_file.display()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -145,7 +153,13 @@ fn keygen(dir: &std::path::Path) -> ExitCode {
     }
 }
 
-fn genesis(chain_id: &str, f: Option<u16>, second: Option<u64>, nodes: &[String], out: &std::path::Path) -> ExitCode {
+fn genesis(
+    chain_id: &str,
+    f: Option<u16>,
+    second: Option<u64>,
+    nodes: &[String],
+    out: &std::path::Path,
+) -> ExitCode {
     let run = || -> Result<tickchain_sdk::Genesis, identity_cmd::IdentityError> {
         let members = nodes
             .iter()

@@ -24,7 +24,11 @@ struct Node {
 impl Node {
     fn start(&mut self) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_timenode"))
-            .args(["run", "--config", self.dir.join("node.toml").to_str().unwrap()])
+            .args([
+                "run",
+                "--config",
+                self.dir.join("node.toml").to_str().unwrap(),
+            ])
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
@@ -35,7 +39,11 @@ impl Node {
         let finals = self.finals.clone();
         let log = self.dir.join("log");
         std::thread::spawn(move || {
-            let mut out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+            let mut out = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .unwrap();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 use std::io::Write;
                 let _ = writeln!(out, "{line}");
@@ -64,7 +72,10 @@ impl Node {
     fn sigterm(&mut self) {
         if let Some(mut c) = self.child.take() {
             // SAFETY-free: the kill(1) command sends SIGTERM to the pid we started.
-            Command::new("kill").args(["-TERM", &c.id().to_string()]).status().unwrap();
+            Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status()
+                .unwrap();
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if c.try_wait().unwrap().is_some() {
@@ -79,7 +90,13 @@ impl Node {
     }
 
     fn top(&self) -> u64 {
-        self.finals.lock().unwrap().keys().next_back().copied().unwrap_or(0)
+        self.finals
+            .lock()
+            .unwrap()
+            .keys()
+            .next_back()
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -90,9 +107,13 @@ impl Drop for Node {
 }
 
 fn free_udp_ports(n: usize) -> Vec<u16> {
-    let sockets: Vec<std::net::UdpSocket> =
-        (0..n).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
-    sockets.iter().map(|s| s.local_addr().unwrap().port()).collect()
+    let sockets: Vec<std::net::UdpSocket> = (0..n)
+        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    sockets
+        .iter()
+        .map(|s| s.local_addr().unwrap().port())
+        .collect()
 }
 
 const DECLARED_CLOCK: &str = "[clock]\ndeclared-system-error-ms = 20\n";
@@ -117,7 +138,10 @@ fn setup_with(root: &Path, n: usize, clock: impl Fn(usize) -> String) -> (Genesi
             address: format!("127.0.0.1:{port}"),
         });
     }
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let genesis = Genesis::new("ring-test", Second(now), ((n - 1) / 3) as u16, members).unwrap();
     std::fs::write(root.join("genesis.json"), genesis.to_json()).unwrap();
     let nodes = (0..n)
@@ -131,7 +155,11 @@ fn setup_with(root: &Path, n: usize, clock: impl Fn(usize) -> String) -> (Genesi
                 clock(i),
             );
             std::fs::write(dir.join("node.toml"), toml).unwrap();
-            Node { dir, child: None, finals: Arc::default() }
+            Node {
+                dir,
+                child: None,
+                finals: Arc::default(),
+            }
         })
         .collect();
     (genesis, nodes)
@@ -140,7 +168,10 @@ fn setup_with(root: &Path, n: usize, clock: impl Fn(usize) -> String) -> (Genesi
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -155,7 +186,11 @@ fn verified_chain(dir: &Path, network: &Network) -> Vec<(u64, tickchain_sdk::Has
     for (h, bytes) in store.finals_from(Height(1), usize::MAX).unwrap() {
         let t = records::decode_final(&bytes).unwrap();
         assert_eq!(t.tick.height, h);
-        assert_eq!(t.tick.prev_hash, prev, "height {} does not link to its parent", h.0);
+        assert_eq!(
+            t.tick.prev_hash, prev,
+            "height {} does not link to its parent",
+            h.0
+        );
         assert!(t.tick.second > last_second, "seconds strictly increase");
         if let Some(cert) = &t.certificate {
             network
@@ -178,38 +213,100 @@ fn four_processes_tick_survive_a_sigkill_and_the_restarted_node_catches_up() {
         n.start();
     }
     // At least 8 consecutive final ticks on every node within 10 s of launch.
-    wait_until("8 final ticks on every node", Duration::from_secs(10), || {
-        nodes.iter().all(|n| n.top() >= 8)
-    });
+    wait_until(
+        "8 final ticks on every node",
+        Duration::from_secs(10),
+        || nodes.iter().all(|n| n.top() >= 8),
+    );
     println!("8 ticks on all 4 nodes after {:?}", started.elapsed());
     for n in &nodes {
         let finals = n.finals.lock().unwrap();
         let heights: Vec<u64> = finals.keys().copied().collect();
-        assert_eq!(heights[..8], (1..=8).collect::<Vec<_>>(), "consecutive heights");
+        assert_eq!(
+            heights[..8],
+            (1..=8).collect::<Vec<_>>(),
+            "consecutive heights"
+        );
     }
 
     // SIGKILL node 2: the other three are a quorum and keep ticking.
     nodes[2].sigkill();
     let before = nodes[0].top();
-    wait_until("5 more ticks without node 2", Duration::from_secs(12), || {
-        nodes[0].top() >= before + 5
-    });
+    wait_until(
+        "5 more ticks without node 2",
+        Duration::from_secs(12),
+        || nodes[0].top() >= before + 5,
+    );
 
     // Restart node 2: it catches up to the others and keeps ticking with them.
     nodes[2].start();
     let target = nodes[0].top() + 3;
-    wait_until("node 2 to catch up", Duration::from_secs(20), || nodes[2].top() >= target);
+    wait_until("node 2 to catch up", Duration::from_secs(20), || {
+        nodes[2].top() >= target
+    });
 
     for n in &mut nodes {
         n.sigterm();
     }
     let network = Network::new(genesis);
-    let chains: Vec<_> = nodes.iter().map(|n| verified_chain(&n.dir, &network)).collect();
+    let chains: Vec<_> = nodes
+        .iter()
+        .map(|n| verified_chain(&n.dir, &network))
+        .collect();
     let shortest = chains.iter().map(Vec::len).min().unwrap();
     assert!(shortest >= 8);
     for (i, chain) in chains.iter().enumerate() {
-        assert_eq!(chain[..shortest], chains[0][..shortest], "node {i} disagrees with node 0");
+        assert_eq!(
+            chain[..shortest],
+            chains[0][..shortest],
+            "node {i} disagrees with node 0"
+        );
     }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_node_whose_data_directory_was_wiped_resyncs_the_whole_chain_from_peers() {
+    let root = std::env::temp_dir().join(format!("tc-ring-wipe-{}", std::process::id()));
+    let (genesis, mut nodes) = setup(&root, 4);
+    for n in &mut nodes {
+        n.start();
+    }
+    wait_until("12 final ticks", Duration::from_secs(20), || {
+        nodes.iter().all(|n| n.top() >= 12)
+    });
+    // Restart everyone, so no peer holds the early chain in memory: catch-up must be served
+    // from the peers' sled stores.
+    for n in &mut nodes {
+        n.sigterm();
+    }
+    std::fs::remove_dir_all(nodes[2].dir.join("data")).unwrap();
+    nodes[2].finals.lock().unwrap().clear();
+    for n in &mut nodes {
+        n.start();
+    }
+    let target = nodes[0].top() + 3;
+    wait_until("the wiped node to re-sync", Duration::from_secs(30), || {
+        nodes[2].top() >= target && nodes[0].top() >= target
+    });
+    for n in &mut nodes {
+        n.sigterm();
+    }
+    let network = Network::new(genesis);
+    let wiped = verified_chain(&nodes[2].dir, &network);
+    let reference = verified_chain(&nodes[0].dir, &network);
+    assert_eq!(
+        wiped.first().map(|(h, _)| *h),
+        Some(1),
+        "re-synced from height 1"
+    );
+    let n = wiped.len().min(reference.len());
+    assert!(n >= 15);
+    assert_eq!(
+        wiped[..n],
+        reference[..n],
+        "the re-synced chain is node 0's chain"
+    );
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -229,9 +326,11 @@ fn nodes_whose_only_sources_are_their_peers_synchronise_through_probes_and_vote(
     for n in &mut nodes {
         n.start();
     }
-    wait_until("5 final ticks on every node", Duration::from_secs(20), || {
-        nodes.iter().all(|n| n.top() >= 5)
-    });
+    wait_until(
+        "5 final ticks on every node",
+        Duration::from_secs(20),
+        || nodes.iter().all(|n| n.top() >= 5),
+    );
     for n in &mut nodes {
         n.sigterm();
     }
@@ -246,7 +345,10 @@ fn nodes_whose_only_sources_are_their_peers_synchronise_through_probes_and_vote(
             peer_synced_votes += cert.votes.iter().filter(|v| v.signer.0 >= 2).count();
         }
     }
-    assert!(peer_synced_votes >= 5, "nodes 2 and 3 signed {peer_synced_votes} votes");
+    assert!(
+        peer_synced_votes >= 5,
+        "nodes 2 and 3 signed {peer_synced_votes} votes"
+    );
     drop(store);
     let _ = std::fs::remove_dir_all(&root);
 }
@@ -276,7 +378,9 @@ fn rolling_sigkill_for_two_minutes_keeps_one_chain_without_equivocation() {
     for n in &mut nodes {
         n.start();
     }
-    wait_until("the first final tick", Duration::from_secs(10), || nodes.iter().all(|n| n.top() >= 1));
+    wait_until("the first final tick", Duration::from_secs(10), || {
+        nodes.iter().all(|n| n.top() >= 1)
+    });
     // A fixed-seed choice of victims keeps runs comparable; every node gets killed at least once.
     let victims = [2usize, 0, 3, 1, 2, 3, 0, 1];
     let start = Instant::now();
@@ -287,20 +391,31 @@ fn rolling_sigkill_for_two_minutes_keeps_one_chain_without_equivocation() {
         std::thread::sleep(Duration::from_secs(5));
         nodes[v].start();
     }
-    std::thread::sleep(Duration::from_secs(15u64 * victims.len() as u64).saturating_sub(start.elapsed()));
+    std::thread::sleep(
+        Duration::from_secs(15u64 * victims.len() as u64).saturating_sub(start.elapsed()),
+    );
     let target = nodes.iter().map(Node::top).max().unwrap();
-    wait_until("every node to reach the tip", Duration::from_secs(20), || {
-        nodes.iter().all(|n| n.top() >= target)
-    });
+    wait_until(
+        "every node to reach the tip",
+        Duration::from_secs(20),
+        || nodes.iter().all(|n| n.top() >= target),
+    );
     for n in &mut nodes {
         n.sigterm();
     }
 
     let network = Network::new(genesis.clone());
-    let chains: Vec<_> = nodes.iter().map(|n| verified_chain(&n.dir, &network)).collect();
+    let chains: Vec<_> = nodes
+        .iter()
+        .map(|n| verified_chain(&n.dir, &network))
+        .collect();
     let shortest = chains.iter().map(Vec::len).min().unwrap();
     for (i, chain) in chains.iter().enumerate() {
-        assert_eq!(chain[..shortest], chains[0][..shortest], "node {i} forked from node 0");
+        assert_eq!(
+            chain[..shortest],
+            chains[0][..shortest],
+            "node {i} forked from node 0"
+        );
     }
     // No equivocation: across every node's stored certificates, a signer has one finalize vote
     // per view.
@@ -328,7 +443,15 @@ fn rolling_sigkill_for_two_minutes_keeps_one_chain_without_equivocation() {
     }
     let span = seconds.last().unwrap() - seconds.first().unwrap() + 1;
     let ratio = seconds.len() as f64 / span as f64;
-    println!("rolling SIGKILL: {} ticks over {span} s ({:.1}%)", seconds.len(), ratio * 100.0);
-    assert!(ratio >= 0.95, "only {:.1}% of seconds have a tick", ratio * 100.0);
+    println!(
+        "rolling SIGKILL: {} ticks over {span} s ({:.1}%)",
+        seconds.len(),
+        ratio * 100.0
+    );
+    assert!(
+        ratio >= 0.95,
+        "only {:.1}% of seconds have a tick",
+        ratio * 100.0
+    );
     let _ = std::fs::remove_dir_all(&root);
 }

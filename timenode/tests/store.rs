@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use tickchain_sdk::{Height, Second};
+use tickchain_sdk::{Hash, Height, Second};
 use tickchain_timenode::store::{Store, StoreError};
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -20,21 +20,27 @@ fn final_ticks_append_in_order_and_are_found_by_second() {
     let store = Store::open(&dir).unwrap();
     assert!(store.tip().unwrap().is_none());
     assert!(matches!(
-        store.append_final(Height(2), Second(100), b"t2"),
+        store.append_final(Height(2), Second(100), &Hash([2; 32]), b"t2"),
         Err(StoreError::OutOfOrder { tip: 0, found: 2 })
     ));
-    store.append_final(Height(1), Second(100), b"t1").unwrap();
-    store.append_final(Height(2), Second(103), b"t2").unwrap();
-    store.append_final(Height(2), Second(103), b"t2").unwrap(); // idempotent re-write
+    store
+        .append_final(Height(1), Second(100), &Hash([1; 32]), b"t1")
+        .unwrap();
+    store
+        .append_final(Height(2), Second(103), &Hash([2; 32]), b"t2")
+        .unwrap();
+    store
+        .append_final(Height(2), Second(103), &Hash([2; 32]), b"t2")
+        .unwrap(); // idempotent re-write
     assert!(matches!(
-        store.append_final(Height(3), Second(103), b"t3"),
+        store.append_final(Height(3), Second(103), &Hash([3; 32]), b"t3"),
         Err(StoreError::SecondNotIncreasing {
             tip: 103,
             found: 103
         })
     ));
     assert!(matches!(
-        store.append_final(Height(4), Second(104), b"t4"),
+        store.append_final(Height(4), Second(104), &Hash([4; 32]), b"t4"),
         Err(StoreError::OutOfOrder { tip: 2, found: 4 })
     ));
     assert_eq!(store.tip().unwrap(), Some((Height(2), Second(103))));

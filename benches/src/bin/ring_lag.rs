@@ -15,7 +15,10 @@ use tickchain_timenode::node::{FinalEvent, run_observed};
 fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<u64> = after.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
     // After the command name: state is not numeric, so utime and stime are f[10] and f[11].
     let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
     Duration::from_millis(ticks * 10)
@@ -31,8 +34,9 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 async fn ring(n: usize, seconds: u64) {
     let root = std::env::temp_dir().join(format!("tc-ring-lag-{n}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
-    let sockets: Vec<std::net::UdpSocket> =
-        (0..n).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
+    let sockets: Vec<std::net::UdpSocket> = (0..n)
+        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
     let mut members = Vec::new();
     let mut configs = Vec::new();
     for (i, s) in sockets.iter().enumerate() {
@@ -53,7 +57,10 @@ async fn ring(n: usize, seconds: u64) {
         ));
     }
     drop(sockets);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let genesis = Genesis::new("ring-lag", Second(now), ((n - 1) / 3) as u16, members).unwrap();
     std::fs::write(root.join("genesis.json"), genesis.to_json()).unwrap();
 
@@ -100,7 +107,10 @@ async fn ring(n: usize, seconds: u64) {
     }
     lags.sort_by(f64::total_cmp);
     let ticks = seconds_seen.len().max(1);
-    let span = seconds_seen.last().zip(seconds_seen.first()).map_or(0, |(l, f)| l - f + 1);
+    let span = seconds_seen
+        .last()
+        .zip(seconds_seen.first())
+        .map_or(0, |(l, f)| l - f + 1);
     println!(
         "n = {n:>2}: {ticks} ticks over {span} s (skipped {}), lag p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
          CPU {:.1} ms per tick for all {n} nodes ({:.2} ms per node per tick)",
@@ -115,9 +125,15 @@ async fn ring(n: usize, seconds: u64) {
 }
 
 fn main() {
-    let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(30);
+    let seconds: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    println!("ring_lag: in-process nodes on 127.0.0.1, {seconds} s each after 3 s warm-up, {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "ring_lag: in-process nodes on 127.0.0.1, {seconds} s each after 3 s warm-up, {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     for n in [4, 7] {
         rt.block_on(ring(n, seconds));
     }

@@ -29,7 +29,11 @@ pub enum NodeClock {
 impl NodeClock {
     /// Adds every other ring member as a `peer` source; returns the source id per node index
     /// (`None` for ourselves, and for every node when the clock is declared).
-    pub fn add_peers(&self, names: &[String], me: usize) -> Vec<Option<tickchain_aggregator::SourceId>> {
+    pub fn add_peers(
+        &self,
+        names: &[String],
+        me: usize,
+    ) -> Vec<Option<tickchain_aggregator::SourceId>> {
         names
             .iter()
             .enumerate()
@@ -45,9 +49,15 @@ impl NodeClock {
     }
 
     /// Feeds one completed probe exchange with peer source `id`.
-    pub fn on_peer_exchange(&self, id: tickchain_aggregator::SourceId, exchange: &tickchain_aggregator::peer::PeerExchange) {
+    pub fn on_peer_exchange(
+        &self,
+        id: tickchain_aggregator::SourceId,
+        exchange: &tickchain_aggregator::peer::PeerExchange,
+    ) {
         if let NodeClock::Aggregated(agg) = self {
-            agg.lock().expect("aggregator lock").on_peer_exchange(id, exchange);
+            agg.lock()
+                .expect("aggregator lock")
+                .on_peer_exchange(id, exchange);
         }
     }
 
@@ -88,11 +98,17 @@ impl NodeClock {
         let agg = Arc::new(Mutex::new(Aggregator::new(config.aggregator())));
         let every = Duration::from_millis(config.clock.poll_interval_ms);
         for source in &config.sources.ntp {
-            let id = agg.lock().expect("lock").add_source(source.label(), SourceClass::Ntp);
+            let id = agg
+                .lock()
+                .expect("lock")
+                .add_source(source.label(), SourceClass::Ntp);
             let (agg, address, timeout) = (agg.clone(), source.address.clone(), source.timeout());
             tasks.spawn(async move {
                 loop {
-                    let probe = match tokio::net::lookup_host(&address).await.map(|mut a| a.next()) {
+                    let probe = match tokio::net::lookup_host(&address)
+                        .await
+                        .map(|mut a| a.next())
+                    {
                         Ok(Some(addr)) => ntp::query(addr, timeout).await,
                         _ => tickchain_aggregator::drivers::Probe::NoReply(format!(
                             "expected {address} to resolve"
@@ -104,18 +120,29 @@ impl NodeClock {
             });
         }
         for source in &config.sources.gnss {
-            let id = agg.lock().expect("lock").add_source(source.label(), SourceClass::Gnss);
-            let (agg, address, timeout, latency) =
-                (agg.clone(), source.gpsd.clone(), source.timeout(), source.latency());
+            let id = agg
+                .lock()
+                .expect("lock")
+                .add_source(source.label(), SourceClass::Gnss);
+            let (agg, address, timeout, latency) = (
+                agg.clone(),
+                source.gpsd.clone(),
+                source.timeout(),
+                source.latency(),
+            );
             tasks.spawn(async move {
                 loop {
-                    let addr = tokio::net::lookup_host(&address).await.ok().and_then(|mut a| a.next());
+                    let addr = tokio::net::lookup_host(&address)
+                        .await
+                        .ok()
+                        .and_then(|mut a| a.next());
                     if let Some(addr) = addr
                         && let Ok(mut session) = GpsdSession::connect(addr, latency).await
                     {
                         loop {
                             let probe = session.next_probe(timeout).await;
-                            let failed = matches!(probe, tickchain_aggregator::drivers::Probe::NoReply(_));
+                            let failed =
+                                matches!(probe, tickchain_aggregator::drivers::Probe::NoReply(_));
                             probe.feed(&mut agg.lock().expect("lock"), id);
                             if failed {
                                 break;
@@ -127,7 +154,10 @@ impl NodeClock {
             });
         }
         if config.sources.kernel {
-            let id = agg.lock().expect("lock").add_source("kernel", SourceClass::Kernel);
+            let id = agg
+                .lock()
+                .expect("lock")
+                .add_source("kernel", SourceClass::Kernel);
             let agg2 = agg.clone();
             tasks.spawn(async move {
                 loop {

@@ -16,15 +16,16 @@ use crate::consensus::codec;
 use crate::consensus::config::{Config as CoreConfig, Context};
 use crate::consensus::crypto::Verifier;
 use crate::consensus::io::{Action, Input};
+use crate::consensus::messages::Message;
 use crate::consensus::persist::Persisted;
 use crate::consensus::{Core, LocalClock};
 use crate::net::{Transport, TransportConfig};
 use crate::store::{Store, StoreError};
 use clock::NodeClock;
 use peer_time::TimeMessage;
-use tickchain_aggregator::drivers::local_now;
 use std::future::Future;
 use std::time::Duration;
+use tickchain_aggregator::drivers::local_now;
 use tickchain_sdk::{Genesis, NodeId, keys};
 use timers::Timers;
 use tokio::task::JoinSet;
@@ -122,20 +123,33 @@ pub async fn run_observed(
     let listen = match section.listen {
         Some(a) => a,
         None => genesis.nodes[me.index()].address.parse().map_err(|e| {
-            NodeError::Config(format!("genesis address of node {me} is not HOST:PORT: {e}"))
+            NodeError::Config(format!(
+                "genesis address of node {me} is not HOST:PORT: {e}"
+            ))
         })?,
     };
     let socket = std::net::UdpSocket::bind(listen)?;
-    let (transport, mut inbound) =
-        Transport::start(me, &key, genesis.clone(), socket, TransportConfig::default())?;
+    let (transport, mut inbound) = Transport::start(
+        me,
+        &key,
+        genesis.clone(),
+        socket,
+        TransportConfig::default(),
+    )?;
 
     let mut background = JoinSet::new();
     let clock = NodeClock::start(&config, &mut background);
     let names: Vec<String> = genesis.nodes.iter().map(|n| n.name.clone()).collect();
     let peer_sources = clock.add_peers(&names, me.index());
-    let mut probe_every = tokio::time::interval(Duration::from_millis(config.clock.poll_interval_ms));
+    let mut probe_every =
+        tokio::time::interval(Duration::from_millis(config.clock.poll_interval_ms));
     probe_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let ctx = Context::new(me, key, Verifier::new(genesis.clone()), CoreConfig::default());
+    let ctx = Context::new(
+        me,
+        key,
+        Verifier::new(genesis.clone()),
+        CoreConfig::default(),
+    );
     let mut core = Core::new(ctx, &persisted);
     let mut timers = Timers::default();
     let mut driver = Driver {
@@ -143,6 +157,7 @@ pub async fn run_observed(
         transport: &transport,
         timers: &mut timers,
         tip: tip.map(|(h, _)| h.0).unwrap_or(0),
+        genesis_hash: genesis.hash,
         events,
     };
     let actions = core.handle(&clock.read(), Input::Start);
@@ -170,6 +185,10 @@ pub async fn run_observed(
                 }
                 match codec::decode(&msg.payload) {
                     Ok(message) => {
+                        tracing::debug!(peer = %msg.from, kind = message.kind(), "inbound");
+                        if let Message::Fetch(f) = &message {
+                            serve_fetch_from_store(&store, &transport, msg.from, f)?;
+                        }
                         let now = clock.read();
                         let actions = core.handle(&now, Input::Message { from: msg.from, message });
                         driver.execute(&now, actions)?;
@@ -189,6 +208,36 @@ pub async fn run_observed(
     info!(node = %me, "shutting down");
     background.shutdown().await;
     transport.shutdown().await;
+    Ok(())
+}
+
+/// Most final ticks in one catch-up answer (the codec allows more; this keeps answers small).
+const CHAIN_ANSWER: u64 = 32;
+
+/// Answers a peer's fetch for final ticks by hash from the sled chain, which holds every final
+/// tick (the core keeps only recent ones): each wanted tick and up to 31 ancestors, newest
+/// first. The core still answers the same fetch from memory; duplicates are harmless.
+fn serve_fetch_from_store(
+    store: &Store,
+    transport: &Transport,
+    to: NodeId,
+    fetch: &crate::consensus::messages::Fetch,
+) -> Result<(), NodeError> {
+    for hash in fetch.ticks.iter().take(codec::MAX_FETCH) {
+        let Some(top) = store.height_of_hash(hash)? else {
+            continue;
+        };
+        let from = tickchain_sdk::Height(top.0.saturating_sub(CHAIN_ANSWER - 1).max(1));
+        let mut ticks = Vec::new();
+        for (_, bytes) in store.finals_from(from, CHAIN_ANSWER as usize)? {
+            let t = records::decode_final(&bytes)?;
+            if t.tick.height <= top {
+                ticks.push(t);
+            }
+        }
+        ticks.reverse();
+        transport.send(to, codec::encode(&Message::Chain(ticks)));
+    }
     Ok(())
 }
 
@@ -250,6 +299,7 @@ struct Driver<'a> {
     transport: &'a Transport,
     timers: &'a mut Timers,
     tip: u64,
+    genesis_hash: tickchain_sdk::Hash,
     events: Option<tokio::sync::broadcast::Sender<FinalEvent>>,
 }
 
@@ -284,8 +334,13 @@ impl Driver<'_> {
                     if height <= self.tip {
                         continue; // already stored (reported again after a restart)
                     }
-                    self.store
-                        .append_final(t.tick.height, t.tick.second, &records::encode_final(&t))?;
+                    let hash = t.tick.hash(&self.genesis_hash);
+                    self.store.append_final(
+                        t.tick.height,
+                        t.tick.second,
+                        &hash,
+                        &records::encode_final(&t),
+                    )?;
                     self.tip = height;
                     let lag = tickchain_sdk::Nanos(now.mid().0 - t.tick.second.start().0);
                     if let Some(events) = &self.events {

@@ -8,11 +8,12 @@
 //! - `records`: u64 big-endian sequence → record bytes (our votes, proposals and the
 //!   certificates we hold), appended before anything that depends on them is sent;
 //! - `final`: u64 big-endian height → final tick bytes;
-//! - `seconds`: u64 big-endian second → u64 big-endian height.
+//! - `seconds`: u64 big-endian second → u64 big-endian height;
+//! - `hashes`: tick hash → u64 big-endian height (to serve catch-up fetches by hash).
 
 use sled::Transactional;
 use std::path::Path;
-use tickchain_sdk::{Height, Second};
+use tickchain_sdk::{Hash, Height, Second};
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,7 @@ pub struct Store {
     records: sled::Tree,
     finals: sled::Tree,
     seconds: sled::Tree,
+    hashes: sled::Tree,
 }
 
 fn be(v: u64) -> [u8; 8] {
@@ -68,6 +70,7 @@ impl Store {
             records: db.open_tree("records")?,
             finals: db.open_tree("final")?,
             seconds: db.open_tree("seconds")?,
+            hashes: db.open_tree("hashes")?,
             db,
         })
     }
@@ -116,12 +119,14 @@ impl Store {
         Ok(n)
     }
 
-    /// Appends the final tick at `height` for `second`; heights must follow the tip by one
-    /// and seconds must increase. Re-writing the tip's height with the same bytes is a no-op.
+    /// Appends the final tick at `height` for `second` with hash `hash`; heights must follow
+    /// the tip by one and seconds must increase. Re-writing the tip's height with the same
+    /// bytes is a no-op.
     pub fn append_final(
         &self,
         height: Height,
         second: Second,
+        hash: &Hash,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
         if let Some((tip, tip_second)) = self.tip()? {
@@ -146,10 +151,11 @@ impl Store {
                 found: height.0,
             });
         }
-        (&self.finals, &self.seconds)
-            .transaction(|(finals, seconds)| {
+        (&self.finals, &self.seconds, &self.hashes)
+            .transaction(|(finals, seconds, hashes)| {
                 finals.insert(&be(height.0), bytes)?;
                 seconds.insert(&be(second.0), &be(height.0))?;
+                hashes.insert(&hash.0, &be(height.0))?;
                 Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
             })
             .map_err(|e| match e {
@@ -168,6 +174,11 @@ impl Store {
     /// The height of the final tick for `second`, if that second has one.
     pub fn height_of_second(&self, second: Second) -> Result<Option<Height>, StoreError> {
         Ok(self.seconds.get(be(second.0))?.map(|v| Height(from_be(&v))))
+    }
+
+    /// The height of the final tick with hash `hash`.
+    pub fn height_of_hash(&self, hash: &Hash) -> Result<Option<Height>, StoreError> {
+        Ok(self.hashes.get(hash.0)?.map(|v| Height(from_be(&v))))
     }
 
     /// The tip's height and second.

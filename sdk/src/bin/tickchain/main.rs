@@ -5,7 +5,9 @@
 
 mod digest;
 mod inspect;
+mod stamp_cmd;
 mod text;
+mod time_cmd;
 mod verify_cmd;
 
 use clap::{Parser, Subcommand};
@@ -57,6 +59,37 @@ enum Command {
         #[arg(long, value_enum)]
         to: verify_cmd::Form,
     },
+    /// Timestamp files: submit their SHA-256 digests to a node's API and write `FILE.tcproof`
+    /// next to each once final (with `--wait`); otherwise print the receipts.
+    Stamp {
+        /// The files (their contents never leave this machine).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The node's API, e.g. `http://127.0.0.1:7300`.
+        #[arg(long)]
+        api: String,
+        /// Wait for the proofs (up to the node's wait timeout).
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Fetch the proofs of files stamped earlier into `FILE.tcproof`.
+    Proof {
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The node's API.
+        #[arg(long)]
+        api: String,
+    },
+    /// Show a node's signed time (`[earliest, latest]`, sync state, sources, latest tick).
+    Time {
+        /// The node's API.
+        #[arg(long)]
+        api: String,
+        /// Check the signature against the node's key in this genesis file.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
 }
 
 /// A failure with its exit code: 1 for a proof that does not verify, 2 for bad input.
@@ -79,6 +112,9 @@ fn main() -> ExitCode {
         Command::Inspect { proof } => inspect::run(&proof),
         Command::Digest { file } => digest::run(&file),
         Command::Convert { proof, out, to } => verify_cmd::convert(&proof, &out, to),
+        Command::Stamp { files, api, wait } => stamp_cmd::stamp(&files, &api, wait),
+        Command::Proof { files, api } => stamp_cmd::proof(&files, &api),
+        Command::Time { api, genesis } => time_cmd::run(&api, genesis.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

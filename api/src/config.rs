@@ -1,0 +1,132 @@
+//! The API's limits and timeouts, as read from the node's config file (`[api]` section).
+//!
+//! Owns: every tunable of the HTTP surface, its unit and its default. Never: node or consensus
+//! settings.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Settings of the HTTP Timestamp API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct ApiConfig {
+    /// Address to listen on. Default `127.0.0.1:7300`.
+    pub listen: SocketAddr,
+    /// Largest accepted request body, in bytes. Default 1,048,576 (1 MiB), enough for
+    /// `max-digests` digests of 64 hex characters.
+    pub max_body_bytes: usize,
+    /// Most digests in one `POST /v1/timestamps`, 1 or more. Default 10,000.
+    pub max_digests: usize,
+    /// How long a `?wait=true` request waits for its proofs before answering `504` with its
+    /// receipts, in milliseconds. Default 10,000.
+    pub wait_timeout_ms: u64,
+    /// Most `?wait=true` requests waiting at once; more get `503 too_many_waiters`. Default 1,024.
+    pub max_waiters: usize,
+    /// Sustained requests per second allowed per client IP address (token bucket refill);
+    /// 0 disables rate limiting. Default 50.
+    pub rate_per_second: u32,
+    /// Burst size per client IP address (bucket capacity), in requests. Default 100.
+    pub rate_burst: u32,
+    /// Most ticks returned by one `GET /v1/ticks`, 1 or more. Default 1,000.
+    pub max_tick_page: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7300)),
+            max_body_bytes: 1 << 20,
+            max_digests: 10_000,
+            wait_timeout_ms: 10_000,
+            max_waiters: 1_024,
+            rate_per_second: 50,
+            rate_burst: 100,
+            max_tick_page: 1_000,
+        }
+    }
+}
+
+/// A setting outside its range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("api.{field} must be {expected}, got {found}")]
+pub struct ConfigError {
+    /// The kebab-case field name.
+    pub field: &'static str,
+    /// The allowed range.
+    pub expected: &'static str,
+    /// The configured value.
+    pub found: String,
+}
+
+impl ApiConfig {
+    /// Checks every range stated in the field docs.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let check = |ok: bool, field, expected, found: String| {
+            if ok {
+                Ok(())
+            } else {
+                Err(ConfigError {
+                    field,
+                    expected,
+                    found,
+                })
+            }
+        };
+        check(
+            self.max_digests >= 1,
+            "max-digests",
+            "at least 1",
+            self.max_digests.to_string(),
+        )?;
+        check(
+            self.max_body_bytes >= 1024,
+            "max-body-bytes",
+            "at least 1024",
+            self.max_body_bytes.to_string(),
+        )?;
+        check(
+            self.max_tick_page >= 1,
+            "max-tick-page",
+            "at least 1",
+            self.max_tick_page.to_string(),
+        )?;
+        check(
+            self.rate_per_second == 0 || self.rate_burst >= 1,
+            "rate-burst",
+            "at least 1 when rate-per-second is set",
+            self.rate_burst.to_string(),
+        )
+    }
+
+    /// The `?wait=true` timeout.
+    pub fn wait_timeout(&self) -> Duration {
+        Duration::from_millis(self.wait_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kebab_case_fields_parse_and_unknown_fields_are_rejected() {
+        let c: ApiConfig = serde_json::from_str(r#"{"max-digests": 5, "wait-timeout-ms": 20}"#)
+            .expect("known fields");
+        assert_eq!(c.max_digests, 5);
+        assert_eq!(c.wait_timeout(), Duration::from_millis(20));
+        assert_eq!(c.max_body_bytes, ApiConfig::default().max_body_bytes);
+        assert!(serde_json::from_str::<ApiConfig>(r#"{"max_digests": 5}"#).is_err());
+    }
+
+    #[test]
+    fn the_defaults_are_valid_and_out_of_range_values_are_named() {
+        assert_eq!(ApiConfig::default().validate(), Ok(()));
+        let bad = ApiConfig {
+            max_digests: 0,
+            ..ApiConfig::default()
+        };
+        let e = bad.validate().unwrap_err();
+        assert_eq!(e.to_string(), "api.max-digests must be at least 1, got 0");
+    }
+}

@@ -1,0 +1,94 @@
+//! Decoding of untrusted request bodies and parameters into typed values.
+//!
+//! Owns: every check between bytes from a client and a `Digest`. Never: panics or allocation
+//! beyond the (already size-capped) input; fuzzed by `fuzz/fuzz_targets/api_request_body.rs`.
+
+use crate::error::ApiError;
+use crate::wire::StampRequest;
+use tickchain_sdk::{Digest, HexError};
+
+/// Decodes a `POST /v1/timestamps` body: `{"digests": ["<64 hex>", ...]}` with 1 to
+/// `max_digests` entries.
+pub fn decode_stamp_body(body: &[u8], max_digests: usize) -> Result<Vec<Digest>, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let request: StampRequest = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::BadJson(format!(
+            "expected {{\"digests\": [\"<64 hex>\", ...]}}; at {path}: {}",
+            e.inner()
+        ))
+    })?;
+    if request.digests.is_empty() {
+        return Err(ApiError::NoDigests);
+    }
+    if request.digests.len() > max_digests {
+        return Err(ApiError::TooManyDigests {
+            found: request.digests.len(),
+            max: max_digests,
+        });
+    }
+    request
+        .digests
+        .iter()
+        .enumerate()
+        .map(|(i, s)| decode_digest(s).map_err(|e| e.at(&format!("digests[{i}]"))))
+        .collect()
+}
+
+/// Decodes one digest (path parameter or body entry).
+pub fn decode_digest(s: &str) -> Result<Digest, ApiError> {
+    Digest::from_hex(s).map_err(|e| match e {
+        HexError::NotHex { .. } => ApiError::BadHex(format!("digest: {e}")),
+        HexError::Length { .. } => ApiError::WrongLength(format!("digest: {e}")),
+    })
+}
+
+impl ApiError {
+    /// Names the field an error came from (`digests[3]: ...`).
+    fn at(self, field: &str) -> ApiError {
+        match self {
+            ApiError::BadHex(m) => ApiError::BadHex(m.replacen("digest", field, 1)),
+            ApiError::WrongLength(m) => ApiError::WrongLength(m.replacen("digest", field, 1)),
+            other => other,
+        }
+    }
+}
+
+/// Whether a `Content-Type` value is JSON (`application/json`, any parameters, any case).
+pub fn is_json_content_type(value: &str) -> bool {
+    value
+        .split(';')
+        .next()
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_malformation_has_its_own_code() {
+        let code = |body: &str| decode_stamp_body(body.as_bytes(), 2).unwrap_err().code();
+        assert_eq!(code("{"), "bad_json");
+        assert_eq!(code(r#"{"digests": [], "x": 1}"#), "bad_json");
+        assert_eq!(code(r#"{"digests": []}"#), "no_digests");
+        assert_eq!(code(r#"{"digests": ["zz"]}"#), "bad_hex");
+        assert_eq!(code(r#"{"digests": ["abcd"]}"#), "wrong_length");
+        assert_eq!(code(r#"{"digests": ["", "", ""]}"#), "too_many_digests");
+    }
+
+    #[test]
+    fn errors_name_the_offending_entry() {
+        let ok = "ab".repeat(32);
+        let body = format!(r#"{{"digests": ["{ok}", "abc"]}}"#);
+        let e = decode_stamp_body(body.as_bytes(), 10).unwrap_err();
+        assert!(e.to_string().starts_with("digests[1]: expected 64"), "{e}");
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        assert!(is_json_content_type("application/json"));
+        assert!(is_json_content_type("Application/JSON; charset=utf-8"));
+        assert!(!is_json_content_type("text/plain"));
+    }
+}

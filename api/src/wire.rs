@@ -1,0 +1,168 @@
+//! The JSON bodies of the API (what clients send and receive).
+//!
+//! Owns: field names and shapes of every request and response body. Never: validation (see
+//! `decode`) or behaviour.
+
+use serde::{Deserialize, Serialize};
+use tickchain_sdk::certificate::CertWindow;
+use tickchain_sdk::{Digest, Hash, Height, NodeId, Proof, PublicKey, Second};
+
+pub use tickchain_sdk::time_response::{Nonce, SignedTime, SourceSummary, TickRef, TimeStatement};
+
+/// Acknowledgement that a digest is durably queued on a node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// The digest.
+    #[schema(value_type = String, example = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
+    pub digest: Digest,
+    /// The node that accepted it (its batch will carry it).
+    #[schema(value_type = u16)]
+    pub node: NodeId,
+    /// The second whose batch holds the digest.
+    #[schema(value_type = u64)]
+    pub accepted_second: Second,
+    /// The earliest second whose tick can commit to that batch.
+    #[schema(value_type = u64)]
+    pub expected_tick_second: Second,
+}
+
+/// A final tick, as listed and streamed by the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TickSummary {
+    /// Its height.
+    #[schema(value_type = u64)]
+    pub height: Height,
+    /// Its UTC second.
+    #[schema(value_type = u64)]
+    pub second: Second,
+    /// Its hash.
+    #[schema(value_type = String)]
+    pub hash: Hash,
+    /// Whether it has its own finality certificate (false: final through a descendant).
+    pub certified: bool,
+    /// The certificate window, when `certified`.
+    #[schema(value_type = Option<Object>)]
+    pub window: Option<CertWindow>,
+    /// Number of batches it commits to.
+    pub batch_count: u32,
+}
+
+/// `POST /v1/timestamps` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StampRequest {
+    /// Digests to timestamp, 64 hex characters each.
+    pub digests: Vec<String>,
+}
+
+/// `POST /v1/timestamps` answer without waiting (`202`), one receipt per digest in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReceiptsBody {
+    /// The receipts.
+    pub receipts: Vec<Receipt>,
+}
+
+/// `POST /v1/timestamps?wait=true` answer once final (`200`), one proof per digest in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProofsBody {
+    /// The proofs.
+    #[schema(value_type = Vec<Object>)]
+    pub proofs: Vec<Proof>,
+}
+
+/// `GET /v1/proofs/{digest}` answer: `200` ready, `202` pending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ProofBody {
+    /// The proof is ready.
+    Ready {
+        /// The proof.
+        #[schema(value_type = Object)]
+        proof: Box<Proof>,
+    },
+    /// The digest is accepted but its tick is not final yet.
+    Pending {
+        /// Its receipt.
+        receipt: Receipt,
+    },
+}
+
+/// `GET /v1/ticks?from=H&limit=N` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TicksBody {
+    /// Final ticks from `from` upward, in height order (gaps are skipped seconds, not heights).
+    pub ticks: Vec<TickSummary>,
+}
+
+/// One ring member as seen by the answering node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NodeStatus {
+    /// Its index in the genesis.
+    #[schema(value_type = u16)]
+    pub id: NodeId,
+    /// Its name in the genesis.
+    pub name: String,
+    /// Its Ed25519 key.
+    #[schema(value_type = String)]
+    pub public_key: PublicKey,
+    /// Its ring address.
+    pub address: String,
+    /// Whether the answering node currently hears from it (always true for itself).
+    pub connected: bool,
+}
+
+/// `GET /v1/network` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NetworkStatus {
+    /// The network's genesis hash.
+    #[schema(value_type = String)]
+    pub genesis_hash: Hash,
+    /// Its chain id.
+    pub chain_id: String,
+    /// Its genesis second.
+    #[schema(value_type = u64)]
+    pub genesis_second: Second,
+    /// Faults tolerated.
+    pub f: u16,
+    /// Votes needed to finalize.
+    pub quorum: u16,
+    /// The answering node.
+    #[schema(value_type = u16)]
+    pub this_node: NodeId,
+    /// Every ring member.
+    pub nodes: Vec<NodeStatus>,
+    /// Whether the answering node's clock is synchronised.
+    pub synchronized: bool,
+    /// The newest final tick.
+    pub latest_tick: Option<TickSummary>,
+}
+
+/// A time source's current estimate, for `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SourceMetric {
+    /// Source name.
+    pub name: String,
+    /// Offset from the local clock, nanoseconds.
+    pub offset_ns: i64,
+    /// Hard error bound, nanoseconds.
+    pub radius_ns: i64,
+}
+
+/// The node's counters and gauges, rendered by `GET /metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MetricsSnapshot {
+    /// Final ticks stored since start.
+    pub ticks_final: u64,
+    /// Height of the newest final tick.
+    pub latest_height: u64,
+    /// Lag of the newest final tick (its second's start to stored as final), nanoseconds.
+    pub last_lag_ns: i64,
+    /// Seconds without a tick since genesis (gaps between final ticks).
+    pub skipped_seconds: u64,
+    /// Digests accepted and not yet in a final tick.
+    pub pool_depth: u64,
+    /// Per-source offset and radius.
+    pub sources: Vec<SourceMetric>,
+}
