@@ -338,6 +338,10 @@ mod tests {
         let c = NodeConfig::parse(text).unwrap();
         assert_eq!(c.selection.min_agreeing, 3);
         assert!(!c.sources.ntp.is_empty());
+        let node = c.node.expect("the example shows [node]");
+        assert_eq!(node.data_dir, std::path::PathBuf::from("node-0/data"));
+        assert_eq!(c.clock.poll_interval_ms, 2000);
+        assert_eq!(c.clock.declared_system_error_ms, None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tickchain_sdk::{Genesis, GenesisNode, Height, Network, NodeId, Second, keys, signing};
 use tickchain_timenode::node::records;
-use tickchain_timenode::store::Store;
+use tickchain_timenode::store::{ChainStore, Store};
 
 /// Final ticks a node has logged: height → second.
 type Finals = Arc<Mutex<BTreeMap<u64, u64>>>;

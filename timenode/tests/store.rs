@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tickchain_sdk::{Hash, Height, Second};
-use tickchain_timenode::store::{Store, StoreError};
+use tickchain_timenode::store::{ChainStore, Store, StoreError};
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("tc-store-{name}-{}", std::process::id()));
@@ -80,7 +80,7 @@ fn records_keep_their_order_and_can_be_pruned() {
         2
     );
     assert_eq!(store.append_records(&[b"c".to_vec()]).unwrap(), 3);
-    assert_eq!(store.prune_records(|r| r == b"a").unwrap(), 1);
+    assert_eq!(store.prune_records(&mut |r| r == b"a").unwrap(), 1);
     let left: Vec<Vec<u8>> = store
         .records()
         .unwrap()

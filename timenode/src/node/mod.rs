@@ -20,7 +20,7 @@ use crate::consensus::messages::Message;
 use crate::consensus::persist::Persisted;
 use crate::consensus::{Core, LocalClock};
 use crate::net::{Transport, TransportConfig};
-use crate::store::{Store, StoreError};
+use crate::store::{ChainStore, Store, StoreError};
 use clock::NodeClock;
 use peer_time::TimeMessage;
 use std::future::Future;
@@ -218,7 +218,7 @@ const CHAIN_ANSWER: u64 = 32;
 /// tick (the core keeps only recent ones): each wanted tick and up to 31 ancestors, newest
 /// first. The core still answers the same fetch from memory; duplicates are harmless.
 fn serve_fetch_from_store(
-    store: &Store,
+    store: &dyn ChainStore,
     transport: &Transport,
     to: NodeId,
     fetch: &crate::consensus::messages::Fetch,
@@ -295,7 +295,7 @@ fn handle_time_message(
 }
 
 struct Driver<'a> {
-    store: &'a Store,
+    store: &'a dyn ChainStore,
     transport: &'a Transport,
     timers: &'a mut Timers,
     tip: u64,

@@ -74,10 +74,41 @@ impl Store {
             db,
         })
     }
+}
 
+/// What the node needs from durable storage. Every write returns only once it is durable.
+pub trait ChainStore: Send + Sync {
+    /// Appends records in order and flushes; returns the sequence number of the last one.
+    fn append_records(&self, records: &[Vec<u8>]) -> Result<u64, StoreError>;
+    /// Every record with its sequence number, oldest first.
+    fn records(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// Deletes the records for which `obsolete` returns true.
+    fn prune_records(&self, obsolete: &mut dyn FnMut(&[u8]) -> bool) -> Result<usize, StoreError>;
+    /// Appends the final tick at `height` (the tip's successor) for `second` with hash `hash`.
+    fn append_final(
+        &self,
+        height: Height,
+        second: Second,
+        hash: &Hash,
+        bytes: &[u8],
+    ) -> Result<(), StoreError>;
+    /// The final tick bytes at `height`.
+    fn final_at(&self, height: Height) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The height of the final tick for `second`, if that second has one.
+    fn height_of_second(&self, second: Second) -> Result<Option<Height>, StoreError>;
+    /// The height of the final tick with hash `hash`.
+    fn height_of_hash(&self, hash: &Hash) -> Result<Option<Height>, StoreError>;
+    /// The tip's height and second.
+    fn tip(&self) -> Result<Option<(Height, Second)>, StoreError>;
+    /// Up to `limit` final ticks from `from` upwards.
+    fn finals_from(&self, from: Height, limit: usize)
+    -> Result<Vec<(Height, Vec<u8>)>, StoreError>;
+}
+
+impl ChainStore for Store {
     /// Appends records in order and flushes; returns the sequence number of the last one.
     /// Several records in one call share one flush (group commit).
-    pub fn append_records(&self, records: &[Vec<u8>]) -> Result<u64, StoreError> {
+    fn append_records(&self, records: &[Vec<u8>]) -> Result<u64, StoreError> {
         let mut last = self.records.last()?.map_or(0, |(k, _)| from_be(&k));
         let mut batch = sled::Batch::default();
         for r in records {
@@ -90,7 +121,7 @@ impl Store {
     }
 
     /// Every record with its sequence number, oldest first.
-    pub fn records(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    fn records(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         self.records
             .iter()
             .map(|kv| {
@@ -101,10 +132,7 @@ impl Store {
     }
 
     /// Deletes the records for which `obsolete` returns true (e.g. below the final tip's view).
-    pub fn prune_records(
-        &self,
-        mut obsolete: impl FnMut(&[u8]) -> bool,
-    ) -> Result<usize, StoreError> {
+    fn prune_records(&self, obsolete: &mut dyn FnMut(&[u8]) -> bool) -> Result<usize, StoreError> {
         let mut batch = sled::Batch::default();
         let mut n = 0;
         for kv in self.records.iter() {
@@ -122,7 +150,7 @@ impl Store {
     /// Appends the final tick at `height` for `second` with hash `hash`; heights must follow
     /// the tip by one and seconds must increase. Re-writing the tip's height with the same
     /// bytes is a no-op.
-    pub fn append_final(
+    fn append_final(
         &self,
         height: Height,
         second: Second,
@@ -167,22 +195,22 @@ impl Store {
     }
 
     /// The final tick bytes at `height`.
-    pub fn final_at(&self, height: Height) -> Result<Option<Vec<u8>>, StoreError> {
+    fn final_at(&self, height: Height) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.finals.get(be(height.0))?.map(|v| v.to_vec()))
     }
 
     /// The height of the final tick for `second`, if that second has one.
-    pub fn height_of_second(&self, second: Second) -> Result<Option<Height>, StoreError> {
+    fn height_of_second(&self, second: Second) -> Result<Option<Height>, StoreError> {
         Ok(self.seconds.get(be(second.0))?.map(|v| Height(from_be(&v))))
     }
 
     /// The height of the final tick with hash `hash`.
-    pub fn height_of_hash(&self, hash: &Hash) -> Result<Option<Height>, StoreError> {
+    fn height_of_hash(&self, hash: &Hash) -> Result<Option<Height>, StoreError> {
         Ok(self.hashes.get(hash.0)?.map(|v| Height(from_be(&v))))
     }
 
     /// The tip's height and second.
-    pub fn tip(&self) -> Result<Option<(Height, Second)>, StoreError> {
+    fn tip(&self) -> Result<Option<(Height, Second)>, StoreError> {
         let Some((k, _)) = self.finals.last()? else {
             return Ok(None);
         };
@@ -194,7 +222,7 @@ impl Store {
     }
 
     /// Up to `limit` final ticks from `from` upwards.
-    pub fn finals_from(
+    fn finals_from(
         &self,
         from: Height,
         limit: usize,
