@@ -70,6 +70,20 @@ fn final_ticks_append_in_order_and_are_found_by_second() {
 }
 
 #[test]
+fn a_store_reopens_right_after_a_drop_and_refuses_while_still_open() {
+    let dir = temp_dir("lock");
+    let store = Store::open(&dir).unwrap();
+    // A second open while the first is alive fails (after the retry deadline), clearly.
+    let err = Store::open(&dir).err().expect("the database is locked");
+    assert!(err.to_string().contains("could not acquire lock"), "{err}");
+    drop(store);
+    for _ in 0..20 {
+        drop(Store::open(&dir).unwrap());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn records_keep_their_order_and_can_be_pruned() {
     let dir = temp_dir("records");
     let store = Store::open(&dir).unwrap();

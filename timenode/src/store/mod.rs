@@ -61,11 +61,27 @@ fn from_be(bytes: &[u8]) -> u64 {
 
 impl Store {
     /// Opens (or creates) the store in `dir`.
+    ///
+    /// sled releases its file lock only when its background flusher lets go of the database,
+    /// a moment after the last handle is dropped; a reopen in the same process waits for that
+    /// (up to 3 s) instead of failing. A lock held by another process still fails after 3 s.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .open()?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        let db = loop {
+            match sled::Config::new()
+                .path(dir)
+                .mode(sled::Mode::HighThroughput)
+                .open()
+            {
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         Ok(Store {
             records: db.open_tree("records")?,
             finals: db.open_tree("final")?,
