@@ -2,7 +2,8 @@
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
-use tickchain_sdk::{Genesis, GenesisNode, Second, keys, signing};
+use tickchain_sdk::{Genesis, keys, signing};
+use tickchain_timenode::localnet;
 
 /// A prepared network directory.
 pub struct Prepared {
@@ -38,31 +39,22 @@ pub fn prepare(dir: &Path, nodes: u16, base_port: u16) -> anyhow::Result<Prepare
     if nodes < 4 {
         bail!("--nodes must be at least 4 (n = 3f + 1 with f >= 1), got {nodes}");
     }
-    let f = (nodes - 1) / 3;
-    let mut members = Vec::with_capacity(nodes as usize);
-    for i in 0..nodes as usize {
-        let path = key_path(dir, i);
-        std::fs::create_dir_all(path.parent().expect("node dir"))?;
-        let key = keys::generate()?;
-        keys::write_secret(&path, &key)?;
-        let port = base_port
-            .checked_add(i as u16)
-            .context("--base-port + nodes exceeds 65535")?;
-        members.push(GenesisNode {
-            name: format!("node-{i}"),
-            public_key: signing::public_key(&key),
-            address: format!("127.0.0.1:{port}"),
-        });
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .context("system clock before 1970")?
-        .as_secs();
-    let genesis = Genesis::new("tickchain-local", Second(now), f, members)?;
-    std::fs::write(&genesis_path, genesis.to_json() + "\n")?;
-    for i in 0..nodes as usize {
-        write_node_config(dir, i)?;
-    }
+    let addresses = (0..nodes)
+        .map(|i| {
+            base_port
+                .checked_add(i)
+                .map(|port| format!("127.0.0.1:{port}"))
+                .context("--base-port + nodes exceeds 65535")
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (genesis, _) = localnet::create(dir, "tickchain-local", &addresses, |i| {
+        format!(
+            "# Local test network node {i}, written by `testnet`.\n\
+             [clock]\n\
+             # The system clock, trusted to within 20 ms on the operator's word: local testnets only.\n\
+             declared-system-error-ms = 20\n"
+        )
+    })?;
     Ok(Prepared {
         genesis,
         genesis_path,
@@ -70,28 +62,6 @@ pub fn prepare(dir: &Path, nodes: u16, base_port: u16) -> anyhow::Result<Prepare
     })
 }
 
-/// The embedded defaults of a local node: its key, the shared genesis, its own data directory,
-/// and the declared system clock (no internet is needed; see the README).
-fn write_node_config(dir: &Path, i: usize) -> anyhow::Result<()> {
-    let node_dir = dir.join(format!("node-{i}"));
-    let abs = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
-    let text = format!(
-        "# Local test network node {i}, written by `testnet`.\n\
-         [node]\n\
-         key-file = {:?}\n\
-         genesis-file = {:?}\n\
-         data-dir = {:?}\n\n\
-         [clock]\n\
-         # The system clock, trusted to within 20 ms on the operator's word: local testnets only.\n\
-         declared-system-error-ms = 20\n",
-        abs(node_dir.join("node.key")),
-        abs(dir.join("genesis.json")),
-        abs(node_dir.join("data")),
-    );
-    std::fs::write(node_dir.join("node.toml"), text)?;
-    Ok(())
-}
-
 fn key_path(dir: &Path, i: usize) -> PathBuf {
-    dir.join(format!("node-{i}")).join("node.key")
+    localnet::node_dir(dir, i).join("node.key")
 }

@@ -8,6 +8,7 @@ pub mod anchor;
 pub mod config;
 pub mod consensus;
 pub mod identity_cmd;
+pub mod localnet;
 pub mod net;
 pub mod node;
 pub mod sources_cmd;

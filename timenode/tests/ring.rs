@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tickchain_sdk::{Genesis, GenesisNode, Height, Network, NodeId, Second, keys, signing};
+use tickchain_sdk::{Genesis, Height, Network, NodeId, keys};
+use tickchain_timenode::localnet;
 use tickchain_timenode::node::records;
 use tickchain_timenode::store::{ChainStore, Store};
 
@@ -125,41 +126,16 @@ fn setup(root: &Path, n: usize) -> (Genesis, Vec<Node>) {
 /// Like `setup`, with node i's clock and source sections from `clock(i)`.
 fn setup_with(root: &Path, n: usize, clock: impl Fn(usize) -> String) -> (Genesis, Vec<Node>) {
     let _ = std::fs::remove_dir_all(root);
-    let ports = free_udp_ports(n);
-    let mut members = Vec::new();
-    for (i, port) in ports.iter().enumerate() {
-        let dir = root.join(format!("node-{i}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let key = keys::generate().unwrap();
-        keys::write_secret(&dir.join("node.key"), &key).unwrap();
-        members.push(GenesisNode {
-            name: format!("node-{i}"),
-            public_key: signing::public_key(&key),
-            address: format!("127.0.0.1:{port}"),
-        });
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let genesis = Genesis::new("ring-test", Second(now), ((n - 1) / 3) as u16, members).unwrap();
-    std::fs::write(root.join("genesis.json"), genesis.to_json()).unwrap();
+    let addresses: Vec<String> = free_udp_ports(n)
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect();
+    let (genesis, _) = localnet::create(root, "ring-test", &addresses, clock).unwrap();
     let nodes = (0..n)
-        .map(|i| {
-            let dir = root.join(format!("node-{i}"));
-            let toml = format!(
-                "[node]\nkey-file = {:?}\ngenesis-file = {:?}\ndata-dir = {:?}\n\n{}",
-                dir.join("node.key"),
-                root.join("genesis.json"),
-                dir.join("data"),
-                clock(i),
-            );
-            std::fs::write(dir.join("node.toml"), toml).unwrap();
-            Node {
-                dir,
-                child: None,
-                finals: Arc::default(),
-            }
+        .map(|i| Node {
+            dir: localnet::node_dir(root, i),
+            child: None,
+            finals: Arc::default(),
         })
         .collect();
     (genesis, nodes)

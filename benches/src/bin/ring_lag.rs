@@ -7,8 +7,8 @@
 //! seconds, and process CPU time per tick. Loopback only; stops by itself.
 
 use std::time::{Duration, Instant};
-use tickchain_sdk::{Genesis, GenesisNode, Second, keys, signing};
 use tickchain_timenode::config::NodeConfig;
+use tickchain_timenode::localnet;
 use tickchain_timenode::node::{FinalEvent, run_observed};
 
 /// User + system CPU of this process, from /proc/self/stat (clock ticks of 10 ms).
@@ -37,32 +37,19 @@ async fn ring(n: usize, seconds: u64) {
     let sockets: Vec<std::net::UdpSocket> = (0..n)
         .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
         .collect();
-    let mut members = Vec::new();
-    let mut configs = Vec::new();
-    for (i, s) in sockets.iter().enumerate() {
-        let dir = root.join(format!("node-{i}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let key = keys::generate().unwrap();
-        keys::write_secret(&dir.join("node.key"), &key).unwrap();
-        members.push(GenesisNode {
-            name: format!("node-{i}"),
-            public_key: signing::public_key(&key),
-            address: s.local_addr().unwrap().to_string(),
-        });
-        configs.push(format!(
-            "[node]\nkey-file = {:?}\ngenesis-file = {:?}\ndata-dir = {:?}\n[clock]\ndeclared-system-error-ms = 20\n",
-            dir.join("node.key"),
-            root.join("genesis.json"),
-            dir.join("data")
-        ));
-    }
+    let addresses: Vec<String> = sockets
+        .iter()
+        .map(|s| s.local_addr().unwrap().to_string())
+        .collect();
     drop(sockets);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let genesis = Genesis::new("ring-lag", Second(now), ((n - 1) / 3) as u16, members).unwrap();
-    std::fs::write(root.join("genesis.json"), genesis.to_json()).unwrap();
+    let (_, config_paths) = localnet::create(&root, "ring-lag", &addresses, |_| {
+        "[clock]\ndeclared-system-error-ms = 20\n".to_string()
+    })
+    .unwrap();
+    let configs: Vec<String> = config_paths
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
 
     let (events, mut rx) = tokio::sync::broadcast::channel::<FinalEvent>(1 << 16);
     let (stop, _) = tokio::sync::watch::channel(false);

@@ -1,0 +1,81 @@
+//! A ring on one machine: node keys, a genesis and one `node.toml` per node in a directory.
+//!
+//! Owns: the layout `ROOT/genesis.json`, `ROOT/node-i/{node.key, node.toml, data/}` used by the
+//! testnet launcher, the multi-process tests and the benchmarks. Never: starts anything.
+
+use std::path::{Path, PathBuf};
+use tickchain_sdk::{Genesis, GenesisNode, Second, keys, signing};
+
+/// Why a local network could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalNetError {
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Key generation or writing failed.
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    /// The genesis is invalid (for example fewer than 4 nodes for f = 1).
+    #[error(transparent)]
+    Genesis(#[from] tickchain_sdk::GenesisError),
+}
+
+/// The directory of node `i` under `root`.
+pub fn node_dir(root: &Path, i: usize) -> PathBuf {
+    root.join(format!("node-{i}"))
+}
+
+/// Writes fresh keys (mode 0600), a genesis for `addresses` tolerating `(n - 1) / 3` faults and
+/// starting now, and node `i`'s `node.toml` with absolute paths followed by `extra(i)` (its
+/// `[clock]` and source sections). Returns the genesis and each node's config path.
+pub fn create(
+    root: &Path,
+    chain_id: &str,
+    addresses: &[String],
+    extra: impl Fn(usize) -> String,
+) -> Result<(Genesis, Vec<PathBuf>), LocalNetError> {
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| LocalNetError::Io { path, source }
+    };
+    let root = std::path::absolute(root).map_err(io(root))?;
+    let mut members = Vec::with_capacity(addresses.len());
+    for (i, address) in addresses.iter().enumerate() {
+        let dir = node_dir(&root, i);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let key = keys::generate()?;
+        keys::write_secret(&dir.join("node.key"), &key)?;
+        members.push(GenesisNode {
+            name: format!("node-{i}"),
+            public_key: signing::public_key(&key),
+            address: address.clone(),
+        });
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let f = (addresses.len().max(1) - 1) / 3;
+    let genesis = Genesis::new(chain_id, Second(now), f as u16, members)?;
+    let genesis_path = root.join("genesis.json");
+    std::fs::write(&genesis_path, genesis.to_json() + "\n").map_err(io(&genesis_path))?;
+    let mut configs = Vec::with_capacity(addresses.len());
+    for i in 0..addresses.len() {
+        let dir = node_dir(&root, i);
+        let text = format!(
+            "[node]\nkey-file = {:?}\ngenesis-file = {:?}\ndata-dir = {:?}\n\n{}",
+            dir.join("node.key"),
+            genesis_path,
+            dir.join("data"),
+            extra(i),
+        );
+        let path = dir.join("node.toml");
+        std::fs::write(&path, text).map_err(io(&path))?;
+        configs.push(path);
+    }
+    Ok((genesis, configs))
+}
