@@ -3,7 +3,7 @@
 //! Owns: the tick's fields and its hash (`specs/encoding.md` §3.2). Never: decides whether a
 //! tick is timely (that is the consensus core's and the verifier's job).
 
-use crate::encoding::{Writer, tag};
+use crate::encoding::{DecodeError, Reader, Writer, tag};
 use crate::{Hash, Height, NodeId, Second, View};
 use serde::{Deserialize, Serialize};
 
@@ -31,17 +31,36 @@ pub struct Tick {
 }
 
 impl Tick {
-    /// The canonical bytes whose BLAKE3 is the tick hash (`specs/encoding.md` §3.2).
-    pub fn canonical_bytes(&self, genesis_hash: &Hash) -> Vec<u8> {
-        let mut w = Writer::with_tag(tag::TICK);
-        w.bytes(&genesis_hash.0)
-            .u64(self.height.0)
+    /// Writes the tick's fields in their one canonical order (`specs/encoding.md` §3.2): the
+    /// tick hash and the consensus wire format both use it.
+    pub fn write_fields(&self, w: &mut Writer) {
+        w.u64(self.height.0)
             .u64(self.view.0)
             .u64(self.second.0)
             .bytes(&self.prev_hash.0)
             .bytes(&self.batch_root.0)
             .u32(self.batch_count)
             .u16(self.proposer.0);
+    }
+
+    /// Reads fields written by [`Tick::write_fields`], naming the field in any error.
+    pub fn read_fields(r: &mut Reader<'_>) -> Result<Tick, DecodeError> {
+        Ok(Tick {
+            height: Height(r.u64("tick.height")?),
+            view: View(r.u64("tick.view")?),
+            second: Second(r.u64("tick.second")?),
+            prev_hash: Hash(r.array("tick.prev_hash")?),
+            batch_root: Hash(r.array("tick.batch_root")?),
+            batch_count: r.u32("tick.batch_count")?,
+            proposer: NodeId(r.u16("tick.proposer")?),
+        })
+    }
+
+    /// The canonical bytes whose BLAKE3 is the tick hash (`specs/encoding.md` §3.2).
+    pub fn canonical_bytes(&self, genesis_hash: &Hash) -> Vec<u8> {
+        let mut w = Writer::with_tag(tag::TICK);
+        w.bytes(&genesis_hash.0);
+        self.write_fields(&mut w);
         w.finish()
     }
 

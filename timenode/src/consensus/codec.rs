@@ -15,8 +15,7 @@ use super::messages::{
 use tickchain_sdk::encoding::{DecodeError, Reader, Writer};
 use tickchain_sdk::votes::ClockReading;
 use tickchain_sdk::{
-    Batch, CertVote, FinalityCertificate, Hash, Height, NodeId, Second, Signature, Tick, UtcNanos,
-    View,
+    Batch, CertVote, FinalityCertificate, Hash, NodeId, Second, Signature, Tick, UtcNanos, View,
 };
 
 /// Largest encoded message accepted or produced, in bytes.
@@ -288,25 +287,11 @@ fn get_count(
 }
 
 fn put_tick(w: &mut Writer, t: &Tick) {
-    w.u64(t.height.0)
-        .u64(t.view.0)
-        .u64(t.second.0)
-        .bytes(&t.prev_hash.0)
-        .bytes(&t.batch_root.0)
-        .u32(t.batch_count)
-        .u16(t.proposer.0);
+    t.write_fields(w);
 }
 
 fn get_tick(r: &mut Reader<'_>) -> Result<Tick, CodecError> {
-    Ok(Tick {
-        height: Height(r.u64("tick.height")?),
-        view: View(r.u64("tick.view")?),
-        second: Second(r.u64("tick.second")?),
-        prev_hash: Hash(r.array("tick.prev_hash")?),
-        batch_root: Hash(r.array("tick.batch_root")?),
-        batch_count: r.u32("tick.batch_count")?,
-        proposer: NodeId(r.u16("tick.proposer")?),
-    })
+    Ok(Tick::read_fields(r)?)
 }
 
 fn put_batch(w: &mut Writer, b: &Batch) {

@@ -78,6 +78,24 @@ impl Context {
         })
     }
 
+    /// One context per node of a test network, sharing one signature cache (tests, the
+    /// simulator and the model checker run whole rings in one process).
+    pub fn ring(net: &tickchain_sdk::testkit::TestNetwork, config: Config) -> Vec<Arc<Context>> {
+        let verifier = Verifier::new(net.genesis.clone());
+        net.keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                Context::new(
+                    NodeId(i as u16),
+                    key.clone(),
+                    verifier.clone(),
+                    config.clone(),
+                )
+            })
+            .collect()
+    }
+
     /// The genesis.
     pub fn genesis(&self) -> &Genesis {
         self.verifier.network().genesis()

@@ -16,17 +16,7 @@ struct Ring {
 
 fn ring(n: usize) -> Ring {
     let net = TestNetwork::new("core-tests", n, ((n - 1) / 3) as u16, GENESIS);
-    let verifier = Verifier::new(net.genesis.clone());
-    let ctxs = (0..n)
-        .map(|i| {
-            Context::new(
-                NodeId(i as u16),
-                net.keys[i].clone(),
-                verifier.clone(),
-                Config::default(),
-            )
-        })
-        .collect();
+    let ctxs = Context::ring(&net, Config::default());
     Ring { net, ctxs }
 }
 

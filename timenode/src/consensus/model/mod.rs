@@ -136,17 +136,8 @@ enum Act {
 impl Ring {
     fn new(max_time: u64, reorder: usize) -> Ring {
         let net = TestNetwork::new("model-4", N, 1, Second(1_700_000_000));
-        let verifier = Verifier::new(net.genesis.clone());
-        let ctxs = (0..N)
-            .map(|i| {
-                Context::new(
-                    NodeId(i as u16),
-                    net.keys[i].clone(),
-                    verifier.clone(),
-                    Config::default(),
-                )
-            })
-            .collect();
+        let ctxs = Context::ring(&net, Config::default());
+        let verifier = ctxs[0].verifier.clone();
         let gh = net.genesis.hash;
         let t0 = Second(net.genesis.genesis_second.0 + 1).start().0;
         let byz_key = net.keys[BYZ].clone();

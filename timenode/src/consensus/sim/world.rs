@@ -114,18 +114,9 @@ impl World {
         let n = scenario.n;
         let f = ((n - 1) / 3) as u16;
         let net = TestNetwork::new(&format!("sim-{n}"), n, f, GENESIS_SECOND);
-        let verifier = Verifier::new(net.genesis.clone());
         let mut rng = Rng::new(scenario.seed.wrapping_mul(31).wrapping_add(7));
-        let ctxs: Vec<Arc<Context>> = (0..n)
-            .map(|i| {
-                Context::new(
-                    NodeId(i as u16),
-                    net.keys[i].clone(),
-                    verifier.clone(),
-                    Config::default(),
-                )
-            })
-            .collect();
+        let ctxs: Vec<Arc<Context>> = Context::ring(&net, Config::default());
+        let verifier = ctxs[0].verifier.clone();
         let err = scenario.clock_error.0;
         let nodes = (0..n)
             .map(|i| {
