@@ -1,1 +1,117 @@
 //! Shared helpers for tickchain benchmarks and load generators.
+
+use std::path::PathBuf;
+use std::time::Duration;
+use tickchain_timenode::config::NodeConfig;
+use tickchain_timenode::localnet;
+use tickchain_timenode::node::{FinalEvent, NodeError, run_observed};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinSet;
+
+/// An in-process ring on loopback: real QUIC, real sled files in a temp directory, the
+/// declared system clock (±20 ms), and each node's Timestamp API on its own port.
+pub struct LocalRing {
+    /// The ring's directory (genesis, keys, data); removed by [`LocalRing::stop`].
+    pub root: PathBuf,
+    /// Each node's API base URL.
+    pub apis: Vec<String>,
+    /// Every node's final ticks.
+    pub events: broadcast::Sender<FinalEvent>,
+    stop: watch::Sender<bool>,
+    nodes: JoinSet<Result<(), NodeError>>,
+}
+
+/// `n` free ports of one protocol on 127.0.0.1 (free when this returns).
+fn free_ports(n: usize, udp: bool) -> Vec<u16> {
+    if udp {
+        let s: Vec<_> = (0..n)
+            .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp"))
+            .collect();
+        s.iter()
+            .map(|s| s.local_addr().expect("addr").port())
+            .collect()
+    } else {
+        let s: Vec<_> = (0..n)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind tcp"))
+            .collect();
+        s.iter()
+            .map(|s| s.local_addr().expect("addr").port())
+            .collect()
+    }
+}
+
+impl LocalRing {
+    /// Writes a fresh `n`-node ring under the temp directory (`label` names it) and starts
+    /// every node in the current tokio runtime; `extra` is appended to every node's config.
+    pub fn start(label: &str, n: usize, extra: &str) -> LocalRing {
+        let root = std::env::temp_dir().join(format!("tc-{label}-{n}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let peers = free_ports(n, true);
+        let apis = free_ports(n, false);
+        let addresses: Vec<String> = peers.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let (_, config_paths) = localnet::create(&root, label, &addresses, |i| {
+            format!(
+                "[clock]\ndeclared-system-error-ms = 20\n\n[api]\nlisten = \"127.0.0.1:{}\"\n\
+                 rate-per-second = 0\n{extra}",
+                apis[i]
+            )
+        })
+        .expect("write the local ring");
+        let (events, _) = broadcast::channel(1 << 16);
+        let (stop, _) = watch::channel(false);
+        let mut nodes = JoinSet::new();
+        for path in config_paths {
+            let config = NodeConfig::load(&path).expect("generated config parses");
+            let mut stopped = stop.subscribe();
+            let events = events.clone();
+            nodes.spawn(async move {
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                run_observed(config, shutdown, Some(events)).await
+            });
+        }
+        LocalRing {
+            root,
+            apis: apis
+                .iter()
+                .map(|p| format!("http://127.0.0.1:{p}"))
+                .collect(),
+            events,
+            stop,
+            nodes,
+        }
+    }
+
+    /// Stops every node, reports any node error, and removes the directory.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        while let Some(r) = self.nodes.join_next().await {
+            if let Ok(Err(e)) = r {
+                eprintln!("node error: {e}");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// The `p`-quantile of ascending `sorted` (NaN when empty).
+pub fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// User + system CPU of this process, from /proc/self/stat (clock ticks of 10 ms).
+pub fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // After the command name: state is not numeric, so utime and stime are f[10] and f[11].
+    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}

@@ -13,14 +13,34 @@ pub struct Prepared {
     pub genesis_path: PathBuf,
     /// True when an existing genesis was reused.
     pub reused: bool,
+    /// Each node's Timestamp API base URL.
+    pub apis: Vec<String>,
+}
+
+/// The `[api]` section of node `i`: the API on 127.0.0.1:(api_port + i), no per-client rate
+/// limit (one user on loopback).
+fn api_section(i: usize, api_port: u16) -> anyhow::Result<(String, String)> {
+    let port = api_port
+        .checked_add(i as u16)
+        .context("--api-port + nodes exceeds 65535")?;
+    Ok((
+        format!(
+            "\n# The Timestamp API of this node, on loopback only.\n\
+             [api]\n\
+             listen = \"127.0.0.1:{port}\"\n\
+             rate-per-second = 0\n"
+        ),
+        format!("http://127.0.0.1:{port}"),
+    ))
 }
 
 /// Loads the genesis in `dir`, or creates keys and a genesis for `nodes` nodes.
-pub fn prepare(dir: &Path, nodes: u16, base_port: u16) -> anyhow::Result<Prepared> {
+pub fn prepare(dir: &Path, nodes: u16, base_port: u16, api_port: u16) -> anyhow::Result<Prepared> {
     let genesis_path = dir.join("genesis.json");
     if genesis_path.exists() {
         let text = std::fs::read_to_string(&genesis_path)?;
         let genesis = Genesis::from_json(&text)?;
+        let mut apis = Vec::new();
         for i in 0..genesis.n() {
             let key = keys::read_secret(&key_path(dir, i))?;
             if signing::public_key(&key) != genesis.nodes[i].public_key {
@@ -29,11 +49,24 @@ pub fn prepare(dir: &Path, nodes: u16, base_port: u16) -> anyhow::Result<Prepare
                     key_path(dir, i).display()
                 );
             }
+            // A directory from before the API existed: give each node its own API port.
+            let config = localnet::node_dir(dir, i).join("node.toml");
+            let mut text = std::fs::read_to_string(&config)
+                .with_context(|| format!("reading {}", config.display()))?;
+            let (section, url) = api_section(i, api_port)?;
+            if !text.contains("\n[api]") {
+                text.push_str(&section);
+                std::fs::write(&config, text)?;
+                apis.push(url);
+            } else {
+                apis.push(api_url_in(&text).unwrap_or(url));
+            }
         }
         return Ok(Prepared {
             genesis,
             genesis_path,
             reused: true,
+            apis,
         });
     }
     if nodes < 4 {
@@ -47,19 +80,31 @@ pub fn prepare(dir: &Path, nodes: u16, base_port: u16) -> anyhow::Result<Prepare
                 .context("--base-port + nodes exceeds 65535")
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let sections = (0..nodes as usize)
+        .map(|i| api_section(i, api_port))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let (genesis, _) = localnet::create(dir, "tickchain-local", &addresses, |i| {
         format!(
             "# Local test network node {i}, written by `testnet`.\n\
              [clock]\n\
              # The system clock, trusted to within 20 ms on the operator's word: local testnets only.\n\
-             declared-system-error-ms = 20\n"
+             declared-system-error-ms = 20\n{}",
+            sections[i].0
         )
     })?;
     Ok(Prepared {
         genesis,
         genesis_path,
         reused: false,
+        apis: sections.into_iter().map(|(_, url)| url).collect(),
     })
+}
+
+/// The API URL of a node.toml's `[api] listen` line, if it has one.
+fn api_url_in(config: &str) -> Option<String> {
+    let table: toml::Table = config.parse().ok()?;
+    let listen = table.get("api")?.get("listen")?.as_str()?;
+    Some(format!("http://{listen}"))
 }
 
 fn key_path(dir: &Path, i: usize) -> PathBuf {

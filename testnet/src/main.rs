@@ -28,6 +28,9 @@ struct Args {
     /// First peer port; node i listens on 127.0.0.1:(base-port + i).
     #[arg(long, default_value_t = 7100)]
     base_port: u16,
+    /// First API port; node i serves the Timestamp API on 127.0.0.1:(api-port + i).
+    #[arg(long, default_value_t = 7300)]
+    api_port: u16,
     /// Stop by itself after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     seconds: Option<u64>,
@@ -61,7 +64,7 @@ fn main() -> ExitCode {
 }
 
 fn launch(args: &Args) -> anyhow::Result<ExitCode> {
-    let net = layout::prepare(&args.dir, args.nodes, args.base_port)
+    let net = layout::prepare(&args.dir, args.nodes, args.base_port, args.api_port)
         .with_context(|| format!("preparing {}", args.dir.display()))?;
     println!(
         "{} network {} with {} nodes (f = {}, quorum {}) in {}",
@@ -77,5 +80,5 @@ fn launch(args: &Args) -> anyhow::Result<ExitCode> {
         net.genesis_path.display(),
         net.genesis.hash
     );
-    supervisor::supervise(&args.dir, &net.genesis, args.seconds)
+    supervisor::supervise(&args.dir, &net, args.seconds)
 }

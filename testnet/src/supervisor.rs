@@ -12,7 +12,6 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tickchain_sdk::Genesis;
 use tickchain_timenode::config::NodeConfig;
 
 /// What a node's log said about its latest final tick.
@@ -138,7 +137,12 @@ fn stop(children: &mut [NodeProcess]) {
 }
 
 /// Launches every node, prints status until Ctrl-C (or `seconds`), then stops them.
-pub fn supervise(dir: &Path, genesis: &Genesis, seconds: Option<u64>) -> anyhow::Result<ExitCode> {
+pub fn supervise(
+    dir: &Path,
+    net: &crate::layout::Prepared,
+    seconds: Option<u64>,
+) -> anyhow::Result<ExitCode> {
+    let genesis = &net.genesis;
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let flag = interrupted.clone();
@@ -196,6 +200,7 @@ pub fn supervise(dir: &Path, genesis: &Genesis, seconds: Option<u64>) -> anyhow:
             .collect::<Vec<_>>()
             .join(", ")
     );
+    println!("  apis     {}", net.apis.join(", "));
     println!("waiting for the first final tick (Ctrl-C stops every node)…");
 
     let started = Instant::now();
@@ -240,10 +245,17 @@ pub fn supervise(dir: &Path, genesis: &Genesis, seconds: Option<u64>) -> anyhow:
                 "first final tick after {:.1} s; try:",
                 started.elapsed().as_secs_f64()
             );
-            println!("  tail -f {}", logs[0].display());
+            let api = &net.apis[0];
+            println!("  curl -s {api}/v1/ticks/latest");
             println!(
-                "  (the Timestamp API and `tickchain stamp` arrive with the API; this network signs ticks only)"
+                "  curl -s -X POST -H 'content-type: application/json' \\\n    -d '{{\"digests\":[\"'$(sha256sum README.md | cut -d' ' -f1)'\"]}}' '{api}/v1/timestamps?wait=true'"
             );
+            println!("  cargo run -q -p tickchain-sdk -- stamp README.md --api {api} --wait");
+            println!(
+                "  cargo run -q -p tickchain-sdk -- verify README.md.tcproof --genesis {} --file README.md",
+                net.genesis_path.display()
+            );
+            println!("  tail -f {}", logs[0].display());
         }
         let (h0, s0) = first_height.expect("set above");
         let skipped = (best.second - s0).saturating_sub(best.height - h0);

@@ -22,6 +22,20 @@ fn free_base_port() -> u16 {
     panic!("no four consecutive free UDP ports on 127.0.0.1");
 }
 
+fn free_api_port() -> u16 {
+    for _ in 0..50 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = l.local_addr().unwrap().port();
+        drop(l);
+        if base < 65000
+            && (0..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
+        {
+            return base;
+        }
+    }
+    panic!("no four consecutive free TCP ports on 127.0.0.1");
+}
+
 fn node_pids(line: &str) -> Vec<i32> {
     line.split_whitespace()
         .filter_map(|w| {
@@ -41,12 +55,15 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
     let dir = std::env::temp_dir().join(format!("tc-testnet-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let base = free_base_port().to_string();
+    let api_port = free_api_port().to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_testnet"))
         .args([
             "--dir",
             dir.to_str().unwrap(),
             "--base-port",
             &base,
+            "--api-port",
+            &api_port,
             "--seconds",
             "20",
         ])
@@ -70,6 +87,8 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
     }
     drop(tx);
     let mut pids = Vec::new();
+    let mut apis: Vec<String> = Vec::new();
+    let mut stamped = false;
     let mut first_tick = None;
     let mut killed = false;
     let mut reported = false;
@@ -80,6 +99,9 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
         if line.trim_start().starts_with("pids") {
             pids = node_pids(&line);
         }
+        if let Some(list) = line.trim_start().strip_prefix("apis") {
+            apis = list.split(',').map(|u| u.trim().to_string()).collect();
+        }
         if !line.starts_with("height") {
             if killed && line.contains("node-3 exited unexpectedly") {
                 reported = true;
@@ -88,6 +110,25 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
         }
         if first_tick.is_none() {
             first_tick = Some(launched.elapsed());
+        }
+        if !stamped {
+            // The printed API works: a digest stamped through node 0 comes back with a proof
+            // that verifies against the network's genesis file.
+            assert_eq!(apis.len(), 4, "the launcher prints 4 API URLs: {lines:#?}");
+            let genesis = tickchain_sdk::Genesis::from_json(
+                &std::fs::read_to_string(dir.join("genesis.json")).unwrap(),
+            )
+            .unwrap();
+            let client =
+                tickchain_sdk::client::Client::with_timeout(&apis[0], Duration::from_secs(15));
+            let digest = tickchain_sdk::Digest([0x5a; 32]);
+            match client.stamp(&[digest], true).unwrap() {
+                tickchain_sdk::client::StampOutcome::Proofs(p) => {
+                    tickchain_sdk::verify(&p[0], &genesis).unwrap();
+                }
+                other => panic!("expected a proof, got {other:?}"),
+            }
+            stamped = true;
         }
         if !killed {
             // Kill node 3 without warning; the other three are a quorum.

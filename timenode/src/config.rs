@@ -26,6 +26,58 @@ pub struct NodeConfig {
     /// Where the running node takes its clock reading from (`[clock]`).
     #[serde(default)]
     pub clock: ClockSection,
+    /// The Timestamp API every running node serves (`[api]`; see `tickchain_api::ApiConfig`
+    /// for each key; default: listen on 127.0.0.1:7300).
+    #[serde(default)]
+    pub api: tickchain_api::ApiConfig,
+    /// The request pool (`[pool]`).
+    #[serde(default)]
+    pub pool: PoolSection,
+}
+
+/// `[pool]`: how the running node accepts, batches and keeps digests.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PoolSection {
+    /// How long before its second ends a batch is sealed and offered to the ring, so it reaches
+    /// the next second's leader in time (milliseconds, 1–900; default 200). It must cover one
+    /// group commit under load plus the ring's one-way delay; digests accepted after the seal
+    /// join the next second's batch.
+    #[serde(default = "default_seal_lead_ms")]
+    pub seal_lead_ms: u64,
+    /// Most digests accepted and not yet in a final tick; beyond it submissions are refused
+    /// with `503 overloaded` (count; default 10,000,000).
+    #[serde(default = "default_max_pending")]
+    pub max_pending_digests: u64,
+    /// Most submissions queued for the next group commit; beyond it submissions are refused
+    /// with `503 overloaded` (count, ≥ 1; default 4096).
+    #[serde(default = "default_pool_queue")]
+    pub queue: usize,
+    /// How long proofs stay retrievable after their batch's second (seconds; default: unset,
+    /// forever). Only batches already in a final tick are deleted.
+    #[serde(default)]
+    pub retention_secs: Option<u64>,
+}
+
+fn default_seal_lead_ms() -> u64 {
+    200
+}
+fn default_max_pending() -> u64 {
+    10_000_000
+}
+fn default_pool_queue() -> usize {
+    4096
+}
+
+impl Default for PoolSection {
+    fn default() -> Self {
+        PoolSection {
+            seal_lead_ms: default_seal_lead_ms(),
+            max_pending_digests: default_max_pending(),
+            queue: default_pool_queue(),
+            retention_secs: None,
+        }
+    }
 }
 
 /// `[node]`: what `timenode run` needs to join its ring.
@@ -275,6 +327,32 @@ impl NodeConfig {
                 found: ms.to_string(),
             });
         }
+        if !(1..=900).contains(&self.pool.seal_lead_ms) {
+            return Err(ConfigError::Invalid {
+                field: "pool.seal-lead-ms",
+                expected: "in 1..=900",
+                found: self.pool.seal_lead_ms.to_string(),
+            });
+        }
+        if self.pool.queue == 0 {
+            return Err(ConfigError::Invalid {
+                field: "pool.queue",
+                expected: "at least 1",
+                found: "0".into(),
+            });
+        }
+        if self.pool.retention_secs == Some(0) {
+            return Err(ConfigError::Invalid {
+                field: "pool.retention-secs",
+                expected: "at least 1 (leave it unset to keep proofs forever)",
+                found: "0".into(),
+            });
+        }
+        self.api.validate().map_err(|e| ConfigError::Invalid {
+            field: e.field,
+            expected: e.expected,
+            found: e.found,
+        })?;
         for g in &s.gnss {
             if g.latency_min_ms > g.latency_max_ms {
                 return Err(ConfigError::Invalid {

@@ -11,5 +11,6 @@ pub mod identity_cmd;
 pub mod localnet;
 pub mod net;
 pub mod node;
+pub mod pool;
 pub mod sources_cmd;
 pub mod store;

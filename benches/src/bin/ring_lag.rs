@@ -7,64 +7,12 @@
 //! seconds, and process CPU time per tick. Loopback only; stops by itself.
 
 use std::time::{Duration, Instant};
-use tickchain_timenode::config::NodeConfig;
-use tickchain_timenode::localnet;
-use tickchain_timenode::node::{FinalEvent, run_observed};
-
-/// User + system CPU of this process, from /proc/self/stat (clock ticks of 10 ms).
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<u64> = after
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    // After the command name: state is not numeric, so utime and stime are f[10] and f[11].
-    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
+use tickchain_benches::{LocalRing, cpu_time, pct};
+use tickchain_timenode::node::FinalEvent;
 
 async fn ring(n: usize, seconds: u64) {
-    let root = std::env::temp_dir().join(format!("tc-ring-lag-{n}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let sockets: Vec<std::net::UdpSocket> = (0..n)
-        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
-        .collect();
-    let addresses: Vec<String> = sockets
-        .iter()
-        .map(|s| s.local_addr().unwrap().to_string())
-        .collect();
-    drop(sockets);
-    let (_, config_paths) = localnet::create(&root, "ring-lag", &addresses, |_| {
-        "[clock]\ndeclared-system-error-ms = 20\n".to_string()
-    })
-    .unwrap();
-    let configs: Vec<String> = config_paths
-        .iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect();
-
-    let (events, mut rx) = tokio::sync::broadcast::channel::<FinalEvent>(1 << 16);
-    let (stop, _) = tokio::sync::watch::channel(false);
-    let mut nodes = tokio::task::JoinSet::new();
-    for text in configs {
-        let config = NodeConfig::parse(&text).unwrap();
-        let mut stopped = stop.subscribe();
-        let events = events.clone();
-        nodes.spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            run_observed(config, shutdown, Some(events)).await
-        });
-    }
+    let ring = LocalRing::start("ring-lag", n, "");
+    let mut rx: tokio::sync::broadcast::Receiver<FinalEvent> = ring.events.subscribe();
     let warmup = Instant::now() + Duration::from_secs(3);
     let end = warmup + Duration::from_secs(seconds);
     let mut lags = Vec::new();
@@ -86,12 +34,7 @@ async fn ring(n: usize, seconds: u64) {
         seconds_seen.insert(ev.second.0);
     }
     let cpu = cpu_time().saturating_sub(cpu_start.unwrap_or_default());
-    let _ = stop.send(true);
-    while let Some(r) = nodes.join_next().await {
-        if let Ok(Err(e)) = r {
-            eprintln!("node error: {e}");
-        }
-    }
+    ring.stop().await;
     lags.sort_by(f64::total_cmp);
     let ticks = seconds_seen.len().max(1);
     let span = seconds_seen
@@ -108,7 +51,6 @@ async fn ring(n: usize, seconds: u64) {
         cpu.as_secs_f64() * 1e3 / ticks as f64,
         cpu.as_secs_f64() * 1e3 / ticks as f64 / n as f64,
     );
-    let _ = std::fs::remove_dir_all(&root);
 }
 
 fn main() {

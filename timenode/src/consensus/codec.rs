@@ -43,6 +43,7 @@ mod kind {
     pub const FINALIZATION: u8 = 7;
     pub const FETCH: u8 = 8;
     pub const CHAIN: u8 = 9;
+    pub const BATCH: u8 = 10;
 }
 
 /// Why bytes from a peer are not a consensus message.
@@ -57,7 +58,7 @@ pub enum CodecError {
         max: usize,
     },
     /// The first byte names no message kind.
-    #[error("unknown message kind {found}: expected 1 to 9")]
+    #[error("unknown message kind {found}: expected 1 to 10")]
     UnknownKind {
         /// The kind byte that arrived.
         found: u8,
@@ -151,6 +152,10 @@ pub fn encode(msg: &Message) -> Vec<u8> {
                     }
                 }
             }
+        }
+        Message::Batch(b) => {
+            w.u8(kind::BATCH);
+            put_batch(&mut w, b);
         }
     }
     w.finish()
@@ -256,6 +261,7 @@ pub fn decode(bytes: &[u8]) -> Result<Message, CodecError> {
                 .collect::<Result<_, CodecError>>()?;
             Message::Chain(ticks)
         }
+        kind::BATCH => Message::Batch(get_batch(&mut r)?),
         found => return Err(CodecError::UnknownKind { found }),
     };
     r.finish()?;

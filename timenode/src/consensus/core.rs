@@ -192,6 +192,9 @@ impl Core {
             Message::Finalization(f) => self.on_finalization(now, f),
             Message::Fetch(f) => self.on_fetch(from, f),
             Message::Chain(ticks) => self.on_chain(now, ticks),
+            // Only a batch's own signer offers it (the ring's batches are not gossiped).
+            Message::Batch(b) if b.node == from => self.on_batch(b),
+            Message::Batch(_) => {}
         }
     }
 

@@ -181,6 +181,8 @@ pub enum Message {
     Fetch(Fetch),
     /// Final ticks, newest first, answering a [`Fetch`].
     Chain(Vec<ChainTick>),
+    /// A node's signed batch root, offered to whoever leads next (only its signer sends it).
+    Batch(Batch),
 }
 
 impl Message {
@@ -205,6 +207,7 @@ impl Message {
             Message::Finalization(_) => "finalization",
             Message::Fetch(_) => "fetch",
             Message::Chain(_) => "chain",
+            Message::Batch(_) => "batch",
         }
     }
 }

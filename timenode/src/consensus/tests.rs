@@ -257,7 +257,7 @@ fn sample_messages() -> Vec<Message> {
         .batch(NodeId(0), GENESIS, &[tickchain_sdk::Digest([1; 32])])
         .batch;
     let mut with_batch = p.clone();
-    with_batch.batches.push(batch);
+    with_batch.batches.push(batch.clone());
     let nullify = NullifyVote::sign(&r.net.keys[0], &gh, NodeId(0), View(3));
     let reading = ClockReading {
         earliest: UtcNanos(-5),
@@ -298,6 +298,7 @@ fn sample_messages() -> Vec<Message> {
                 certificate: None,
             },
         ]),
+        Message::Batch(batch),
     ]
 }
 
@@ -363,6 +364,6 @@ fn a_list_count_above_its_cap_is_rejected_without_allocating() {
 fn an_unknown_kind_says_what_was_expected() {
     assert_eq!(
         decode(&[42]).unwrap_err().to_string(),
-        "unknown message kind 42: expected 1 to 9"
+        "unknown message kind 42: expected 1 to 10"
     );
 }

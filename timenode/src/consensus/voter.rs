@@ -45,6 +45,11 @@ impl Core {
             return;
         }
         self.catch_up(now, leader, v);
+        // Batches the leader committed to are not offered again by us when we lead; if its
+        // view fails, their signers offer them again (`specs/consensus.md` § Batches).
+        if !p.batches.is_empty() {
+            self.batches.retain(|b| !p.batches.contains(b));
+        }
         let r = self.round(v);
         r.notarizes.entry(leader).or_insert_with(|| p.vote.clone());
         if r.proposal.is_none() {

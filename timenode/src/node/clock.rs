@@ -88,6 +88,19 @@ impl NodeClock {
         }
     }
 
+    /// Each source's current line (label, verdict, offset, radius); empty for a declared clock.
+    pub fn sources(&self) -> Vec<tickchain_aggregator::SourceReport> {
+        match self {
+            NodeClock::Declared { .. } => Vec::new(),
+            NodeClock::Aggregated(agg) => agg
+                .lock()
+                .expect("aggregator lock")
+                .estimate(local_now())
+                .sources()
+                .to_vec(),
+        }
+    }
+
     /// Starts the clock described by `config`, spawning its pollers into `tasks`.
     pub fn start(config: &NodeConfig, tasks: &mut JoinSet<()>) -> NodeClock {
         if let Some(ms) = config.clock.declared_system_error_ms {

@@ -6,7 +6,9 @@
 //! action, so no vote leaves the node before it would survive SIGKILL. Never: protocol
 //! decisions (the core makes them) or encodings of its own (the codec and sdk do).
 
+pub mod api_handle;
 pub mod clock;
+pub mod offers;
 pub mod peer_time;
 pub mod records;
 pub mod timers;
@@ -20,12 +22,18 @@ use crate::consensus::messages::Message;
 use crate::consensus::persist::Persisted;
 use crate::consensus::{Core, LocalClock};
 use crate::net::{Transport, TransportConfig};
+use crate::pool::{Pool, PoolError};
 use crate::store::{ChainStore, Store, StoreError};
+use api_handle::{LiveStatus, NodeApi};
 use clock::NodeClock;
+use offers::Offers;
 use peer_time::TimeMessage;
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tickchain_aggregator::drivers::local_now;
+use tickchain_api::TickSummary;
 use tickchain_sdk::{Genesis, NodeId, keys};
 use timers::Timers;
 use tokio::task::JoinSet;
@@ -54,6 +62,17 @@ pub enum NodeError {
     /// A stored record does not decode.
     #[error(transparent)]
     Record(#[from] records::RecordError),
+    /// The request pool failed.
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+    /// The API could not listen on its address.
+    #[error("api: cannot listen on {address}: {source}")]
+    ApiListen {
+        /// The configured `[api] listen` address.
+        address: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The transport could not start.
     #[error(transparent)]
     Transport(#[from] crate::net::TransportError),
@@ -144,6 +163,48 @@ pub async fn run_observed(
     let mut probe_every =
         tokio::time::interval(Duration::from_millis(config.clock.poll_interval_ms));
     probe_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let pool_clock = clock.clone();
+    let opened = Pool::open(
+        &store,
+        &key,
+        me,
+        genesis.hash,
+        &config.pool,
+        Arc::new(move || pool_clock.read().mid()),
+    )?;
+    let pool = opened.pool;
+    let mut sealed = opened.sealed;
+    let (ticks_tx, _) = tokio::sync::broadcast::channel::<TickSummary>(1024);
+    let live = Arc::new(LiveStatus::default());
+    let api = Arc::new(NodeApi {
+        me,
+        genesis: genesis.clone(),
+        key: key.clone(),
+        clock: clock.clone(),
+        store: store.clone(),
+        pool: pool.clone(),
+        ticks: ticks_tx.clone(),
+        live: live.clone(),
+    });
+    let api_address = config.api.listen;
+    let listener = tokio::net::TcpListener::bind(api_address)
+        .await
+        .map_err(|source| NodeError::ApiListen {
+            address: api_address,
+            source,
+        })?;
+    info!(node = %me, api = %listener.local_addr()?, "timestamp API listening");
+    let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let api_task = tokio::spawn(tickchain_api::serve(
+        listener,
+        tickchain_api::router(api, config.api.clone()),
+        async move {
+            let _ = api_stopped.await;
+        },
+    ));
+    let mut offers = Offers::default();
+    let mut reoffer_every = tokio::time::interval(Duration::from_secs(1));
+    reoffer_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ctx = Context::new(
         me,
         key,
@@ -157,11 +218,19 @@ pub async fn run_observed(
         transport: &transport,
         timers: &mut timers,
         tip: tip.map(|(h, _)| h.0).unwrap_or(0),
-        genesis_hash: genesis.hash,
+        genesis: &genesis,
+        me,
         events,
+        offers: &mut offers,
+        pool: &pool,
+        ticks: &ticks_tx,
+        live: &live,
     };
     let actions = core.handle(&clock.read(), Input::Start);
     driver.execute(&clock.read(), actions)?;
+    for batch in opened.unconfirmed {
+        offer(&mut core, &mut driver, &transport, &clock, batch)?;
+    }
 
     tokio::pin!(shutdown);
     loop {
@@ -177,6 +246,17 @@ pub async fn run_observed(
                 let t1 = local_now().0;
                 transport.broadcast(&TimeMessage::Request { t1 }.encode());
             }
+            Some(batch) = sealed.recv() => {
+                offer(&mut core, &mut driver, &transport, &clock, batch)?;
+            }
+            _ = reoffer_every.tick() => {
+                *live.connected.lock().expect("status lock") = transport.connected();
+                live.view.store(core.view().0, Ordering::Relaxed);
+                for batch in driver.offers.due_again() {
+                    info!(second = batch.second.0, "offering a batch again: not final yet");
+                    offer(&mut core, &mut driver, &transport, &clock, batch)?;
+                }
+            }
             msg = inbound.recv() => {
                 let Some(msg) = msg else { break };
                 if peer_time::is_time_message(&msg.payload) {
@@ -188,6 +268,9 @@ pub async fn run_observed(
                         tracing::debug!(peer = %msg.from, kind = message.kind(), "inbound");
                         if let Message::Fetch(f) = &message {
                             serve_fetch_from_store(&store, &transport, msg.from, f)?;
+                        }
+                        if let Message::Proposal(p) = &message {
+                            driver.offers.saw_proposal(p.tick.hash(&genesis.hash), &p.batches);
                         }
                         let now = clock.read();
                         let actions = core.handle(&now, Input::Message { from: msg.from, message });
@@ -206,9 +289,33 @@ pub async fn run_observed(
         }
     }
     info!(node = %me, "shutting down");
+    let _ = api_stop.send(());
+    let _ = api_task.await;
+    pool.stop();
     background.shutdown().await;
     transport.shutdown().await;
     Ok(())
+}
+
+/// Offers one of our sealed batches to the ring: to every peer (whoever leads next) and to our
+/// own core (in case we do).
+fn offer(
+    core: &mut Core,
+    driver: &mut Driver<'_>,
+    transport: &Transport,
+    clock: &NodeClock,
+    batch: tickchain_sdk::Batch,
+) -> Result<(), NodeError> {
+    tracing::debug!(
+        second = batch.second.0,
+        count = batch.count,
+        "offering batch"
+    );
+    transport.broadcast(&codec::encode(&Message::Batch(batch.clone())));
+    driver.offers.offered(batch.clone());
+    let now = clock.read();
+    let actions = core.handle(&now, Input::Batch(batch));
+    driver.execute(&now, actions)
 }
 
 /// Most final ticks in one catch-up answer (the codec allows more; this keeps answers small).
@@ -299,8 +406,13 @@ struct Driver<'a> {
     transport: &'a Transport,
     timers: &'a mut Timers,
     tip: u64,
-    genesis_hash: tickchain_sdk::Hash,
+    genesis: &'a Genesis,
+    me: NodeId,
     events: Option<tokio::sync::broadcast::Sender<FinalEvent>>,
+    offers: &'a mut Offers,
+    pool: &'a Pool,
+    ticks: &'a tokio::sync::broadcast::Sender<TickSummary>,
+    live: &'a LiveStatus,
 }
 
 impl Driver<'_> {
@@ -310,6 +422,10 @@ impl Driver<'_> {
         for action in actions {
             tracing::trace!(?action, "core action");
             if let Action::Persist(record) = &action {
+                if let crate::consensus::io::Record::Proposal(p) = record {
+                    self.offers
+                        .saw_proposal(p.tick.hash(&self.genesis.hash), &p.batches);
+                }
                 pending.push(records::encode(record));
                 continue;
             }
@@ -334,7 +450,7 @@ impl Driver<'_> {
                     if height <= self.tip {
                         continue; // already stored (reported again after a restart)
                     }
-                    let hash = t.tick.hash(&self.genesis_hash);
+                    let hash = t.tick.hash(&self.genesis.hash);
                     self.store.append_final(
                         t.tick.height,
                         t.tick.second,
@@ -342,7 +458,11 @@ impl Driver<'_> {
                         &records::encode_final(&t),
                     )?;
                     self.tip = height;
+                    self.record_inclusions(&t.tick, &hash)?;
                     let lag = tickchain_sdk::Nanos(now.mid().0 - t.tick.second.start().0);
+                    self.live.ticks_final.fetch_add(1, Ordering::Relaxed);
+                    self.live.last_lag_ns.store(lag.0, Ordering::Relaxed);
+                    let _ = self.ticks.send(api_handle::summary(&t, self.genesis));
                     if let Some(events) = &self.events {
                         let _ = events.send(FinalEvent {
                             height: t.tick.height,
@@ -365,6 +485,30 @@ impl Driver<'_> {
         }
         if !pending.is_empty() {
             self.store.append_records(&pending)?;
+        }
+        Ok(())
+    }
+
+    /// Records which of our batches the final `tick` carries, so their proofs can be served.
+    /// A tick whose proposal we never saw teaches nothing: our batches in it are offered again
+    /// and land in a later tick.
+    fn record_inclusions(
+        &mut self,
+        tick: &tickchain_sdk::Tick,
+        hash: &tickchain_sdk::Hash,
+    ) -> Result<(), NodeError> {
+        if tick.batch_count == 0 {
+            return Ok(());
+        }
+        let Some(batches) = self.offers.batches_of(hash).map(<[_]>::to_vec) else {
+            tracing::debug!(height = tick.height.0, "final tick's batches unknown here");
+            return Ok(());
+        };
+        for b in batches.iter().filter(|b| b.node == self.me) {
+            self.pool
+                .reader
+                .mark_included(b.second, tick.height, &batches)?;
+            self.offers.confirmed(b.second);
         }
         Ok(())
     }

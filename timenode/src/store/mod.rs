@@ -90,6 +90,11 @@ impl Store {
             db,
         })
     }
+
+    /// The underlying database, for other components' trees (the request pool's).
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
 }
 
 /// What the node needs from durable storage. Every write returns only once it is durable.

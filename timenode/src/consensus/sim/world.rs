@@ -378,6 +378,7 @@ fn describe_message(m: &Message) -> String {
         Message::Finalization(f) => format!("finalization v{}", f.tick.view),
         Message::Fetch(f) => format!("fetch views {:?} ticks {}", f.views, f.ticks.len()),
         Message::Chain(c) => format!("chain of {}", c.len()),
+        Message::Batch(b) => format!("batch of {} s{}", b.node, b.second),
     }
 }
 

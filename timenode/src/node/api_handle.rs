@@ -1,0 +1,221 @@
+//! The running node behind the Timestamp API: `tickchain_api::NodeHandle` over the request
+//! pool, the sled chain, the node's clock and its key.
+//!
+//! Owns: translating node state into the API's shapes. Never: HTTP (the api crate) or consensus.
+
+use super::clock::NodeClock;
+use super::records;
+use crate::pool::Pool;
+use crate::store::{ChainStore, Store};
+use async_trait::async_trait;
+use ed25519_dalek::SigningKey;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tickchain_api::wire::{Nonce, SourceSummary, TickRef, TimeStatement};
+use tickchain_api::{
+    HandleError, MetricsSnapshot, NetworkStatus, NodeHandle, NodeStatus, ProofStatus, Receipt,
+    SignedTime, SourceMetric, SubmitError, TickSummary,
+};
+use tickchain_sdk::{Digest, Genesis, Height, Nanos, NodeId};
+use tokio::sync::broadcast;
+
+/// What the event loop shares with the API as it runs.
+#[derive(Default)]
+pub struct LiveStatus {
+    /// Peers with an open connection.
+    pub connected: Mutex<Vec<NodeId>>,
+    /// Final ticks stored since this process started.
+    pub ticks_final: AtomicU64,
+    /// Lag of the newest final tick, nanoseconds.
+    pub last_lag_ns: AtomicI64,
+    /// The consensus view this node is in.
+    pub view: AtomicU64,
+}
+
+/// The node as the API sees it.
+pub struct NodeApi {
+    /// This node.
+    pub me: NodeId,
+    /// The network.
+    pub genesis: Genesis,
+    /// The node key (signs `/v1/time` answers).
+    pub key: SigningKey,
+    /// The node's clock.
+    pub clock: NodeClock,
+    /// The chain.
+    pub store: Store,
+    /// The request pool.
+    pub pool: Arc<Pool>,
+    /// Final ticks as they are stored (after their proofs can be served).
+    pub ticks: broadcast::Sender<TickSummary>,
+    /// Live counters.
+    pub live: Arc<LiveStatus>,
+}
+
+/// The API summary of a stored final tick.
+pub fn summary(t: &crate::consensus::messages::ChainTick, g: &Genesis) -> TickSummary {
+    TickSummary {
+        height: t.tick.height,
+        second: t.tick.second,
+        hash: t.tick.hash(&g.hash),
+        certified: t.certificate.is_some(),
+        window: t.certificate.as_ref().and_then(|c| c.window(g.f as usize)),
+        batch_count: t.tick.batch_count,
+    }
+}
+
+fn storage(e: impl std::fmt::Display) -> HandleError {
+    HandleError::Storage(e.to_string())
+}
+
+impl NodeApi {
+    fn stored_tick(&self, height: Height) -> Result<Option<TickSummary>, HandleError> {
+        let Some(bytes) = self.store.final_at(height).map_err(storage)? else {
+            return Ok(None);
+        };
+        let t = records::decode_final(&bytes).map_err(storage)?;
+        Ok(Some(summary(&t, &self.genesis)))
+    }
+}
+
+#[async_trait]
+impl NodeHandle for NodeApi {
+    async fn submit(&self, digests: Vec<Digest>) -> Result<Vec<Receipt>, SubmitError> {
+        if !self.clock.read().synchronized {
+            return Err(SubmitError::Unsynchronised);
+        }
+        self.pool.submit(digests).await
+    }
+
+    async fn proof(&self, digest: Digest) -> Result<ProofStatus, HandleError> {
+        let reader = self.pool.reader.clone();
+        tokio::task::spawn_blocking(move || reader.status(&digest))
+            .await
+            .map_err(|e| HandleError::Unavailable(e.to_string()))?
+            .map_err(storage)
+    }
+
+    async fn tick(&self, height: Height) -> Result<Option<TickSummary>, HandleError> {
+        self.stored_tick(height)
+    }
+
+    async fn latest_tick(&self) -> Result<Option<TickSummary>, HandleError> {
+        match self.store.tip().map_err(storage)? {
+            Some((h, _)) => self.stored_tick(h),
+            None => Ok(None),
+        }
+    }
+
+    async fn ticks(&self, from: Height, limit: u32) -> Result<Vec<TickSummary>, HandleError> {
+        self.store
+            .finals_from(from, limit as usize)
+            .map_err(storage)?
+            .into_iter()
+            .map(|(_, bytes)| {
+                records::decode_final(&bytes)
+                    .map(|t| summary(&t, &self.genesis))
+                    .map_err(storage)
+            })
+            .collect()
+    }
+
+    fn subscribe_ticks(&self) -> broadcast::Receiver<TickSummary> {
+        self.ticks.subscribe()
+    }
+
+    async fn time(&self, nonce: Nonce) -> Result<SignedTime, HandleError> {
+        let reading = self.clock.read();
+        let latest_tick = self.latest_tick().await?.map(|t| TickRef {
+            height: t.height,
+            second: t.second,
+            hash: t.hash,
+        });
+        let statement = TimeStatement {
+            genesis_hash: self.genesis.hash,
+            node: self.me,
+            nonce,
+            earliest: reading.reading.earliest,
+            latest: reading.reading.latest,
+            synchronized: reading.synchronized,
+            sources: source_summaries(&self.clock),
+            latest_tick,
+        };
+        Ok(statement.sign(&self.key))
+    }
+
+    async fn network(&self) -> Result<NetworkStatus, HandleError> {
+        let connected = self.live.connected.lock().expect("status lock").clone();
+        let g = &self.genesis;
+        Ok(NetworkStatus {
+            genesis_hash: g.hash,
+            chain_id: g.chain_id.clone(),
+            genesis_second: g.genesis_second,
+            f: g.f,
+            quorum: g.quorum,
+            this_node: self.me,
+            nodes: g
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let id = NodeId(i as u16);
+                    NodeStatus {
+                        id,
+                        name: n.name.clone(),
+                        public_key: n.public_key,
+                        address: n.address.clone(),
+                        connected: id == self.me || connected.contains(&id),
+                    }
+                })
+                .collect(),
+            synchronized: self.clock.read().synchronized,
+            latest_tick: self.latest_tick().await?,
+        })
+    }
+
+    async fn metrics(&self) -> MetricsSnapshot {
+        let tip = self.store.tip().ok().flatten();
+        let (height, second) = tip.map_or((0, self.genesis.genesis_second.0), |(h, s)| (h.0, s.0));
+        MetricsSnapshot {
+            ticks_final: self.live.ticks_final.load(Ordering::Relaxed),
+            latest_height: height,
+            last_lag_ns: self.live.last_lag_ns.load(Ordering::Relaxed),
+            skipped_seconds: second
+                .saturating_sub(self.genesis.genesis_second.0)
+                .saturating_sub(height),
+            pool_depth: self.pool.reader.depth(),
+            sources: source_summaries(&self.clock)
+                .into_iter()
+                .map(|s| SourceMetric {
+                    name: s.name,
+                    offset_ns: s.offset.0,
+                    radius_ns: s.radius.0,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One summary per source that has a sample (a declared clock reports itself).
+fn source_summaries(clock: &NodeClock) -> Vec<SourceSummary> {
+    if let NodeClock::Declared { error } = clock {
+        return vec![SourceSummary {
+            name: "declared system clock".into(),
+            offset: Nanos(0),
+            radius: *error,
+            agrees: true,
+        }];
+    }
+    clock
+        .sources()
+        .into_iter()
+        .filter_map(|s| {
+            Some(SourceSummary {
+                name: s.label,
+                offset: Nanos(s.offset?.0),
+                radius: Nanos(s.radius?.0.min(i64::MAX as u64) as i64),
+                agrees: s.verdict == tickchain_aggregator::Verdict::Truechimer,
+            })
+        })
+        .collect()
+}

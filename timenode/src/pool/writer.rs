@@ -1,0 +1,435 @@
+//! The pool writer: one thread that makes accepted digests durable in group commits and seals
+//! one signed batch per second.
+//!
+//! Owns: leaf assignment (second and index), salts, the group commit (one sled flush answers
+//! every submission queued behind it), sealing and signing batches, and retention pruning.
+//! Never: answers a submission before its digests are flushed, and never puts a digest into a
+//! batch that is already sealed.
+
+use super::cache::{BatchTree, TreeCache};
+use super::layout::{self, Location, PoolTrees};
+use ed25519_dalek::SigningKey;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+use tickchain_api::{Receipt, SubmitError};
+use tickchain_sdk::merkle::{self, MerkleTree};
+use tickchain_sdk::signing::sign;
+use tickchain_sdk::{Batch, Digest, Hash, Nanos, NodeId, Salt, Second, Signature, UtcNanos};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error, info, warn};
+
+/// Most digests written in one group commit. A commit in progress delays the seal, so this
+/// bounds how late a batch can be sealed under load (about 20,000 × 5 µs on a busy 2-core
+/// machine, well inside the default seal lead).
+const GROUP_DIGESTS: usize = 20_000;
+/// How often retention pruning runs.
+const PRUNE_EVERY: Duration = Duration::from_secs(30);
+/// Most batches deleted by one pruning pass.
+const PRUNE_BATCHES: usize = 4096;
+
+/// A request to the writer thread.
+pub enum Command {
+    /// Make `digests` durable and answer with one receipt per digest.
+    Submit {
+        /// The digests, already validated by the API.
+        digests: Vec<Digest>,
+        /// Where the receipts (or the refusal) go.
+        reply: oneshot::Sender<Result<Vec<Receipt>, SubmitError>>,
+    },
+    /// Stop after answering everything queued before this.
+    Stop,
+}
+
+/// The batch being filled: the second it will be sealed for and its leaves so far.
+pub(super) struct Open {
+    /// The batch's second.
+    pub second: Second,
+    /// Leaf hashes, in index order.
+    pub hashes: Vec<Hash>,
+    /// Digests and salts, in index order.
+    pub leaves: Vec<(Digest, Salt)>,
+}
+
+/// Where the local clock is, for seal times and receipts.
+pub type ClockFn = Arc<dyn Fn() -> UtcNanos + Send + Sync>;
+
+/// The writer's state; it lives on its own thread.
+pub(super) struct Writer {
+    pub trees: PoolTrees,
+    pub key: SigningKey,
+    pub me: NodeId,
+    pub genesis_hash: Hash,
+    pub lead: Nanos,
+    pub salt_key: [u8; 32],
+    pub open: Open,
+    pub sealed_out: mpsc::UnboundedSender<Batch>,
+    pub cache: Arc<TreeCache>,
+    pub depth: Arc<AtomicU64>,
+    pub max_depth: u64,
+    pub retention: Option<u64>,
+    pub clock: ClockFn,
+    /// Recent cost of one digest in a large group commit (moving average, nanoseconds).
+    pub cost_per_digest_ns: f64,
+    /// Recent cost of a small group commit (moving average, nanoseconds): mostly the flush.
+    pub cost_per_commit_ns: f64,
+}
+
+/// The salt of leaf `index` in `second`'s batch: keyed BLAKE3 under a key derived from the
+/// node key, so salts are unguessable to anyone else (they are stored too).
+pub(super) fn salt(salt_key: &[u8; 32], second: Second, index: u32) -> Salt {
+    let mut input = [0u8; 12];
+    input[..8].copy_from_slice(&second.0.to_be_bytes());
+    input[8..].copy_from_slice(&index.to_be_bytes());
+    let h = blake3::keyed_hash(salt_key, &input);
+    Salt(h.as_bytes()[..16].try_into().expect("16 bytes"))
+}
+
+/// The instant `second`'s batch is sealed: `lead` before the second ends.
+fn seal_at(second: Second, lead: Nanos) -> UtcNanos {
+    Second(second.0 + 1).start().saturating_sub(lead)
+}
+
+/// The second whose batch a digest accepted at `now` joins.
+pub(super) fn open_second(now: UtcNanos, lead: Nanos) -> Second {
+    Second(now.saturating_add(lead).second_floor().max(0) as u64)
+}
+
+impl Writer {
+    /// Serves commands until `Stop` or until every sender is gone.
+    pub fn run(mut self, rx: Receiver<Command>) {
+        let mut last_prune = (self.clock)();
+        loop {
+            let now = (self.clock)();
+            let until = seal_at(self.open.second, self.lead);
+            // Woken at least every 100 ms, so a clock that jumps is noticed.
+            let wait = Duration::from_nanos((until.0 - now.0).clamp(0, 100_000_000) as u64);
+            match rx.recv_timeout(wait) {
+                Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(first) => {
+                    let mut group = vec![first];
+                    let mut n = group_len(&group);
+                    let mut stop = false;
+                    while n < GROUP_DIGESTS {
+                        match rx.try_recv() {
+                            Ok(Command::Stop) => {
+                                stop = true;
+                                break;
+                            }
+                            Ok(c) => {
+                                group.push(c);
+                                n = group_len(&group);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.roll();
+                    self.seal_early_if_commit_would_straddle(group_len(&group));
+                    self.commit(group);
+                    if stop {
+                        break;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            self.roll();
+            let now = (self.clock)();
+            if self.retention.is_some() && now.0 - last_prune.0 >= PRUNE_EVERY.as_nanos() as i64 {
+                last_prune = now;
+                if let Err(e) = self.prune() {
+                    warn!(error = %e, "retention pruning failed; will retry");
+                }
+            }
+        }
+        debug!("pool writer stopped");
+    }
+
+    /// Seals the open batch if its time has come, and opens the next second.
+    fn roll(&mut self) {
+        let now = (self.clock)();
+        if now < seal_at(self.open.second, self.lead) {
+            return;
+        }
+        if !self.open.leaves.is_empty()
+            && let Err(e) = self.seal()
+        {
+            // The digests are durable: a restart seals them. Until then, keep trying.
+            error!(error = %e, second = self.open.second.0, "sealing failed; will retry");
+            return;
+        }
+        self.open.second = Second((self.open.second.0 + 1).max(open_second(now, self.lead).0));
+    }
+
+    /// A commit in progress delays the seal, and a late batch misses its tick. When a commit of
+    /// `n` digests, at the recent cost per digest, would end after the seal instant, the open
+    /// batch is sealed now (early) and the commit goes into the next second's batch.
+    fn seal_early_if_commit_would_straddle(&mut self, n: usize) {
+        let now = (self.clock)();
+        let estimate = (self.cost_per_commit_ns + self.cost_per_digest_ns * n as f64).min(1e9);
+        if self.open.leaves.is_empty()
+            // never more than one batch ahead of the clock
+            || self.open.second > open_second(now, self.lead)
+            || now.saturating_add(Nanos(estimate as i64)) < seal_at(self.open.second, self.lead)
+        {
+            return;
+        }
+        match self.seal() {
+            Ok(()) => self.open.second = Second(self.open.second.0 + 1),
+            Err(e) => error!(error = %e, second = self.open.second.0, "sealing failed; will retry"),
+        }
+    }
+
+    /// Seals, signs, stores and hands out the open batch.
+    fn seal(&mut self) -> Result<(), sled::Error> {
+        let second = self.open.second;
+        let hashes = std::mem::take(&mut self.open.hashes);
+        let leaves = std::mem::take(&mut self.open.leaves);
+        let (batch, tree) = seal_leaves(
+            &self.trees,
+            &self.key,
+            self.me,
+            &self.genesis_hash,
+            second,
+            hashes,
+            leaves,
+        )?;
+        self.cache.insert(second, tree);
+        debug!(second = second.0, count = batch.count, "sealed batch");
+        let _ = self.sealed_out.send(batch);
+        Ok(())
+    }
+
+    /// Writes every new digest of `group` with one flush, then answers each submission.
+    fn commit(&mut self, group: Vec<Command>) {
+        let t0 = Instant::now();
+        let second = self.open.second;
+        let first = self.open.leaves.len() as u32;
+        let mut chunk = Vec::new();
+        let mut index_batch = sled::Batch::default();
+        let mut fresh: HashMap<Digest, Location> = HashMap::new();
+        let mut answers = Vec::with_capacity(group.len());
+        let mut depth = self.depth.load(Ordering::Relaxed);
+        for cmd in group {
+            let Command::Submit { digests, reply } = cmd else {
+                continue;
+            };
+            if depth + digests.len() as u64 > self.max_depth {
+                let _ = reply.send(Err(SubmitError::Overloaded {
+                    retry_after: Duration::from_secs(1),
+                }));
+                continue;
+            }
+            let mut receipts = Vec::with_capacity(digests.len());
+            let mut lookup_failed = None;
+            for d in digests {
+                let known = match fresh.get(&d) {
+                    Some(l) => Some(*l),
+                    None => match self.trees.digests.get(d.0) {
+                        Ok(v) => v.and_then(|v| Location::from_bytes(&v).ok()),
+                        Err(e) => {
+                            lookup_failed = Some(e.to_string());
+                            break;
+                        }
+                    },
+                };
+                let loc = known.unwrap_or_else(|| {
+                    let index = self.open.leaves.len() as u32;
+                    let s = salt(&self.salt_key, second, index);
+                    layout::push_leaf(&mut chunk, &d, &s);
+                    self.open.hashes.push(merkle::digest_leaf(&s, &d));
+                    self.open.leaves.push((d, s));
+                    let loc = Location { second, index };
+                    index_batch.insert(&d.0, &loc.to_bytes());
+                    fresh.insert(d, loc);
+                    depth += 1;
+                    loc
+                });
+                receipts.push(receipt(self.me, d, loc.second));
+            }
+            answers.push((reply, lookup_failed, receipts));
+        }
+        let t1 = t0.elapsed();
+        let written = if chunk.is_empty() {
+            Ok(())
+        } else {
+            self.write(
+                Location {
+                    second,
+                    index: first,
+                },
+                &chunk,
+                index_batch,
+            )
+        };
+        debug!(
+            digests = self.open.leaves.len() as u32 - first,
+            assign_us = t1.as_micros() as u64,
+            write_us = (t0.elapsed() - t1).as_micros() as u64,
+            "group commit"
+        );
+        let n = self.open.leaves.len() as u32 - first;
+        let took = t0.elapsed().as_nanos() as f64;
+        if n >= 1000 {
+            let per = took / f64::from(n);
+            self.cost_per_digest_ns = 0.8 * self.cost_per_digest_ns + 0.2 * per;
+        } else if n > 0 {
+            self.cost_per_commit_ns = 0.8 * self.cost_per_commit_ns + 0.2 * took;
+        }
+        match written {
+            Ok(()) => {
+                self.depth.store(depth, Ordering::Relaxed);
+                for (reply, failed, receipts) in answers {
+                    let _ = reply.send(match failed {
+                        Some(e) => Err(SubmitError::Storage(e)),
+                        None => Ok(receipts),
+                    });
+                }
+            }
+            Err(e) => {
+                // Nothing of this group is acknowledged; forget it so it is not sealed either.
+                error!(error = %e, "pool write failed");
+                self.open.leaves.truncate(first as usize);
+                self.open.hashes.truncate(first as usize);
+                for (reply, _, _) in answers {
+                    let _ = reply.send(Err(SubmitError::Storage(e.to_string())));
+                }
+            }
+        }
+    }
+
+    /// The group commit: leaves, then the index, then one flush.
+    fn write(&self, at: Location, chunk: &[u8], index: sled::Batch) -> Result<(), sled::Error> {
+        self.trees.leaves.insert(at.to_bytes(), chunk)?;
+        self.trees.digests.apply_batch(index)?;
+        self.trees.db.flush()?;
+        Ok(())
+    }
+
+    /// Deletes batches whose second is older than the retention period and that are in a
+    /// final tick (pending batches are kept until they have proofs).
+    fn prune(&self) -> Result<(), Box<dyn std::error::Error>> {
+        let Some(keep) = self.retention else {
+            return Ok(());
+        };
+        let now = (self.clock)().second_floor().max(0) as u64;
+        let cutoff = Second(now.saturating_sub(keep));
+        let mut removed = 0usize;
+        for kv in self.trees.included.range(..layout::second_key(cutoff)) {
+            let (k, _) = kv?;
+            let second = layout::second_from_key(&k)?;
+            remove_batch(&self.trees, second)?;
+            self.cache.remove(second);
+            removed += 1;
+            if removed >= PRUNE_BATCHES {
+                break;
+            }
+        }
+        if removed > 0 {
+            self.trees.db.flush()?;
+            info!(removed, cutoff = cutoff.0, "pruned batches past retention");
+        }
+        Ok(())
+    }
+}
+
+fn group_len(group: &[Command]) -> usize {
+    group
+        .iter()
+        .map(|c| match c {
+            Command::Submit { digests, .. } => digests.len(),
+            Command::Stop => 0,
+        })
+        .sum()
+}
+
+/// The receipt of a digest in `second`'s batch of node `me`.
+pub(super) fn receipt(me: NodeId, digest: Digest, second: Second) -> Receipt {
+    Receipt {
+        digest,
+        node: me,
+        accepted_second: second,
+        expected_tick_second: Second(second.0 + 1),
+    }
+}
+
+/// Builds, signs and durably records the batch of `second` over `leaves`.
+pub(super) fn seal_leaves(
+    trees: &PoolTrees,
+    key: &SigningKey,
+    me: NodeId,
+    genesis_hash: &Hash,
+    second: Second,
+    hashes: Vec<Hash>,
+    leaves: Vec<(Digest, Salt)>,
+) -> Result<(Batch, Arc<BatchTree>), sled::Error> {
+    let tree = MerkleTree::from_leaf_hashes(hashes);
+    let mut batch = Batch {
+        node: me,
+        second,
+        root: tree.root(),
+        count: tree.len(),
+        signature: Signature([0; 64]),
+    };
+    batch.signature = sign(key, &batch.signing_bytes(genesis_hash));
+    let k = layout::second_key(second);
+    trees.sealed.insert(k, layout::encode_sealed(&batch))?;
+    trees.pending.insert(k, &[] as &[u8])?;
+    trees.db.flush()?;
+    Ok((batch, Arc::new(BatchTree { tree, leaves })))
+}
+
+/// Deletes everything stored for this node's batch of `second` (no flush).
+fn remove_batch(trees: &PoolTrees, second: Second) -> Result<(), Box<dyn std::error::Error>> {
+    let from = Location { second, index: 0 }.to_bytes();
+    let to = Location {
+        second: Second(second.0 + 1),
+        index: 0,
+    }
+    .to_bytes();
+    for kv in trees.leaves.range(from..to) {
+        let (k, v) = kv?;
+        for (d, _) in layout::read_leaves(&v)? {
+            // A digest re-submitted later points elsewhere; only this batch's entries go.
+            if let Some(loc) = trees.digests.get(d.0)?
+                && Location::from_bytes(&loc)?.second == second
+            {
+                trees.digests.remove(d.0)?;
+            }
+        }
+        trees.leaves.remove(k)?;
+    }
+    let k = layout::second_key(second);
+    trees.sealed.remove(k)?;
+    trees.pending.remove(k)?;
+    trees.included.remove(k)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_accepted_before_the_seal_instant_joins_that_seconds_batch() {
+        let lead = Nanos::from_millis(100);
+        let s = Second(1_800_000_000);
+        assert_eq!(open_second(UtcNanos(s.start().0 + 899_000_000), lead), s);
+        assert_eq!(
+            open_second(UtcNanos(s.start().0 + 900_000_000), lead),
+            Second(s.0 + 1)
+        );
+        assert_eq!(seal_at(s, lead), UtcNanos(s.start().0 + 900_000_000));
+    }
+
+    #[test]
+    fn salts_differ_per_leaf_and_per_key() {
+        let k1 = [1u8; 32];
+        let k2 = [2u8; 32];
+        assert_ne!(salt(&k1, Second(5), 0), salt(&k1, Second(5), 1));
+        assert_ne!(salt(&k1, Second(5), 0), salt(&k1, Second(6), 0));
+        assert_ne!(salt(&k1, Second(5), 0), salt(&k2, Second(5), 0));
+        assert_eq!(salt(&k1, Second(5), 0), salt(&k1, Second(5), 0));
+    }
+}

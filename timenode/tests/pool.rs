@@ -1,0 +1,262 @@
+//! The request pool on real sled files, with a clock the test moves: receipts name the batch
+//! second, a sealed batch is signed and verifies, a final tick carrying it turns every digest
+//! into a proof the sdk verifies, a duplicate keeps its first location, a reopened pool serves
+//! the same proofs and seals what a crash left open, and retention deletes old proofs only.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+use tickchain_api::ProofStatus;
+use tickchain_sdk::testkit::TestNetwork;
+use tickchain_sdk::{Batch, Digest, Hash, Height, Network, NodeId, Second, UtcNanos, View};
+use tickchain_timenode::config::PoolSection;
+use tickchain_timenode::consensus::messages::ChainTick;
+use tickchain_timenode::node::records;
+use tickchain_timenode::pool::{Opened, Pool};
+use tickchain_timenode::store::{ChainStore, Store};
+
+const T0: u64 = 1_800_000_000;
+
+struct Fixture {
+    net: TestNetwork,
+    dir: std::path::PathBuf,
+    now: Arc<AtomicI64>,
+}
+
+impl Fixture {
+    fn new(name: &str) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("tc-pool-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Fixture {
+            net: TestNetwork::new("pool-test", 4, 1, Second(T0 - 10)),
+            dir,
+            now: Arc::new(AtomicI64::new(Second(T0).start().0 + 100_000_000)),
+        }
+    }
+
+    fn set(&self, second: u64, millis: i64) {
+        self.now.store(
+            Second(second).start().0 + millis * 1_000_000,
+            Ordering::SeqCst,
+        );
+    }
+
+    fn open(&self, store: &Store, retention: Option<u64>) -> Opened {
+        let now = self.now.clone();
+        Pool::open(
+            store,
+            &self.net.keys[0],
+            NodeId(0),
+            self.net.hash(),
+            &PoolSection {
+                retention_secs: retention,
+                ..PoolSection::default()
+            },
+            Arc::new(move || UtcNanos(now.load(Ordering::SeqCst))),
+        )
+        .unwrap()
+    }
+
+    /// Appends a final tick at `height` for `second` carrying `batches`, certified by 3 nodes.
+    fn finalize(
+        &self,
+        store: &Store,
+        height: u64,
+        second: u64,
+        prev: Hash,
+        batches: &[&Batch],
+    ) -> Hash {
+        let (tick, _) = self
+            .net
+            .tick(Height(height), View(height), Second(second), prev, batches);
+        let readings: Vec<_> = (0..3)
+            .map(|i| (NodeId(i), TestNetwork::reading(Second(second), 5, 20)))
+            .collect();
+        let certificate = self.net.certify(&tick, &readings);
+        let hash = tick.hash(&self.net.hash());
+        let t = ChainTick {
+            tick,
+            certificate: Some(certificate),
+        };
+        store
+            .append_final(
+                Height(height),
+                Second(second),
+                &hash,
+                &records::encode_final(&t),
+            )
+            .unwrap();
+        hash
+    }
+}
+
+fn digests(label: &str, n: usize) -> Vec<Digest> {
+    (0..n)
+        .map(|i| Digest(*blake3::hash(format!("{label}/{i}").as_bytes()).as_bytes()))
+        .collect()
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn accepted_digests_become_verifiable_proofs_once_a_final_tick_carries_their_batch() {
+    let f = Fixture::new("proofs");
+    let store = Store::open(&f.dir).unwrap();
+    let mut opened = f.open(&store, None);
+    let pool = opened.pool.clone();
+    let rt = rt();
+    let ds = digests("a", 300);
+    let receipts = rt.block_on(pool.submit(ds.clone())).unwrap();
+    assert_eq!(receipts.len(), 300);
+    for (r, d) in receipts.iter().zip(&ds) {
+        assert_eq!(r.digest, *d);
+        assert_eq!(r.node, NodeId(0));
+        assert_eq!(r.accepted_second, Second(T0), "accepted at T0 + 0.1 s");
+        assert_eq!(r.expected_tick_second, Second(T0 + 1));
+    }
+    assert!(matches!(
+        pool.reader.status(&ds[0]).unwrap(),
+        ProofStatus::Pending(_)
+    ));
+    assert_eq!(
+        pool.reader.status(&Digest([9; 32])).unwrap(),
+        ProofStatus::Unknown
+    );
+    assert_eq!(pool.reader.depth(), 300);
+
+    // A duplicate (also within one request) keeps its first location.
+    let again = rt.block_on(pool.submit(vec![ds[5], ds[5]])).unwrap();
+    assert_eq!(again[0].accepted_second, Second(T0));
+    assert_eq!(pool.reader.depth(), 300, "duplicates are not added");
+
+    // At T0 + 1 − lead the batch is sealed, signed by node 0, and handed out.
+    f.set(T0, 850);
+    let batch = rt
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(3), opened.sealed.recv()).await
+        })
+        .expect("sealed within 3 s")
+        .unwrap();
+    assert_eq!(
+        (batch.node, batch.second, batch.count),
+        (NodeId(0), Second(T0), 300)
+    );
+    let network = Network::new(f.net.genesis.clone());
+    network
+        .verify_batch(&batch)
+        .expect("the batch signature verifies");
+
+    // A digest accepted after the seal joins the next second's batch.
+    let late = rt.block_on(pool.submit(vec![Digest([7; 32])])).unwrap();
+    assert_eq!(late[0].accepted_second, Second(T0 + 1));
+
+    // The final tick carrying it (with another node's batch beside it) makes proofs.
+    let other = f.net.batch(NodeId(2), Second(T0), &digests("b", 3)).batch;
+    f.finalize(&store, 1, T0 + 1, f.net.hash(), &[&other, &batch]);
+    assert!(
+        pool.reader
+            .mark_included(Second(T0), Height(1), &[other.clone(), batch.clone()])
+            .unwrap()
+    );
+    assert_eq!(pool.reader.depth(), 1, "only the late digest is pending");
+    for d in [ds[0], ds[5], ds[299]] {
+        match pool.reader.status(&d).unwrap() {
+            ProofStatus::Ready(p) => {
+                let v = network.verify(&p).expect("proof verifies");
+                assert_eq!(
+                    (v.digest, v.height, v.batch_node),
+                    (d, Height(1), NodeId(0))
+                );
+            }
+            other => panic!("expected a proof, got {other:?}"),
+        }
+    }
+    pool.stop();
+    drop(opened);
+    drop(pool);
+
+    // Reopened: the same proofs are served (trees rebuilt from the stored leaves), and the
+    // late digest's batch, never sealed before the "crash", is sealed at startup.
+    let store = reopen(store, &f.dir);
+    let opened = f.open(&store, None);
+    match opened.pool.reader.status(&ds[42]).unwrap() {
+        ProofStatus::Ready(p) => {
+            network.verify(&p).unwrap();
+        }
+        other => panic!("expected a proof after reopening, got {other:?}"),
+    }
+    assert_eq!(
+        opened.unconfirmed.len(),
+        1,
+        "the late batch is sealed and offered again"
+    );
+    assert_eq!(opened.unconfirmed[0].second, Second(T0 + 1));
+    assert_eq!(opened.unconfirmed[0].count, 1);
+    opened.pool.stop();
+    drop(opened);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+fn reopen(store: Store, dir: &std::path::Path) -> Store {
+    drop(store);
+    Store::open(dir).unwrap()
+}
+
+#[test]
+fn retention_deletes_proofs_of_old_included_batches_and_keeps_pending_ones() {
+    let f = Fixture::new("retention");
+    let store = Store::open(&f.dir).unwrap();
+    let mut opened = f.open(&store, Some(60));
+    let pool = opened.pool.clone();
+    let rt = rt();
+    let old = digests("old", 10);
+    rt.block_on(pool.submit(old.clone())).unwrap();
+    f.set(T0, 850);
+    let batch = rt.block_on(opened.sealed.recv()).unwrap();
+    f.finalize(&store, 1, T0 + 1, f.net.hash(), &[&batch]);
+    pool.reader
+        .mark_included(Second(T0), Height(1), &[batch])
+        .unwrap();
+    // A second batch that never makes it into a tick.
+    f.set(T0 + 5, 100);
+    let pending = digests("pending", 3);
+    rt.block_on(pool.submit(pending.clone())).unwrap();
+    assert!(matches!(
+        pool.reader.status(&old[0]).unwrap(),
+        ProofStatus::Ready(_)
+    ));
+
+    // 61 s later (past a pruning pass) the old proofs are gone; the pending digests are not.
+    f.set(T0 + 70, 0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while pool.reader.status(&old[0]).unwrap() != ProofStatus::Unknown {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "old proofs never pruned"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for d in &old {
+        assert_eq!(pool.reader.status(d).unwrap(), ProofStatus::Unknown);
+    }
+    for d in &pending {
+        assert!(matches!(
+            pool.reader.status(d).unwrap(),
+            ProofStatus::Pending(_)
+        ));
+    }
+    assert!(
+        store.final_at(Height(1)).unwrap().is_some(),
+        "the chain is kept"
+    );
+    pool.stop();
+    drop(opened);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
