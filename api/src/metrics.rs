@@ -89,6 +89,13 @@ impl RequestMetrics {
             "Digests accepted and not yet final.",
             node.pool_depth as f64,
         );
+        gauge(
+            &mut out,
+            "tickchain_view",
+            "gauge",
+            "The consensus view the node is in.",
+            node.view as f64,
+        );
         header(
             &mut out,
             "tickchain_source_offset_seconds",

@@ -163,6 +163,9 @@ pub struct MetricsSnapshot {
     pub skipped_seconds: u64,
     /// Digests accepted and not yet in a final tick.
     pub pool_depth: u64,
+    /// The consensus view the node is in.
+    #[serde(default)]
+    pub view: u64,
     /// Per-source offset and radius.
     pub sources: Vec<SourceMetric>,
 }

@@ -13,4 +13,5 @@ pub mod net;
 pub mod node;
 pub mod pool;
 pub mod sources_cmd;
+pub mod status_cmd;
 pub mod store;

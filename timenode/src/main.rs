@@ -41,6 +41,19 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Summarise a running node from its API: sync state and interval, sources, peers, view,
+    /// last tick and pool depth.
+    ///
+    /// Exit status: 0 synchronised with every peer connected, 1 unsynchronised, a peer down or
+    /// the signed time not verifying, 2 when the API cannot be read.
+    Status {
+        /// The node's API, e.g. `http://127.0.0.1:7300`.
+        #[arg(long)]
+        api: String,
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Generate a node identity: DIR/node.key (Ed25519 secret, mode 0600) and DIR/node.pub.
     Keygen {
         /// Directory to write the key files to (created if missing; an existing key is kept).
@@ -86,6 +99,7 @@ fn main() -> ExitCode {
         Command::Sources { config, json } => sources(&config, json),
         Command::Keygen { out } => keygen(&out),
         Command::Run { config } => run(&config),
+        Command::Status { api, json } => status(&api, json),
         Command::Genesis {
             chain_id,
             f,
@@ -93,6 +107,33 @@ fn main() -> ExitCode {
             nodes,
             out,
         } => genesis(&chain_id, f, genesis_second, &nodes, &out),
+    }
+}
+
+fn status(api: &str, json: bool) -> ExitCode {
+    use tickchain_timenode::status_cmd;
+    let s = match status_cmd::fetch(api) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("timenode status: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&s).expect("status serializes")
+        );
+    } else {
+        print!("{}", status_cmd::render(&s, api));
+    }
+    let healthy = s.time.statement.synchronized
+        && s.time_signature_ok
+        && s.network.nodes.iter().all(|n| n.connected);
+    if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

@@ -152,6 +152,39 @@ fn every_digest_acknowledged_before_a_sigkill_gets_a_proof_after_restart() {
     start_all(&mut nodes, 2, Duration::from_secs(15));
     let network = Network::new(genesis);
 
+    // `timenode status`: synchronised, every peer up, a last tick, a verified signed time.
+    wait_until("node 0 to see all peers", Duration::from_secs(10), || {
+        Command::new(env!("CARGO_BIN_EXE_timenode"))
+            .args(["status", "--api", &nodes[0].api])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_timenode"))
+        .args(["status", "--api", &nodes[0].api])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "synchronised",
+        "signed answer verified",
+        "3/3 connected",
+        "last tick  height",
+        "digests waiting",
+        "node-0 (node 0 of 4)",
+    ] {
+        assert!(
+            text.contains(expected),
+            "status lacks {expected:?}:\n{text}"
+        );
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_timenode"))
+        .args(["status", "--api", "http://127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "an unreachable API exits 2");
+
     // A client keeps submitting batches of 200 to node 3 while it is killed mid-stream.
     let acked: Arc<Mutex<Vec<Digest>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
@@ -183,6 +216,23 @@ fn every_digest_acknowledged_before_a_sigkill_gets_a_proof_after_restart() {
     std::thread::sleep(Duration::from_millis(500));
     stop.store(true, Ordering::Relaxed);
     submitter.join().unwrap();
+
+    // The operator's view: node 0 reports node 3 down (after the transport's 3 s idle timeout).
+    let status = |api: &str| {
+        Command::new(env!("CARGO_BIN_EXE_timenode"))
+            .args(["status", "--api", api])
+            .output()
+            .unwrap()
+    };
+    wait_until(
+        "node 0 to report node-3 down",
+        Duration::from_secs(10),
+        || {
+            let out = status(&nodes[0].api);
+            out.status.code() == Some(1)
+                && String::from_utf8_lossy(&out.stdout).contains("node-3 DOWN")
+        },
+    );
     let acked: Vec<Digest> = acked.lock().unwrap().clone();
     println!("{} digests acknowledged before the SIGKILL", acked.len());
 

@@ -184,6 +184,7 @@ impl NodeHandle for NodeApi {
                 .saturating_sub(self.genesis.genesis_second.0)
                 .saturating_sub(height),
             pool_depth: self.pool.reader.depth(),
+            view: self.live.view.load(Ordering::Relaxed),
             sources: source_summaries(&self.clock)
                 .into_iter()
                 .map(|s| SourceMetric {

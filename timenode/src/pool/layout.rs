@@ -104,7 +104,7 @@ pub fn push_leaf(value: &mut Vec<u8>, digest: &Digest, salt: &Salt) {
 
 /// The leaves of a `pool-leaves` value.
 pub fn read_leaves(value: &[u8]) -> Result<Vec<(Digest, Salt)>, DecodeError> {
-    if value.len() % LEAF_BYTES != 0 {
+    if !value.len().is_multiple_of(LEAF_BYTES) {
         return Err(DecodeError::Invalid {
             field: "pool.leaves",
             reason: format!("{} bytes is not a multiple of {LEAF_BYTES}", value.len()),

@@ -1,0 +1,100 @@
+//! Storage cost of the request pool per million digests, on real sled files.
+//!
+//! `cargo run --release -p tickchain-benches --bin pool_storage [-- MILLIONS]` (default 1):
+//! accepts the digests through the pool in requests of 10,000 spread over 10 batches, records
+//! each batch as included in a final tick, flushes, and reports the database's size on disk
+//! (`du` of the sled directory) before and after, per million digests. Bounded; removes its
+//! temp directory.
+
+use std::sync::Arc;
+use std::time::Instant;
+use tickchain_sdk::testkit::TestNetwork;
+use tickchain_sdk::{Digest, Height, NodeId, Second, UtcNanos};
+use tickchain_timenode::config::PoolSection;
+use tickchain_timenode::pool::Pool;
+use tickchain_timenode::store::Store;
+
+/// Bytes of every file under `dir`, as allocated on disk.
+fn disk_bytes(dir: &std::path::Path) -> u64 {
+    let out = std::process::Command::new("du")
+        .args(["-s", "-B1", dir.to_str().expect("utf-8 path")])
+        .output()
+        .expect("run du");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let millions: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let dir = std::env::temp_dir().join(format!("tc-pool-storage-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let net = TestNetwork::new("pool-storage", 4, 1, Second(1_800_000_000));
+    let store = Store::open(&dir).expect("open sled");
+    let now = Arc::new(std::sync::atomic::AtomicI64::new(
+        Second(1_800_000_001).start().0,
+    ));
+    let clock = now.clone();
+    let opened = Pool::open(
+        &store,
+        &net.keys[0],
+        NodeId(0),
+        net.hash(),
+        &PoolSection::default(),
+        Arc::new(move || UtcNanos(clock.load(std::sync::atomic::Ordering::SeqCst))),
+    )
+    .expect("open pool");
+    let mut sealed = opened.sealed;
+    let pool = opened.pool;
+    store.db().flush().expect("flush");
+    let before = disk_bytes(&dir);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let total = millions * 1_000_000;
+    let per_batch = total / 10;
+    let started = Instant::now();
+    let mut n = 0u64;
+    for b in 0..10u64 {
+        while n < (b + 1) * per_batch {
+            let digests: Vec<Digest> = (n..(n + 10_000).min((b + 1) * per_batch))
+                .map(|i| Digest(*blake3::hash(&i.to_be_bytes()).as_bytes()))
+                .collect();
+            n += digests.len() as u64;
+            rt.block_on(pool.submit(digests)).expect("accepted");
+        }
+        // Move the clock past this second's seal instant and collect the batch.
+        now.store(
+            Second(1_800_000_002 + b).start().0 - 50_000_000,
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        let batch = rt
+            .block_on(sealed.recv())
+            .expect("the writer seals the batch");
+        pool.reader
+            .mark_included(batch.second, Height(b + 1), &[batch])
+            .expect("record inclusion");
+    }
+    pool.stop();
+    store.db().flush().expect("flush");
+    let after = disk_bytes(&dir);
+    let per_million = (after.saturating_sub(before)) as f64 / millions as f64;
+    println!(
+        "pool_storage: {total} digests in 10 batches in {:.1} s; sled on disk {:.1} MB -> {:.1} MB: \
+         {:.0} MB per million digests ({:.0} bytes per digest)",
+        started.elapsed().as_secs_f64(),
+        before as f64 / 1e6,
+        after as f64 / 1e6,
+        per_million / 1e6,
+        per_million / 1e6,
+    );
+    drop(pool);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,224 @@
+//! `timenode status --api URL`: a human summary of a running node, read from its API.
+//!
+//! Owns: fetching `/v1/network`, `/v1/time` (with a fresh nonce, its signature checked against
+//! the node's genesis key) and `/metrics`, and printing them like `chronyc tracking`. Never:
+//! talks to the ring or reads the node's files.
+
+use serde::Serialize;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tickchain_api::wire::{NetworkStatus, Nonce, SignedTime};
+
+/// Everything `status` shows, also its `--json` form.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    /// The node's view of the network.
+    pub network: NetworkStatus,
+    /// Its signed time answer.
+    pub time: SignedTime,
+    /// Whether the time answer's signature verified with the node's genesis key and echoed
+    /// our nonce.
+    pub time_signature_ok: bool,
+    /// The consensus view it is in.
+    pub view: Option<u64>,
+    /// Digests accepted and not yet final.
+    pub pool_depth: Option<u64>,
+    /// Lag of its newest final tick, seconds.
+    pub tick_lag_seconds: Option<f64>,
+}
+
+/// Why the status could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    /// The API did not answer, or answered with an error.
+    #[error("{url}: {reason}")]
+    Http {
+        /// The URL asked.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+fn get(agent: &ureq::Agent, url: &str) -> Result<String, StatusError> {
+    let fail = |reason: String| StatusError::Http {
+        url: url.to_string(),
+        reason,
+    };
+    let mut r = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
+    let status = r.status().as_u16();
+    let body = r
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| fail(e.to_string()))?;
+    if status != 200 {
+        return Err(fail(format!("HTTP {status}: {body}")));
+    }
+    Ok(body)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(url: &str, body: &str) -> Result<T, StatusError> {
+    serde_json::from_str(body).map_err(|e| StatusError::Http {
+        url: url.to_string(),
+        reason: format!("unexpected answer: {e}"),
+    })
+}
+
+/// The value of an unlabelled Prometheus sample `name`.
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Reads the status of the node whose API is at `api`.
+pub fn fetch(api: &str) -> Result<Status, StatusError> {
+    let api = api.trim_end_matches('/');
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    let url = format!("{api}/v1/network");
+    let network: NetworkStatus = parse(&url, &get(&agent, &url)?)?;
+    let nonce_bytes = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+        .to_be_bytes()
+        .to_vec();
+    let url = format!("{api}/v1/time?nonce={}", hex::encode(&nonce_bytes));
+    let time: SignedTime = parse(&url, &get(&agent, &url)?)?;
+    let key = network
+        .nodes
+        .iter()
+        .find(|n| n.id == network.this_node)
+        .map(|n| n.public_key);
+    let time_signature_ok = key.is_some_and(|k| time.verify(&k))
+        && time.statement.nonce == Nonce(nonce_bytes)
+        && time.statement.genesis_hash == network.genesis_hash;
+    let metrics = get(&agent, &format!("{api}/metrics")).unwrap_or_default();
+    Ok(Status {
+        view: metric(&metrics, "tickchain_view").map(|v| v as u64),
+        pool_depth: metric(&metrics, "tickchain_pool_depth").map(|v| v as u64),
+        tick_lag_seconds: metric(&metrics, "tickchain_tick_lag_seconds"),
+        network,
+        time,
+        time_signature_ok,
+    })
+}
+
+fn utc(nanos: i64) -> String {
+    chrono::DateTime::from_timestamp_nanos(nanos)
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// The human summary.
+pub fn render(s: &Status, api: &str) -> String {
+    let n = &s.network;
+    let me = n.nodes.iter().find(|x| x.id == n.this_node);
+    let t = &s.time.statement;
+    let mut out = String::new();
+    let mut line = |k: &str, v: String| out.push_str(&format!("{k:<11}{v}\n"));
+    line(
+        "node",
+        format!(
+            "{} (node {} of {}) at {api}",
+            me.map_or("?", |m| m.name.as_str()),
+            n.this_node.0,
+            n.nodes.len()
+        ),
+    );
+    line(
+        "network",
+        format!(
+            "{}  genesis {}  f = {}, quorum {}",
+            n.chain_id, n.genesis_hash, n.f, n.quorum
+        ),
+    );
+    let width_ms = (t.latest.0 - t.earliest.0) as f64 / 1e6;
+    line(
+        "clock",
+        format!(
+            "{}  [{} , {}]  width {width_ms:.3} ms  (signed answer {})",
+            if t.synchronized {
+                "synchronised"
+            } else {
+                "UNSYNCHRONISED"
+            },
+            utc(t.earliest.0),
+            utc(t.latest.0),
+            if s.time_signature_ok {
+                "verified"
+            } else {
+                "DID NOT VERIFY"
+            }
+        ),
+    );
+    if t.sources.is_empty() {
+        line("sources", "none with a sample yet".into());
+    }
+    for (i, src) in t.sources.iter().enumerate() {
+        line(
+            if i == 0 { "sources" } else { "" },
+            format!(
+                "{:<28} offset {:>+10.3} ms  radius {:>9.3} ms  {}",
+                src.name,
+                src.offset.0 as f64 / 1e6,
+                src.radius.0 as f64 / 1e6,
+                if src.agrees { "agrees" } else { "rejected" }
+            ),
+        );
+    }
+    let others: Vec<_> = n.nodes.iter().filter(|x| x.id != n.this_node).collect();
+    let up = others.iter().filter(|x| x.connected).count();
+    line(
+        "peers",
+        format!(
+            "{up}/{} connected: {}",
+            others.len(),
+            others
+                .iter()
+                .map(|x| format!("{} {}", x.name, if x.connected { "up" } else { "DOWN" }))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    line("view", s.view.map_or("unknown".into(), |v| v.to_string()));
+    line(
+        "last tick",
+        match &n.latest_tick {
+            None => "none yet".into(),
+            Some(tick) => format!(
+                "height {}  second {}  {}  {} batches{}",
+                tick.height.0,
+                utc(tick.second.start().0),
+                if tick.certified {
+                    "certified"
+                } else {
+                    "final via a descendant"
+                },
+                tick.batch_count,
+                s.tick_lag_seconds
+                    .map_or(String::new(), |l| format!("  lag {:.1} ms", l * 1e3))
+            ),
+        },
+    );
+    line(
+        "pool",
+        s.pool_depth.map_or("unknown".into(), |d| {
+            format!("{d} digests waiting for a final tick")
+        }),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unlabelled_samples_are_read_and_labelled_ones_are_not_confused() {
+        let text = "# HELP tickchain_view x\ntickchain_view 42\ntickchain_view_total{a=\"b\"} 7\n";
+        assert_eq!(metric(text, "tickchain_view"), Some(42.0));
+        assert_eq!(metric(text, "tickchain_pool_depth"), None);
+    }
+}
