@@ -6,18 +6,20 @@
 //!
 //! ```text
 //!  driver ──on_sample / on_unsynchronised / on_no_reply──▶ per-source ClockFilter + Reach
-//!  caller ──estimate(now)──▶ fit sources ─▶ intersect (§11.2.1) ─▶ combine (§11.2.3) ─▶ leap vote
+//!  caller ──estimate(now)──▶ fit sources ─▶ stage bounds ─▶ select (§11.2.1)
+//!                                        ─▶ combine (§11.2.3) ─▶ leap vote
 //! ```
 
 use crate::combine::{Contribution, combine};
 use crate::estimate::{Estimate, SourceReport, TimeEstimate, UnsyncReason, Verdict};
-use crate::filter::ClockFilter;
+use crate::filter::{ClockFilter, StageBound};
 use crate::leap;
 use crate::peer::PeerExchange;
 use crate::reach::Reach;
 use crate::sample::{LeapIndicator, OffsetInterval, Sample, SourceClass};
-use crate::select::intersect;
+use crate::select::{SelectionRule, select};
 use crate::time::{Nanos, Ppm, UtcNanos};
+use crate::tolerance::MaxFalsetickers;
 use tracing::debug;
 
 /// Selection parameters.
@@ -62,6 +64,7 @@ struct SourceState {
 #[derive(Clone, Debug)]
 pub struct Aggregator {
     config: AggregatorConfig,
+    max_falsetickers: MaxFalsetickers,
     sources: Vec<SourceState>,
 }
 
@@ -70,13 +73,28 @@ impl Aggregator {
     pub fn new(config: AggregatorConfig) -> Self {
         Aggregator {
             config,
+            max_falsetickers: MaxFalsetickers::default(),
             sources: Vec::new(),
         }
+    }
+
+    /// The same aggregator assuming at most `bound` wrong sources (`[selection]
+    /// max-falsetickers`, `specs/time.md` §5). The default, [`MaxFalsetickers::Minority`],
+    /// keeps RFC 5905's strict majority; a smaller bound narrows the interval but it holds the
+    /// truth only while no more than that many sources are wrong.
+    pub fn with_max_falsetickers(mut self, bound: MaxFalsetickers) -> Self {
+        self.max_falsetickers = bound;
+        self
     }
 
     /// The configuration in force.
     pub fn config(&self) -> AggregatorConfig {
         self.config
+    }
+
+    /// The falseticker bound in force.
+    pub fn max_falsetickers(&self) -> MaxFalsetickers {
+        self.max_falsetickers
     }
 
     /// Registers a source and returns its id.
@@ -154,12 +172,14 @@ impl Aggregator {
     pub fn estimate(&self, now: UtcNanos) -> TimeEstimate {
         let phi = self.config.phi;
         let mut reports = Vec::with_capacity(self.sources.len());
-        // Indices into `reports` of the fit sources, with their interval, best sample and jitter.
+        // Indices into `reports` of the fit sources, with their stage bound, best sample and
+        // jitter; and how many fit sources contradict themselves.
         let mut fit: Vec<(usize, OffsetInterval, Sample, Nanos)> = Vec::new();
+        let mut known_faulty = 0usize;
         for s in &self.sources {
             let best = s.filter.best(now, phi);
             let radius = best.map(|b| b.radius_at(now, phi));
-            let (verdict, detail) = if let Some(why) = &s.unsynchronised {
+            let (mut verdict, mut detail) = if let Some(why) = &s.unsynchronised {
                 (Verdict::Unsynchronised, Some(why.clone()))
             } else if !s.reach.is_reachable() || best.is_none() {
                 let why = s
@@ -178,12 +198,23 @@ impl Aggregator {
                 (Verdict::Undecided, None)
             };
             if let (Verdict::Undecided, Some(b)) = (verdict, best) {
-                fit.push((
-                    reports.len(),
-                    b.interval_at(now, phi),
-                    b,
-                    s.filter.jitter(now, phi),
-                ));
+                match s.filter.bound(now, phi) {
+                    Some(StageBound::Interval(bound)) => {
+                        fit.push((reports.len(), bound, b, s.filter.jitter(now, phi)));
+                    }
+                    // Unreachable: `best` is a stage, so a bound exists.
+                    None => {}
+                    Some(StageBound::Contradictory) => {
+                        // Proven wrong by its own samples: it spends one of the f tolerated
+                        // falsetickers and covers no point (`specs/time.md` §3).
+                        known_faulty += 1;
+                        verdict = Verdict::Falseticker;
+                        detail = Some(
+                            "expected its recent samples to share a point, but two of them are disjoint"
+                                .into(),
+                        );
+                    }
+                }
             }
             reports.push(SourceReport {
                 label: s.label.clone(),
@@ -200,7 +231,11 @@ impl Aggregator {
         }
 
         let intervals: Vec<OffsetInterval> = fit.iter().map(|f| f.1).collect();
-        let selected = match intersect(&intervals, self.config.min_agreeing) {
+        let rule = SelectionRule {
+            min_agreeing: self.config.min_agreeing,
+            max_falsetickers: self.max_falsetickers,
+        };
+        let selected = match select(&intervals, known_faulty, rule) {
             Ok(sel) => sel,
             Err(e) => {
                 return TimeEstimate::Unsynchronised {
@@ -259,6 +294,7 @@ impl Aggregator {
 mod tests {
     use super::*;
     use crate::time::SignedNanos;
+    use crate::tolerance::MaxFalsetickers;
 
     fn sample(offset_us: i64, at: UtcNanos) -> Sample {
         Sample {
@@ -290,6 +326,57 @@ mod tests {
         let verdicts: Vec<_> = e.sources.iter().map(|s| s.verdict).collect();
         assert_eq!(verdicts[3], Verdict::Falseticker);
         assert!(verdicts[..3].iter().all(|v| *v == Verdict::Truechimer));
+    }
+
+    #[test]
+    fn every_stage_of_a_source_narrows_its_interval() {
+        // Three sources each answer twice: at +20 µs, then 1 ms later at −20 µs, each ±36 µs
+        // (25 µs half-delay + 10 µs dispersion + 1 µs precision). Either stage alone spans
+        // 72 µs; together they leave [−16, +16] µs (the older stage aged by 15 ns), and so
+        // does the majority.
+        let t0 = UtcNanos::from_parts(1_700_000_000, 0);
+        let t1 = t0.shifted(SignedNanos::from_millis(1));
+        let mut agg = Aggregator::new(AggregatorConfig::default());
+        for l in ["a", "b", "c"] {
+            let id = agg.add_source(l, SourceClass::Ntp);
+            agg.on_sample(id, sample(20, t0));
+            agg.on_sample(id, sample(-20, t1));
+        }
+        let e = agg.estimate(t1).estimate().cloned().expect("synchronised");
+        assert_eq!(e.earliest, t1.shifted(SignedNanos(-16_015)));
+        assert_eq!(e.latest, t1.shifted(SignedNanos(16_000)));
+    }
+
+    #[test]
+    fn a_source_contradicting_itself_is_a_falseticker_that_spends_the_budget() {
+        let now = UtcNanos::from_parts(1_700_000_000, 0);
+        let mut agg = Aggregator::new(AggregatorConfig::default());
+        let ids: Vec<_> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|l| agg.add_source(*l, SourceClass::Ntp))
+            .collect();
+        // Radii are 36 µs. a, b, c share [−16, 26] µs; d's two stages are 1 ms apart; e's
+        // [44, 116] µs meets only c. With m = 5 and f = 2, points need three intervals.
+        for (id, off) in ids.iter().zip([-10, 0, 20, 1_000, 80]) {
+            agg.on_sample(*id, sample(off, now));
+        }
+        agg.on_sample(ids[3], sample(0, now));
+        let e = agg.estimate(now).estimate().cloned().expect("synchronised");
+        let verdicts: Vec<_> = e.sources.iter().map(|s| s.verdict).collect();
+        assert_eq!(verdicts[3], Verdict::Falseticker);
+        assert!(e.sources[3].detail.is_some());
+        assert_eq!(verdicts[4], Verdict::Falseticker);
+        assert_eq!(e.earliest, now.shifted(SignedNanos::from_micros(-16)));
+        assert_eq!(e.latest, now.shifted(SignedNanos::from_micros(26)));
+        // With a bound of one falseticker, d has spent it, so a, b, c and e must all agree:
+        // they cannot, and the node says so instead of guessing.
+        let strict = agg
+            .clone()
+            .with_max_falsetickers(MaxFalsetickers::AtMost(1));
+        assert!(matches!(
+            strict.estimate(now),
+            TimeEstimate::Unsynchronised { .. }
+        ));
     }
 
     #[test]

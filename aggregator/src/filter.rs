@@ -1,14 +1,33 @@
 //! The per-source clock filter: RFC 5905 §10's eight-stage shift register that picks the sample
-//! with the least path delay.
+//! with the least path delay, and the hard bound all its stages imply together.
 //!
-//! Owns: the recent samples of one source and the choice among them. Never: compares sources
-//! with each other, and never looks at a clock (the caller passes `now`).
+//! Owns: the recent samples of one source, the choice among them and their intersection.
+//! Never: compares sources with each other, and never looks at a clock (the caller passes
+//! `now`).
+//!
+//! ```text
+//!   stage 0 (fresh, long path)   |--------*--------|
+//!   stage 3 (aged, short path)        |---*---|        each aged to `now` by Φ
+//!   stage 5 (aged, asymmetric)      |-----*-----|
+//!   bound                             |=====|          every stage holds the truth, so it is here
+//! ```
 
-use crate::sample::Sample;
+use crate::sample::{OffsetInterval, Sample};
 use crate::time::{Nanos, Ppm, UtcNanos};
 
 /// Number of stages in the register (RFC 5905 §10 "NSTAGE").
 pub const NSTAGE: usize = 8;
+
+/// What all the stages of one source say together (see [`ClockFilter::bound`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StageBound {
+    /// The intersection of every stage's correctness interval: the truth is here if every
+    /// retained sample of the source is correct.
+    Interval(OffsetInterval),
+    /// Two stages' intervals are disjoint, so at least one of the source's samples is wrong:
+    /// the source is a falseticker whatever the others say.
+    Contradictory,
+}
 
 /// Eight-stage minimum-delay clock filter for one source.
 #[derive(Clone, Debug, Default)]
@@ -53,6 +72,29 @@ impl ClockFilter {
             .flatten()
             .min_by_key(|s| (s.delay, s.radius_at(now, phi)))
             .copied()
+    }
+
+    /// The hard bound of this source at local time `now`: the intersection of every stage's
+    /// interval `θᵢ ± λᵢ(now)`, or `None` when no stage holds a sample.
+    ///
+    /// Each stage's interval holds the truth if the source is correct (`specs/time.md` §3), so
+    /// their intersection does too, and it is never wider than the interval of [`Self::best`].
+    /// Disjoint stages prove that the source gave at least one wrong sample.
+    pub fn bound(&self, now: UtcNanos, phi: Ppm) -> Option<StageBound> {
+        let mut stages = self.stages.iter().flatten();
+        let first = stages.next()?.interval_at(now, phi);
+        let meet = stages.fold(first, |acc, s| {
+            let iv = s.interval_at(now, phi);
+            OffsetInterval {
+                lo: acc.lo.max(iv.lo),
+                hi: acc.hi.min(iv.hi),
+            }
+        });
+        Some(if meet.lo <= meet.hi {
+            StageBound::Interval(meet)
+        } else {
+            StageBound::Contradictory
+        })
     }
 
     /// The RMS difference between the chosen offset and the other stages' offsets (RFC 5905
@@ -112,6 +154,40 @@ mod tests {
         f.push(sample(-200, 700, 3));
         let best = f.best(UtcNanos::from_parts(4, 0), Ppm(15)).unwrap();
         assert_eq!(best.offset, SignedNanos::from_micros(5));
+    }
+
+    #[test]
+    fn bound_is_the_intersection_of_every_aged_stage() {
+        let mut f = ClockFilter::new();
+        // Radii are half the delay: [-100, 500] µs, then [-50, 150] µs, then [0, 1000] µs.
+        f.push(sample(200, 600, 1));
+        f.push(sample(50, 200, 2));
+        f.push(sample(500, 1_000, 3));
+        // At t = 3 s the first two stages have aged by 2 s and 1 s at 1 ppm: 2 µs and 1 µs.
+        let b = f.bound(UtcNanos::from_parts(3, 0), Ppm(1)).unwrap();
+        let expected = OffsetInterval {
+            lo: SignedNanos::from_micros(0),
+            hi: SignedNanos::from_micros(151),
+        };
+        assert_eq!(b, StageBound::Interval(expected));
+        let best = f.best(UtcNanos::from_parts(3, 0), Ppm(1)).unwrap();
+        let best = best.interval_at(UtcNanos::from_parts(3, 0), Ppm(1));
+        assert!(best.lo <= expected.lo && expected.hi <= best.hi);
+    }
+
+    #[test]
+    fn disjoint_stages_make_the_source_contradictory() {
+        let mut f = ClockFilter::new();
+        f.push(sample(0, 20, 1));
+        f.push(sample(100, 20, 1));
+        assert_eq!(
+            f.bound(UtcNanos::from_parts(1, 0), Ppm(15)),
+            Some(StageBound::Contradictory)
+        );
+        assert_eq!(
+            ClockFilter::new().bound(UtcNanos::from_parts(1, 0), Ppm(15)),
+            None
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod reach;
 pub mod sample;
 pub mod select;
 pub mod time;
+pub mod tolerance;
 
 #[cfg(feature = "drivers")]
 pub mod drivers;
@@ -28,3 +29,4 @@ pub use estimate::{Estimate, SourceReport, TimeEstimate, UnsyncReason, Verdict};
 pub use leap::LeapPending;
 pub use sample::{LeapIndicator, OffsetInterval, Sample, SourceClass};
 pub use time::{Nanos, Ppm, SignedNanos, UtcNanos};
+pub use tolerance::MaxFalsetickers;

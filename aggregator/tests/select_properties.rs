@@ -1,8 +1,8 @@
 //! Specification of source selection, checked against a brute-force oracle over all subsets.
 
 use proptest::prelude::*;
-use tickchain_aggregator::select::{SelectError, intersect};
-use tickchain_aggregator::{OffsetInterval, SignedNanos};
+use tickchain_aggregator::select::{SelectError, SelectionRule, intersect, select};
+use tickchain_aggregator::{MaxFalsetickers, OffsetInterval, SignedNanos};
 
 fn iv(lo: i64, hi: i64) -> OffsetInterval {
     OffsetInterval {
@@ -15,8 +15,12 @@ fn iv(lo: i64, hi: i64) -> OffsetInterval {
 /// contributes that common part; the answer is the hull of those parts. Also returns the
 /// largest subset with a common point.
 fn oracle(intervals: &[OffsetInterval]) -> (Option<OffsetInterval>, usize) {
+    oracle_needing(intervals, intervals.len() / 2 + 1)
+}
+
+/// The same oracle for subsets of at least `needed` intervals.
+fn oracle_needing(intervals: &[OffsetInterval], needed: usize) -> (Option<OffsetInterval>, usize) {
     let m = intervals.len();
-    let needed = m / 2 + 1;
     let mut hull: Option<OffsetInterval> = None;
     let mut clique = 0;
     for mask in 1u32..(1 << m) {
@@ -70,6 +74,21 @@ fn scenario() -> impl Strategy<Value = (i64, Vec<OffsetInterval>, usize)> {
     })
 }
 
+/// A falseticker bound: any minority, or at most 0..=4.
+fn bound() -> impl Strategy<Value = MaxFalsetickers> {
+    prop_oneof![
+        Just(MaxFalsetickers::Minority),
+        (0usize..=4).prop_map(MaxFalsetickers::AtMost),
+    ]
+}
+
+fn rule(max_falsetickers: MaxFalsetickers) -> SelectionRule {
+    SelectionRule {
+        min_agreeing: 1,
+        max_falsetickers,
+    }
+}
+
 fn arbitrary_intervals() -> impl Strategy<Value = Vec<OffsetInterval>> {
     prop::collection::vec((-300i64..300, 0i64..200), 1..=9)
         .prop_map(|v| v.into_iter().map(|(c, r)| iv(c - r, c + r)).collect())
@@ -98,6 +117,49 @@ proptest! {
     fn fewer_than_half_liars_never_push_the_truth_out((truth, ivs, _liars) in scenario()) {
         // With every liar excluding the truth and liars < m/2, a majority always exists.
         let r = intersect(&ivs, 1).expect("a strict majority contains the truth");
+        prop_assert!(r.interval.contains(SignedNanos(truth)), "{:?} misses {}", r.interval, truth);
+        for (i, x) in ivs.iter().enumerate() {
+            if x.contains(SignedNanos(truth)) {
+                prop_assert!(r.truechimer[i], "an interval holding the truth was called a falseticker");
+            }
+        }
+    }
+
+    #[test]
+    fn agreed_interval_equals_the_oracle_for_any_bound_and_known_faulty_sources(
+        ivs in arbitrary_intervals(),
+        known_faulty in 0usize..=3,
+        bound in bound(),
+    ) {
+        // A known-faulty source counts among the m sources and covers no point.
+        let m = ivs.len() + known_faulty;
+        let needed = bound.needed(m);
+        let (hull, clique) = oracle_needing(&ivs, needed);
+        match select(&ivs, known_faulty, rule(bound)) {
+            Ok(r) => {
+                prop_assert_eq!(Some(r.interval), hull);
+                prop_assert_eq!(r.agreeing, clique);
+            }
+            Err(SelectError::NoMajority { agreeing, needed: n, sources }) => {
+                prop_assert_eq!(hull, None);
+                prop_assert_eq!(agreeing, clique);
+                prop_assert_eq!((n, sources), (needed, m));
+            }
+            Err(e) => prop_assert!(false, "unexpected {e:?}"),
+        }
+    }
+
+    #[test]
+    fn liars_within_the_configured_bound_never_push_the_truth_out(
+        (truth, ivs, liars) in scenario(),
+        slack in 0usize..=2,
+        known_faulty in 0usize..=2,
+    ) {
+        // Configure exactly the liars present (plus slack), counting the known-faulty ones.
+        let bound = MaxFalsetickers::AtMost(liars + known_faulty + slack);
+        let m = ivs.len() + known_faulty;
+        prop_assume!(liars + known_faulty <= bound.tolerated(m));
+        let r = select(&ivs, known_faulty, rule(bound)).expect("the truthful sources agree");
         prop_assert!(r.interval.contains(SignedNanos(truth)), "{:?} misses {}", r.interval, truth);
         for (i, x) in ivs.iter().enumerate() {
             if x.contains(SignedNanos(truth)) {
@@ -152,4 +214,16 @@ proptest! {
         );
         prop_assert!(no_majority || too_few, "{:?}", r);
     }
+}
+
+/// The guarantee is exactly as strong as the configured bound: one liar more than it tolerates
+/// can pull the interval off the truth (so the properties above are not vacuous).
+#[test]
+fn one_liar_beyond_the_configured_bound_can_exclude_the_truth() {
+    // Truth 0. Three honest intervals, two liars agreeing on [5, 9] with one honest source.
+    let ivs = [iv(-10, 10), iv(-1, 9), iv(-2, 2), iv(5, 9), iv(4, 12)];
+    let one = select(&ivs, 0, rule(MaxFalsetickers::AtMost(1))).unwrap();
+    assert!(!one.interval.contains(SignedNanos(0)), "{:?}", one.interval);
+    let minority = select(&ivs, 0, rule(MaxFalsetickers::Minority)).unwrap();
+    assert!(minority.interval.contains(SignedNanos(0)));
 }

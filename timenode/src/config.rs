@@ -181,6 +181,11 @@ pub struct SelectionConfig {
     /// Sources with a larger radius are unfit (milliseconds; default 1500, RFC 5905 MAXDIST).
     #[serde(default = "default_max_radius_ms")]
     pub max_radius_ms: u64,
+    /// Most usable sources assumed wrong (count; default: unset, any minority, RFC 5905's strict
+    /// majority). Smaller narrows the interval, which then holds true UTC only while no more
+    /// than this many sources are wrong; 0 = every source must agree (`specs/time.md` §5).
+    #[serde(default)]
+    pub max_falsetickers: Option<usize>,
 }
 
 fn default_run_poll_ms() -> u64 {
@@ -241,6 +246,7 @@ impl Default for SelectionConfig {
             min_agreeing: default_min_agreeing(),
             frequency_tolerance_ppm: default_phi_ppm(),
             max_radius_ms: default_max_radius_ms(),
+            max_falsetickers: None,
         }
     }
 }
@@ -365,6 +371,12 @@ impl NodeConfig {
         Ok(())
     }
 
+    /// A fresh aggregator with this config's parameters and falseticker bound.
+    pub fn new_aggregator(&self) -> tickchain_aggregator::Aggregator {
+        tickchain_aggregator::Aggregator::new(self.aggregator())
+            .with_max_falsetickers(self.selection.max_falsetickers.into())
+    }
+
     /// The aggregator parameters this config asks for.
     pub fn aggregator(&self) -> AggregatorConfig {
         AggregatorConfig {
@@ -420,6 +432,61 @@ mod tests {
         assert_eq!(node.data_dir, std::path::PathBuf::from("node-0/data"));
         assert_eq!(c.clock.poll_interval_ms, 2000);
         assert_eq!(c.clock.declared_system_error_ms, None);
+    }
+
+    /// Every `pub` field of the config structs (snake_case in the source), as kebab-case keys.
+    fn keys_in(source: &str, structs: &[&str]) -> Vec<String> {
+        let mut keys = Vec::new();
+        for name in structs {
+            let start = source
+                .find(&format!("pub struct {name} {{"))
+                .unwrap_or_else(|| panic!("struct {name} not found"));
+            let body = &source[start..];
+            let body = &body[..body.find("\n}").expect("struct ends")];
+            for line in body.lines().skip(1) {
+                if let Some(rest) = line.trim().strip_prefix("pub ")
+                    && let Some((field, _)) = rest.split_once(':')
+                {
+                    keys.push(field.replace('_', "-"));
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn the_reference_names_every_key() {
+        let reference = include_str!("../examples/node.toml");
+        // Keys shown commented out count too: strip the comment marker before a key.
+        let shown: String = reference
+            .lines()
+            .map(|l| l.trim_start().trim_start_matches("# "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let sections = [
+            "NodeSection",
+            "ClockSection",
+            "PoolSection",
+            "SourcesConfig",
+            "NtpSourceConfig",
+            "GnssSourceConfig",
+            "SelectionConfig",
+        ];
+        let mut keys = keys_in(include_str!("config.rs"), &sections);
+        keys.extend(keys_in(
+            include_str!("../../api/src/config.rs"),
+            &["ApiConfig"],
+        ));
+        assert!(keys.len() > 25, "found only {keys:?}");
+        for key in keys
+            .iter()
+            .filter(|k| !matches!(k.as_str(), "ntp" | "gnss"))
+        {
+            assert!(
+                shown.lines().any(|l| l.starts_with(&format!("{key} ="))),
+                "key `{key}` is not documented in timenode/examples/node.toml"
+            );
+        }
     }
 
     #[test]

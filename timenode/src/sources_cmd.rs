@@ -9,13 +9,13 @@ use std::fmt::Write as _;
 use std::time::Duration;
 use tickchain_aggregator::drivers::gpsd::GpsdSession;
 use tickchain_aggregator::drivers::{Probe, kernel, local_now, ntp};
-use tickchain_aggregator::{Aggregator, SourceClass, SourceId, TimeEstimate};
+use tickchain_aggregator::{SourceClass, SourceId, TimeEstimate};
 use tokio::task::JoinSet;
 use tracing::warn;
 
 /// Polls every source `config.sources.polls` times and returns the aggregator's verdict.
 pub async fn poll_sources(config: &NodeConfig) -> TimeEstimate {
-    let mut aggregator = Aggregator::new(config.aggregator());
+    let mut aggregator = config.new_aggregator();
     let polls = usize::from(config.sources.polls);
     let interval = Duration::from_millis(config.sources.poll_interval_ms);
     let mut tasks: JoinSet<(SourceId, Vec<Probe>)> = JoinSet::new();

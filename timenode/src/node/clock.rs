@@ -108,7 +108,7 @@ impl NodeClock {
                 error: Nanos::from_millis(ms as i64),
             };
         }
-        let agg = Arc::new(Mutex::new(Aggregator::new(config.aggregator())));
+        let agg = Arc::new(Mutex::new(config.new_aggregator()));
         let every = Duration::from_millis(config.clock.poll_interval_ms);
         for source in &config.sources.ntp {
             let id = agg
