@@ -7,7 +7,11 @@ mod ringkit;
 use ringkit::{DECLARED_CLOCK, Node, setup, setup_with, verified_chain, wait_until};
 use std::collections::BTreeMap;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tickchain_sdk::Digest;
+use tickchain_sdk::client::{Client, ProofLookup, StampOutcome};
 use tickchain_sdk::{Height, Network, NodeId, keys};
 use tickchain_timenode::node::records;
 use tickchain_timenode::store::{ChainStore, Store};
@@ -180,7 +184,7 @@ fn a_node_given_a_key_outside_genesis_refuses_to_start() {
 
 /// Issue 7's rolling failure test (about 2.5 minutes; part of the README's test command).
 #[test]
-fn rolling_sigkill_for_two_minutes_keeps_one_chain_without_equivocation() {
+fn rolling_sigkill_for_two_minutes_keeps_one_chain_without_equivocation_or_losing_a_digest() {
     let root = std::env::temp_dir().join(format!("tc-ring-rolling-{}", std::process::id()));
     let (genesis, mut nodes) = setup(&root, 4);
     for n in &mut nodes {
@@ -189,6 +193,37 @@ fn rolling_sigkill_for_two_minutes_keeps_one_chain_without_equivocation() {
     wait_until("the first final tick", Duration::from_secs(10), || {
         nodes.iter().all(|n| n.top() >= 1)
     });
+    // Clients keep stamping through every node, dead or alive; each 202 is a promise.
+    let acked: Arc<Mutex<Vec<(usize, Digest)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let submitter = {
+        let (acked, stop) = (acked.clone(), stop.clone());
+        let apis: Vec<String> = nodes.iter().map(|n| n.api.clone()).collect();
+        std::thread::spawn(move || {
+            let clients: Vec<Client> = apis
+                .iter()
+                .map(|a| Client::with_timeout(a, Duration::from_secs(3)))
+                .collect();
+            let mut round = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let node = (round % 4) as usize;
+                let batch: Vec<Digest> = (0..20)
+                    .map(|i| {
+                        Digest(*blake3::hash(format!("rolling/{round}/{i}").as_bytes()).as_bytes())
+                    })
+                    .collect();
+                round += 1;
+                if let Ok(StampOutcome::Accepted(r)) = clients[node].stamp(&batch, false) {
+                    assert_eq!(r.len(), batch.len());
+                    acked
+                        .lock()
+                        .unwrap()
+                        .extend(batch.into_iter().map(|d| (node, d)));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
     // A fixed-seed choice of victims keeps runs comparable; every node gets killed at least once.
     let victims = [2usize, 0, 3, 1, 2, 3, 0, 1];
     let start = Instant::now();
@@ -208,11 +243,46 @@ fn rolling_sigkill_for_two_minutes_keeps_one_chain_without_equivocation() {
         Duration::from_secs(20),
         || nodes.iter().all(|n| n.top() >= target),
     );
+    stop.store(true, Ordering::Relaxed);
+    submitter.join().unwrap();
+    let network = Network::new(genesis.clone());
+
+    // No acknowledged digest is lost: each has a verifying proof from the node that took it.
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 1_000,
+        "only {} digests acknowledged",
+        acked.len()
+    );
+    let clients: Vec<Client> = nodes.iter().map(|n| Client::new(&n.api)).collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (node, digest) in &acked {
+        loop {
+            match clients[*node].proof(digest).unwrap() {
+                ProofLookup::Ready(p) => {
+                    network.verify(&p).unwrap();
+                    assert_eq!(p.batch.node.index(), *node);
+                    break;
+                }
+                ProofLookup::Unknown => panic!("node {node} lost acknowledged digest {digest}"),
+                ProofLookup::Pending(_) => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "digest {digest} on node {node} still pending 60 s after the last kill"
+                    );
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+    }
+    println!(
+        "rolling SIGKILL: all {} acknowledged digests have proofs",
+        acked.len()
+    );
     for n in &mut nodes {
         n.sigterm();
     }
 
-    let network = Network::new(genesis.clone());
     let chains: Vec<_> = nodes
         .iter()
         .map(|n| verified_chain(&n.dir, &network))

@@ -1,10 +1,16 @@
-//! Running a ring of real `timenode` processes on loopback for tests: keys, genesis and
-//! configs in a temp directory, processes started and killed by pid, logs parsed for final
-//! ticks, stored chains read back and verified.
+//! Running rings of real `timenode` processes for tests: keys, genesis and configs in a temp
+//! directory (each node with its own API port), processes started (possibly inside a network
+//! namespace, [`netns`]) and stopped by pid, their logged final ticks, their stored chains read
+//! back and verified, and a userspace UDP relay for delay, loss and partitions ([`relay`]).
+// Each test crate that declares `mod ringkit;` uses a subset of these helpers.
 #![allow(dead_code)]
 
+pub mod netns;
+pub mod relay;
+
+use netns::Netns;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -14,23 +20,63 @@ use tickchain_timenode::localnet;
 use tickchain_timenode::node::records;
 use tickchain_timenode::store::{ChainStore, Store};
 
-/// Final ticks a node has logged: height → second.
-pub type Finals = Arc<Mutex<BTreeMap<u64, u64>>>;
+/// A `[clock]` section trusting the system clock to ±20 ms (local test networks only).
+pub const DECLARED_CLOCK: &str = "[clock]\ndeclared-system-error-ms = 20\n";
 
+/// One final tick as a node logged it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// The tick's UTC second.
+    pub second: u64,
+    /// When the test read the node's `final tick` log line.
+    pub at: Instant,
+}
+
+/// Final ticks a node has logged: height → what and when it was first seen (a restarted
+/// node that logs a height again keeps the first sighting).
+pub type Finals = Arc<Mutex<BTreeMap<u64, Seen>>>;
+
+/// A `timenode run` process, optionally inside a network namespace; killed by pid on drop.
 pub struct Node {
     /// The node's directory (`node.toml`, `node.key`, `data/`, `log`).
     pub dir: PathBuf,
+    /// The namespace it runs in (`None`: the test's own).
+    pub ns: Option<Netns>,
     /// The running process, if started.
-    pub child: Option<Child>,
-    /// Final ticks it logged.
+    child: Option<Child>,
+    /// Final ticks it logged, over every start.
     pub finals: Finals,
-    /// Its Timestamp API base URL.
+    /// Its Timestamp API base URL (empty when the test did not configure one).
     pub api: String,
 }
 
 impl Node {
+    /// A node for the directory `dir` (made by `localnet::create`), not started.
+    pub fn new(dir: PathBuf, ns: Option<Netns>) -> Node {
+        Node {
+            dir,
+            ns,
+            child: None,
+            finals: Finals::default(),
+            api: String::new(),
+        }
+    }
+
+    /// Starts `timenode run --config DIR/node.toml`, appending its log to `DIR/log` and
+    /// recording each `final tick` line. Inside a namespace, checks that the pid it holds is
+    /// the node itself (`ip netns exec` execs in place), so kills reach the node.
     pub fn start(&mut self) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_timenode"))
+        assert!(
+            self.child.is_none(),
+            "node in {} already runs",
+            self.dir.display()
+        );
+        let bin = env!("CARGO_BIN_EXE_timenode");
+        let mut cmd = match &self.ns {
+            Some(ns) => ns.command(bin),
+            None => Command::new(bin),
+        };
+        let mut child = cmd
             .args([
                 "run",
                 "--config",
@@ -38,11 +84,24 @@ impl Node {
             ])
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn timenode");
         let stderr = child.stderr.take().unwrap();
+        let pid = child.id();
+        self.child = Some(child);
+        if self.ns.is_some() {
+            wait_until(
+                "ip netns exec to exec timenode",
+                Duration::from_secs(5),
+                || {
+                    std::fs::read_link(format!("/proc/{pid}/exe"))
+                        .is_ok_and(|p| p.file_name().is_some_and(|f| f == "timenode"))
+                },
+            );
+        }
         let finals = self.finals.clone();
         let log = self.dir.join("log");
         std::thread::spawn(move || {
@@ -52,7 +111,7 @@ impl Node {
                 .open(log)
                 .unwrap();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                use std::io::Write;
+                let at = Instant::now();
                 let _ = writeln!(out, "{line}");
                 if line.contains("final tick") {
                     let field = |k: &str| {
@@ -60,25 +119,34 @@ impl Node {
                             .find_map(|w| w.strip_prefix(k))
                             .and_then(|v| v.parse::<u64>().ok())
                     };
-                    if let (Some(h), Some(s)) = (field("height="), field("second=")) {
-                        finals.lock().unwrap().insert(h, s);
+                    if let (Some(h), Some(second)) = (field("height="), field("second=")) {
+                        finals
+                            .lock()
+                            .unwrap()
+                            .entry(h)
+                            .or_insert(Seen { second, at });
                     }
                 }
             }
         });
-        self.child = Some(child);
     }
 
+    /// The pid of the running process.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// SIGKILLs the process by pid and reaps it.
     pub fn sigkill(&mut self) {
         if let Some(mut c) = self.child.take() {
-            c.kill().unwrap(); // SIGKILL
-            c.wait().unwrap();
+            let _ = c.kill(); // SIGKILL
+            let _ = c.wait();
         }
     }
 
+    /// Sends SIGTERM by pid and waits up to 10 s for a clean exit (then SIGKILL and panic).
     pub fn sigterm(&mut self) {
         if let Some(mut c) = self.child.take() {
-            // SAFETY-free: the kill(1) command sends SIGTERM to the pid we started.
             Command::new("kill")
                 .args(["-TERM", &c.id().to_string()])
                 .status()
@@ -90,12 +158,13 @@ impl Node {
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
-            c.kill().unwrap();
-            c.wait().unwrap();
+            let _ = c.kill();
+            let _ = c.wait();
             panic!("node in {} ignored SIGTERM for 10 s", self.dir.display());
         }
     }
 
+    /// The highest final height logged (0 if none).
     pub fn top(&self) -> u64 {
         self.finals
             .lock()
@@ -105,12 +174,66 @@ impl Node {
             .copied()
             .unwrap_or(0)
     }
+
+    /// A copy of the final ticks logged so far.
+    pub fn finals(&self) -> BTreeMap<u64, Seen> {
+        self.finals.lock().unwrap().clone()
+    }
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
         self.sigkill();
     }
+}
+
+/// Polls `done` every 50 ms; panics naming `what` if it is not true within `limit`.
+pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Reads a stopped node's chain and checks links, strictly increasing seconds and every
+/// certificate with the sdk; returns (height, tick hash) in height order.
+pub fn verified_chain(dir: &Path, network: &Network) -> Vec<(u64, tickchain_sdk::Hash)> {
+    chain(dir, network)
+        .into_iter()
+        .map(|(h, _, hash)| (h, hash))
+        .collect()
+}
+
+/// Like [`verified_chain`], with each tick's second: (height, second, tick hash).
+pub fn chain(dir: &Path, network: &Network) -> Vec<(u64, u64, tickchain_sdk::Hash)> {
+    let store = Store::open(&dir.join("data")).unwrap();
+    let gh = network.genesis().hash;
+    let mut prev = gh;
+    let mut out = Vec::new();
+    let mut last_second = network.genesis().genesis_second;
+    for (h, bytes) in store.finals_from(Height(1), usize::MAX).unwrap() {
+        let t = records::decode_final(&bytes).unwrap();
+        assert_eq!(t.tick.height, h);
+        assert_eq!(
+            t.tick.prev_hash, prev,
+            "height {} does not link to its parent",
+            h.0
+        );
+        assert!(t.tick.second > last_second, "seconds strictly increase");
+        if let Some(cert) = &t.certificate {
+            network
+                .verify_certificate(&t.tick, cert)
+                .unwrap_or_else(|e| panic!("height {}: {e}", h.0));
+        }
+        prev = t.tick.hash(&gh);
+        last_second = t.tick.second;
+        out.push((h.0, t.tick.second.0, prev));
+    }
+    out
 }
 
 pub fn free_udp_ports(n: usize) -> Vec<u16> {
@@ -123,7 +246,16 @@ pub fn free_udp_ports(n: usize) -> Vec<u16> {
         .collect()
 }
 
-pub const DECLARED_CLOCK: &str = "[clock]\ndeclared-system-error-ms = 20\n";
+/// `n` distinct free TCP ports on loopback (free when this returns).
+pub fn free_tcp_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
 
 pub fn setup(root: &Path, n: usize) -> (Genesis, Vec<Node>) {
     setup_with(root, n, |_| DECLARED_CLOCK.to_string())
@@ -146,64 +278,13 @@ pub fn setup_with(root: &Path, n: usize, clock: impl Fn(usize) -> String) -> (Ge
     })
     .unwrap();
     let nodes = (0..n)
-        .map(|i| Node {
-            dir: localnet::node_dir(root, i),
-            child: None,
-            finals: Arc::default(),
-            api: format!("http://127.0.0.1:{}", api_ports[i]),
+        .map(|i| {
+            let mut node = Node::new(localnet::node_dir(root, i), None);
+            node.api = format!("http://127.0.0.1:{}", api_ports[i]);
+            node
         })
         .collect();
     (genesis, nodes)
-}
-
-/// `n` distinct free TCP ports on loopback (free when this returns).
-pub fn free_tcp_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect()
-}
-
-pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Reads a stopped node's chain and checks links and certificates with the sdk.
-pub fn verified_chain(dir: &Path, network: &Network) -> Vec<(u64, tickchain_sdk::Hash)> {
-    let store = Store::open(&dir.join("data")).unwrap();
-    let gh = network.genesis().hash;
-    let mut prev = gh;
-    let mut out = Vec::new();
-    let mut last_second = network.genesis().genesis_second;
-    for (h, bytes) in store.finals_from(Height(1), usize::MAX).unwrap() {
-        let t = records::decode_final(&bytes).unwrap();
-        assert_eq!(t.tick.height, h);
-        assert_eq!(
-            t.tick.prev_hash, prev,
-            "height {} does not link to its parent",
-            h.0
-        );
-        assert!(t.tick.second > last_second, "seconds strictly increase");
-        if let Some(cert) = &t.certificate {
-            network
-                .verify_certificate(&t.tick, cert)
-                .unwrap_or_else(|e| panic!("height {}: {e}", h.0));
-        }
-        prev = t.tick.hash(&gh);
-        last_second = t.tick.second;
-        out.push((h.0, prev));
-    }
-    out
 }
 
 /// The `tickchain` CLI next to the `timenode` binary, built first if this test run did not
