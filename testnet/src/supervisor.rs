@@ -250,9 +250,11 @@ pub fn supervise(
             println!(
                 "  curl -s -X POST -H 'content-type: application/json' \\\n    -d '{{\"digests\":[\"'$(sha256sum README.md | cut -d' ' -f1)'\"]}}' '{api}/v1/timestamps?wait=true'"
             );
-            println!("  cargo run -q -p tickchain-sdk -- stamp README.md --api {api} --wait");
             println!(
-                "  cargo run -q -p tickchain-sdk -- verify README.md.tcproof --genesis {} --file README.md",
+                "  cargo run -q -p tickchain-sdk --bin tickchain -- stamp README.md --api {api} --wait"
+            );
+            println!(
+                "  cargo run -q -p tickchain-sdk --bin tickchain -- verify README.md.tcproof --genesis {} --file README.md",
                 net.genesis_path.display()
             );
             println!("  tail -f {}", logs[0].display());

@@ -188,7 +188,7 @@ pub fn render(s: &Status, api: &str) -> String {
         match &n.latest_tick {
             None => "none yet".into(),
             Some(tick) => format!(
-                "height {}  second {}  {}  {} batches{}",
+                "height {}  second {}  {}  batches {}{}",
                 tick.height.0,
                 utc(tick.second.start().0),
                 if tick.certified {
