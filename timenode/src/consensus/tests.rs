@@ -302,6 +302,24 @@ fn sample_messages() -> Vec<Message> {
     ]
 }
 
+/// The `peer_message` fuzz target starts from one encoded message of each kind
+/// (`fuzz/seeds/peer_message/`); they must be the current encoding. Rewrite them with
+/// `TICKCHAIN_WRITE_FUZZ_SEEDS=1 cargo test -p tickchain-timenode --lib fuzz_seeds`.
+#[test]
+fn fuzz_seeds_are_the_current_encoding_of_every_message_kind() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/peer_message");
+    let write = std::env::var_os("TICKCHAIN_WRITE_FUZZ_SEEDS").is_some();
+    for (i, m) in sample_messages().iter().enumerate() {
+        let path = dir.join(format!("{i:02}-{}.bin", m.kind()));
+        if write {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, encode(m)).unwrap();
+        }
+        let seed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(seed, encode(m), "{} is stale", path.display());
+    }
+}
+
 #[test]
 fn every_message_kind_survives_an_encode_decode_round_trip() {
     for m in sample_messages() {
