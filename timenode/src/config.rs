@@ -46,11 +46,11 @@ pub struct PoolSection {
     #[serde(default = "default_seal_lead_ms")]
     pub seal_lead_ms: u64,
     /// Most digests accepted and not yet in a final tick; beyond it submissions are refused
-    /// with `503 overloaded` (count; default 10,000,000).
+    /// with `503 unavailable` (count; default 10,000,000).
     #[serde(default = "default_max_pending")]
     pub max_pending_digests: u64,
     /// Most submissions queued for the next group commit; beyond it submissions are refused
-    /// with `503 overloaded` (count, ≥ 1; default 4096).
+    /// with `503 unavailable` (count, ≥ 1; default 4096).
     #[serde(default = "default_pool_queue")]
     pub queue: usize,
     /// How long proofs stay retrievable after their batch's second (seconds; default: unset,
