@@ -395,6 +395,32 @@ impl fmt::Debug for EvmSignature {
     }
 }
 
+impl EvmSignature {
+    /// Parses `0x` followed by 130 hex digits (`r || s || v`).
+    pub fn from_hex(s: &str) -> Result<EvmSignature, AnchorError> {
+        parse_0x("signature", s).map(EvmSignature)
+    }
+}
+
+impl fmt::Display for EvmSignature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+impl Serialize for EvmSignature {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for EvmSignature {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        EvmSignature::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Packs signatures for `anchor` / `rotate` calldata (§6.5): sorted by ascending signer
 /// address and concatenated, 65 bytes each. Rejects what the contract would reject on its own
 /// terms: a duplicate signer, a high `s`, a `v` other than 27 or 28.

@@ -22,6 +22,9 @@ pub mod tag {
     pub const FINALIZE: &str = "tickchain/finalize/v1";
     /// A nullify vote (the view timed out).
     pub const NULLIFY: &str = "tickchain/nullify/v1";
+    /// An attestation binding: a node's Ed25519 identity and its secp256k1 attestation
+    /// address, signed by both keys (genesis `attestation`).
+    pub const ATTEST: &str = "tickchain/attest/v1";
 }
 
 /// Appends canonical fields to a byte buffer.

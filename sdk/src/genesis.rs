@@ -1,15 +1,20 @@
 //! The genesis document: the fixed membership and parameters of one tickchain network.
 //!
-//! Owns: validation of a genesis file and its hash (`specs/encoding.md` §3.1). Never: key
-//! generation or file I/O beyond parsing (see `keys`).
+//! Owns: validation of a genesis file and its hash (`specs/encoding.md` §3.1), including each
+//! node's attestation binding (§3.5). Never: key generation or file I/O beyond parsing (see
+//! `keys`).
 
+use crate::anchor::EvmAddress;
+use crate::attest::AttestationBinding;
 use crate::encoding::{Writer, tag};
 use crate::{Hash, NodeId, PublicKey, Second};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
-/// The genesis format version this crate reads and writes.
-pub const GENESIS_VERSION: u8 = 1;
+/// The genesis format version this crate writes: every node carries an attestation binding.
+pub const GENESIS_VERSION: u8 = 2;
+/// The first genesis format, still read: no attestation bindings, so the ring cannot anchor.
+pub const GENESIS_VERSION_NO_ATTESTATION: u8 = 1;
 /// Most nodes a ring may have (certificates carry a signer bitmap of at most this many bits).
 pub const MAX_NODES: usize = 1024;
 /// Longest chain id, node name or address, in bytes.
@@ -25,13 +30,34 @@ pub struct GenesisNode {
     pub public_key: PublicKey,
     /// The node's peer (QUIC) address, `host:port`.
     pub address: String,
+    /// The node's secp256k1 attestation address, cross-signed with `public_key` (§3.5).
+    /// Required from genesis version 2 on; absent in version 1 files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<AttestationBinding>,
+}
+
+impl GenesisNode {
+    /// A member without an attestation binding (set `attestation` before `Genesis::new`).
+    pub fn new(
+        name: impl Into<String>,
+        public_key: PublicKey,
+        address: impl Into<String>,
+    ) -> GenesisNode {
+        GenesisNode {
+            name: name.into(),
+            public_key,
+            address: address.into(),
+            attestation: None,
+        }
+    }
 }
 
 /// The network's genesis: chain id, first second, ordered members, fault bound and quorum.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Genesis {
-    /// Format version; must be [`GENESIS_VERSION`].
+    /// Format version: [`GENESIS_VERSION`], or [`GENESIS_VERSION_NO_ATTESTATION`] for files
+    /// written before attestation keys.
     pub version: u8,
     /// Human-readable network name (1 to 255 bytes), e.g. `tickchain-local`.
     pub chain_id: String,
@@ -90,7 +116,8 @@ fn invalid(field: impl Into<String>, reason: impl Into<String>) -> GenesisError 
 }
 
 impl Genesis {
-    /// Builds a genesis with the standard quorum `n - f` and its hash filled in, then validates.
+    /// Builds a genesis (version [`GENESIS_VERSION`], so every node needs its attestation
+    /// binding) with the standard quorum `n - f` and its hash filled in, then validates.
     pub fn new(
         chain_id: impl Into<String>,
         genesis_second: Second,
@@ -155,8 +182,25 @@ impl Genesis {
             w.str(&node.name)
                 .bytes(&node.public_key.0)
                 .str(&node.address);
+            // Version 1 has no binding; validation makes version 2 have one on every node.
+            if let Some(binding) = &node.attestation {
+                w.bytes(&binding.canonical_bytes());
+            }
         }
         w.finish()
+    }
+
+    /// True if every node has an attestation binding, so the ring can co-sign anchors.
+    pub fn can_anchor(&self) -> bool {
+        self.nodes.iter().all(|n| n.attestation.is_some())
+    }
+
+    /// Each node's attestation address in ring order, or `None` for a version 1 genesis.
+    pub fn attestation_addresses(&self) -> Option<Vec<EvmAddress>> {
+        self.nodes
+            .iter()
+            .map(|n| n.attestation.as_ref().map(|b| b.address))
+            .collect()
     }
 
     /// BLAKE3 of the canonical bytes.
@@ -166,10 +210,13 @@ impl Genesis {
 
     /// Checks every rule of spec §3.1, including that `hash` matches the contents.
     pub fn validate(&self) -> Result<(), GenesisError> {
-        if self.version != GENESIS_VERSION {
+        if self.version != GENESIS_VERSION && self.version != GENESIS_VERSION_NO_ATTESTATION {
             return Err(invalid(
                 "version",
-                format!("expected {GENESIS_VERSION}, got {}", self.version),
+                format!(
+                    "expected {GENESIS_VERSION_NO_ATTESTATION} or {GENESIS_VERSION}, got {}",
+                    self.version
+                ),
             ));
         }
         check_text("chain_id", &self.chain_id)?;
@@ -218,6 +265,14 @@ impl Genesis {
                         format!("same key as nodes[{j}]"),
                     ));
                 }
+                if let (Some(a), Some(b)) = (&other.attestation, &node.attestation)
+                    && a.address == b.address
+                {
+                    return Err(invalid(
+                        format!("nodes[{i}].attestation.address"),
+                        format!("same attestation address as nodes[{j}]"),
+                    ));
+                }
                 if other.name == node.name {
                     return Err(invalid(
                         format!("nodes[{i}].name"),
@@ -225,6 +280,7 @@ impl Genesis {
                     ));
                 }
             }
+            self.check_attestation(i, node)?;
         }
         let computed = self.compute_hash();
         if computed != self.hash {
@@ -234,6 +290,28 @@ impl Genesis {
             });
         }
         Ok(())
+    }
+}
+
+impl Genesis {
+    fn check_attestation(&self, i: usize, node: &GenesisNode) -> Result<(), GenesisError> {
+        match (&node.attestation, self.version) {
+            (None, GENESIS_VERSION_NO_ATTESTATION) => Ok(()),
+            (Some(_), GENESIS_VERSION_NO_ATTESTATION) => Err(invalid(
+                format!("nodes[{i}].attestation"),
+                format!("expected none in a version {GENESIS_VERSION_NO_ATTESTATION} genesis"),
+            )),
+            (None, _) => Err(invalid(
+                format!("nodes[{i}].attestation"),
+                format!(
+                    "expected an attestation binding in a version {GENESIS_VERSION} genesis, \
+                     found none"
+                ),
+            )),
+            (Some(binding), _) => binding
+                .verify(&node.public_key)
+                .map_err(|e| invalid(format!("nodes[{i}].attestation"), e.to_string())),
+        }
     }
 }
 

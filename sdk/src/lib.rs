@@ -13,6 +13,7 @@
 //! ```
 
 pub mod anchor;
+pub mod attest;
 mod batch;
 mod bytes;
 pub mod certificate;
@@ -38,7 +39,9 @@ pub use batch::Batch;
 pub use bytes::{Digest, Hash, HexError, PublicKey, Salt, Signature, decode_hex};
 pub use certificate::{CertVote, CertWindow, FinalityCertificate};
 pub use error::VerifyError;
-pub use genesis::{Genesis, GenesisError, GenesisNode};
+pub use genesis::{
+    GENESIS_VERSION, GENESIS_VERSION_NO_ATTESTATION, Genesis, GenesisError, GenesisNode,
+};
 pub use proof::{Proof, ProofFormatError};
 pub use tick::Tick;
 pub use units::{Height, NANOS_PER_SECOND, Nanos, NodeId, Second, UtcNanos, View};

@@ -3,6 +3,7 @@
 //! Owns: building genesis, batches, ticks, certificates and proofs from public seeds. Never:
 //! production keys: every key here is derived from a published seed and is therefore public.
 
+use crate::attest::{AttestationBinding, AttestationSigner};
 use crate::certificate::{CertVote, FinalityCertificate};
 use crate::merkle::{self, MerkleTree};
 use crate::proof::{PROOF_VERSION, Proof};
@@ -20,6 +21,8 @@ pub struct TestNetwork {
     pub genesis: Genesis,
     /// Signing key of node `i` at index `i`.
     pub keys: Vec<SigningKey>,
+    /// secp256k1 attestation key of node `i` at index `i` (bound to `keys[i]` in genesis).
+    pub attestation_keys: Vec<AttestationSigner>,
 }
 
 /// 32 deterministic bytes for `label`.
@@ -33,18 +36,32 @@ impl TestNetwork {
         let keys: Vec<SigningKey> = (0..n)
             .map(|i| SigningKey::from_bytes(&seeded(&format!("{seed}/node-key/{i}"))))
             .collect();
+        let attestation_keys: Vec<AttestationSigner> = (0..n)
+            .map(|i| {
+                AttestationSigner::from_secret(&seeded(&format!("{seed}/attest-key/{i}")))
+                    .expect("a BLAKE3 output is below the secp256k1 order")
+            })
+            .collect();
         let nodes = keys
             .iter()
+            .zip(&attestation_keys)
             .enumerate()
-            .map(|(i, k)| GenesisNode {
-                name: format!("node-{i}"),
-                public_key: public_key(k),
-                address: format!("127.0.0.1:{}", 7100 + i),
+            .map(|(i, (k, a))| GenesisNode {
+                attestation: Some(AttestationBinding::create(k, a)),
+                ..GenesisNode::new(
+                    format!("node-{i}"),
+                    public_key(k),
+                    format!("127.0.0.1:{}", 7100 + i),
+                )
             })
             .collect();
         let genesis = Genesis::new(format!("{seed}-net"), genesis_second, f, nodes)
             .expect("test genesis is valid");
-        TestNetwork { genesis, keys }
+        TestNetwork {
+            genesis,
+            keys,
+            attestation_keys,
+        }
     }
 
     /// The genesis hash.

@@ -4,6 +4,8 @@
 //! running the verifier — every expectation is written down here by hand, so a verifier change
 //! that alters an outcome fails the tests instead of silently regenerating the vectors.
 
+use crate::anchor::keccak256;
+use crate::attest;
 use crate::merkle::{self, MerkleTree};
 use crate::testkit::{TestNetwork, seeded};
 use crate::votes::{ClockReading, VoteKind, nullify_signing_bytes, vote_signing_bytes};
@@ -422,11 +424,27 @@ fn encoding_vectors() -> String {
         .collect();
     let salt = Salt([7; 16]);
     let digest = Digest([9; 32]);
+    let node0 = &net.genesis.nodes[0];
+    let binding = node0
+        .attestation
+        .as_ref()
+        .expect("vector networks bind attestation keys");
+    let binding_message = attest::binding_message(&node0.public_key, &binding.address);
     let v = serde_json::json!({
         "genesis": {
             "file": "genesis-4.json",
             "canonical_bytes": hex::encode(net.genesis.canonical_bytes()),
             "hash": g,
+        },
+        "attestation_binding": {
+            "node": 0,
+            "public_key": node0.public_key,
+            "address": binding.address,
+            "message": hex::encode(&binding_message),
+            "message_keccak256": hex::encode(keccak256(&binding_message)),
+            "ed25519_signature": binding.ed25519_signature,
+            "evm_signature": binding.evm_signature,
+            "canonical_bytes": hex::encode(binding.canonical_bytes()),
         },
         "digest_leaf": {
             "salt": salt,

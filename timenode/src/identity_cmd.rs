@@ -1,10 +1,20 @@
 //! `timenode keygen` and `timenode genesis`: an operator's node identity and a network's genesis.
 //!
-//! Owns: the key directory layout (`node.key`, mode 0600; `node.pub`, hex) and parsing the
-//! `--node NAME,KEY,ADDRESS` arguments. Never: prints a secret key.
+//! Owns: the key directory layout (`node.key`, mode 0600; `node.pub`, hex; `attest.key`, the
+//! secp256k1 attestation key, mode 0600; `attestation.json`, its public binding to the node's
+//! identity) and parsing the `--node NAME,KEY,ADDRESS[,ATTESTATION]` arguments. Never: prints
+//! or logs a secret key.
 
+use crate::anchor::AttestationKey;
 use std::path::{Path, PathBuf};
+use tickchain_sdk::anchor::EvmAddress;
+use tickchain_sdk::attest::AttestationBinding;
 use tickchain_sdk::{Genesis, GenesisNode, PublicKey, Second, keys, signing};
+
+/// The attestation key file `keygen` writes next to `node.key`.
+pub const ATTEST_KEY_FILE: &str = "attest.key";
+/// The public binding file `keygen` writes and `genesis` reads next to `node.pub`.
+pub const ATTESTATION_FILE: &str = "attestation.json";
 
 /// Why an identity command failed.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +32,7 @@ pub enum IdentityError {
     },
     /// A `--node` argument is malformed.
     #[error(
-        "--node {arg:?}: expected NAME,KEY,HOST:PORT where KEY is 64 hex characters or a node.pub file; {reason}"
+        "--node {arg:?}: expected NAME,KEY,HOST:PORT[,ATTESTATION] where KEY is 64 hex characters or a node.pub file and ATTESTATION an attestation.json file (default: the one next to node.pub); {reason}"
     )]
     NodeArg {
         /// The argument.
@@ -44,9 +54,16 @@ pub struct Generated {
     pub pub_file: PathBuf,
     /// The public key.
     pub public_key: PublicKey,
+    /// The secp256k1 attestation key file (mode 0600).
+    pub attest_key_file: PathBuf,
+    /// The binding of the attestation key to the identity (public; `genesis` reads it).
+    pub attestation_file: PathBuf,
+    /// The attestation key's EVM address.
+    pub attestation_address: EvmAddress,
 }
 
-/// Generates a node identity in `dir` (`node.key`, `node.pub`); refuses to overwrite a key.
+/// Generates a node identity in `dir` (`node.key`, `node.pub`, `attest.key`,
+/// `attestation.json`); refuses to overwrite a key.
 pub fn keygen(dir: &Path) -> Result<Generated, IdentityError> {
     std::fs::create_dir_all(dir).map_err(|source| IdentityError::Io {
         path: dir.display().to_string(),
@@ -54,31 +71,72 @@ pub fn keygen(dir: &Path) -> Result<Generated, IdentityError> {
     })?;
     let key_file = dir.join("node.key");
     let pub_file = dir.join("node.pub");
+    let attest_key_file = dir.join(ATTEST_KEY_FILE);
+    let attestation_file = dir.join(ATTESTATION_FILE);
+    // Refuse before writing anything, so a half-written identity never replaces a whole one.
+    for existing in [&key_file, &attest_key_file] {
+        if existing.exists() {
+            return Err(IdentityError::Io {
+                path: existing.display().to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "refusing to overwrite a secret key",
+                ),
+            });
+        }
+    }
     let key = keys::generate()?;
+    let attest = AttestationKey::generate()?;
     keys::write_secret(&key_file, &key)?;
+    attest.write(&attest_key_file)?;
     let public_key = signing::public_key(&key);
-    std::fs::write(&pub_file, format!("{public_key}\n")).map_err(|source| IdentityError::Io {
-        path: pub_file.display().to_string(),
-        source,
-    })?;
+    let write = |path: &Path, text: String| {
+        std::fs::write(path, text).map_err(|source| IdentityError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    write(&pub_file, format!("{public_key}\n"))?;
+    let binding = attest.bind(&key);
+    write(&attestation_file, binding_json(&binding) + "\n")?;
     Ok(Generated {
         key_file,
         pub_file,
         public_key,
+        attest_key_file,
+        attestation_file,
+        attestation_address: binding.address,
     })
 }
 
-/// Parses `NAME,KEY,HOST:PORT`; KEY is hex or the path of a `node.pub` file.
+fn binding_json(binding: &AttestationBinding) -> String {
+    serde_json::to_string_pretty(binding).expect("a binding serializes")
+}
+
+/// Writes `binding` as an `attestation.json` file (what `keygen` writes).
+pub fn write_binding(path: &Path, binding: &AttestationBinding) -> Result<(), IdentityError> {
+    std::fs::write(path, binding_json(binding) + "\n").map_err(|source| IdentityError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Parses `NAME,KEY,HOST:PORT[,ATTESTATION]`; KEY is hex or the path of a `node.pub` file,
+/// ATTESTATION the path of the node's `attestation.json` (default: the one next to `node.pub`).
+/// The binding is checked against the key here, so a mix-up names the node.
 pub fn parse_node_arg(arg: &str) -> Result<GenesisNode, IdentityError> {
     let bad = |reason: String| IdentityError::NodeArg {
         arg: arg.to_string(),
         reason,
     };
-    let parts: Vec<&str> = arg.splitn(3, ',').collect();
-    let [name, key, address] = parts[..] else {
-        return Err(bad(format!("found {} comma-separated parts", parts.len())));
+    let parts: Vec<&str> = arg.splitn(4, ',').collect();
+    let (name, key, address, attestation) = match parts[..] {
+        [name, key, address] => (name, key, address, None),
+        [name, key, address, attestation] => (name, key, address, Some(attestation)),
+        _ => return Err(bad(format!("found {} comma-separated parts", parts.len()))),
     };
-    let key_text = if key.len() == 64 && key.chars().all(|c| c.is_ascii_hexdigit()) {
+    let key_is_hex = key.len() == 64 && key.chars().all(|c| c.is_ascii_hexdigit());
+    let key_text = if key_is_hex {
         key.to_string()
     } else {
         std::fs::read_to_string(key)
@@ -92,10 +150,32 @@ pub fn parse_node_arg(arg: &str) -> Result<GenesisNode, IdentityError> {
             "address {address:?} is not HOST:PORT with an IP host"
         )));
     }
+    let binding_path = match attestation {
+        Some(path) => PathBuf::from(path),
+        None if !key_is_hex => Path::new(key)
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(ATTESTATION_FILE),
+        None => {
+            return Err(bad(
+                "a hex KEY needs the node's attestation.json as a fourth part".to_string(),
+            ));
+        }
+    };
+    let text = std::fs::read_to_string(&binding_path).map_err(|e| {
+        bad(format!(
+            "cannot read attestation file {}: {e}",
+            binding_path.display()
+        ))
+    })?;
+    let binding: AttestationBinding = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("attestation file {}: {e}", binding_path.display())))?;
+    binding
+        .verify(&public_key)
+        .map_err(|e| bad(format!("attestation file {}: {e}", binding_path.display())))?;
     Ok(GenesisNode {
-        name: name.to_string(),
-        public_key,
-        address: address.to_string(),
+        attestation: Some(binding),
+        ..GenesisNode::new(name, public_key, address)
     })
 }
 

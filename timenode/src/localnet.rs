@@ -1,7 +1,8 @@
 //! A ring on one machine: node keys, a genesis and one `node.toml` per node in a directory.
 //!
-//! Owns: the layout `ROOT/genesis.json`, `ROOT/node-i/{node.key, node.toml, data/}` used by the
-//! testnet launcher, the multi-process tests and the benchmarks. Never: starts anything.
+//! Owns: the layout `ROOT/genesis.json`, `ROOT/node-i/{node.key, attest.key, node.toml, data/}`
+//! used by the testnet launcher, the multi-process tests and the benchmarks. Never: starts
+//! anything.
 
 use std::path::{Path, PathBuf};
 use tickchain_sdk::{Genesis, GenesisNode, Second, keys, signing};
@@ -50,10 +51,11 @@ pub fn create(
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let key = keys::generate()?;
         keys::write_secret(&dir.join("node.key"), &key)?;
+        let attest = crate::anchor::AttestationKey::generate()?;
+        attest.write(&dir.join(crate::identity_cmd::ATTEST_KEY_FILE))?;
         members.push(GenesisNode {
-            name: format!("node-{i}"),
-            public_key: signing::public_key(&key),
-            address: address.clone(),
+            attestation: Some(attest.bind(&key)),
+            ..GenesisNode::new(format!("node-{i}"), signing::public_key(&key), address)
         });
     }
     let now = std::time::SystemTime::now()

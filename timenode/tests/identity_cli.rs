@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use tickchain_timenode::anchor::AttestationKey;
 
 fn timenode(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_timenode"))
@@ -39,12 +40,27 @@ fn keygen_then_genesis_produces_a_valid_network_file() {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let secret = std::fs::read_to_string(out.join("node.key")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(out.join("attest.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "attest.key is secret too");
+        }
         let stdout = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            !stdout.contains(secret.trim()),
-            "keygen must never print the secret key"
-        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        for file in ["node.key", "attest.key"] {
+            let secret = std::fs::read_to_string(out.join(file)).unwrap();
+            assert_eq!(secret.trim().len(), 64, "{file}");
+            assert!(
+                !stdout.contains(secret.trim()) && !stderr.contains(secret.trim()),
+                "keygen must never print the secret in {file}"
+            );
+        }
+        let public = std::fs::read_to_string(out.join("attestation.json")).unwrap();
+        assert!(public.contains("\"address\""), "{public}");
         node_args.push(format!(
             "node-{i},{},127.0.0.1:{}",
             out.join("node.pub").display(),
@@ -76,6 +92,13 @@ fn keygen_then_genesis_produces_a_valid_network_file() {
     let g = tickchain_sdk::Genesis::from_json(&std::fs::read_to_string(&genesis).unwrap()).unwrap();
     assert_eq!((g.n(), g.f, g.quorum), (4, 1, 3));
     assert_eq!(g.chain_id, "test-net");
+    // Every node's attestation key is in genesis, bound to its identity (from_json checked
+    // both signatures), and it is the key in that node's attest.key.
+    assert_eq!(g.version, tickchain_sdk::GENESIS_VERSION);
+    for (i, node) in g.nodes.iter().enumerate() {
+        let key = AttestationKey::read(&dir.join(format!("node-{i}/attest.key"))).unwrap();
+        assert_eq!(node.attestation.as_ref().unwrap().address, key.address());
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -97,9 +120,34 @@ fn genesis_rejects_bad_node_arguments_with_a_specific_message() {
     let o = timenode(&["genesis", "--out", out.to_str().unwrap(), "--node", &arg]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("is not HOST:PORT"));
-    // One valid node cannot tolerate f = 1.
-    let pk = tickchain_sdk::signing::public_key(&ed25519_dalek::SigningKey::from_bytes(&[3; 32]));
+    // A hex key needs its attestation binding.
+    let identity = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+    let pk = tickchain_sdk::signing::public_key(&identity);
     let arg = format!("a,{pk},127.0.0.1:1");
+    let o = timenode(&["genesis", "--out", out.to_str().unwrap(), "--node", &arg]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("needs the node's attestation.json"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A binding made for another identity is refused, naming the file.
+    let attest = AttestationKey::from_secret(&[5; 32]).unwrap();
+    let other = ed25519_dalek::SigningKey::from_bytes(&[4; 32]);
+    let wrong = dir.join("wrong.json");
+    tickchain_timenode::identity_cmd::write_binding(&wrong, &attest.bind(&other)).unwrap();
+    let arg = format!("a,{pk},127.0.0.1:1,{}", wrong.display());
+    let o = timenode(&["genesis", "--out", out.to_str().unwrap(), "--node", &arg]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("did not sign"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // One valid node cannot tolerate f = 1.
+    let binding = dir.join("attestation.json");
+    tickchain_timenode::identity_cmd::write_binding(&binding, &attest.bind(&identity)).unwrap();
+    let arg = format!("a,{pk},127.0.0.1:1,{}", binding.display());
     let o = timenode(&[
         "genesis",
         "--f",

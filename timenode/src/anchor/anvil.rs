@@ -1,9 +1,10 @@
 //! A local EVM chain: one `anvil` process (npm `@foundry-rs/anvil`) on a loopback port, for
 //! tests, examples and the local testnet.
 //!
-//! Owns: starting anvil with its pid recorded, polling until its RPC answers, and killing it by
-//! pid when dropped (also while a test panics). Never: listens beyond 127.0.0.1, or skips when
-//! anvil is missing (that is an error telling you to run `scripts/install-npm`).
+//! Owns: starting anvil with its pid recorded, polling until its RPC answers, stopping it (SIGTERM
+//! by pid, so `--state` is written) and restarting it on the same port, and killing it by pid
+//! when dropped (also while a test panics). Never: listens beyond 127.0.0.1, or skips when anvil
+//! is missing (that is an error telling you to run `scripts/install-npm`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -65,14 +66,48 @@ pub enum AnvilError {
     /// No free loopback port could be reserved.
     #[error("reserving a loopback port: {0}")]
     Port(std::io::Error),
+    /// Stopping anvil by pid failed.
+    #[error("stopping anvil (pid {pid}): {reason}")]
+    Stop {
+        /// Its pid.
+        pid: u32,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// How to start a local chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnvilOptions {
+    /// The chain id (`--chain-id`).
+    pub chain_id: u64,
+    /// Seconds between blocks (`--block-time`); `None` mines one block per transaction.
+    pub block_time: Option<u64>,
+    /// A state file (`--state`): loaded at start if it exists, written when stopped with
+    /// SIGTERM, so a restarted chain continues where it stopped.
+    pub state: Option<PathBuf>,
+}
+
+impl AnvilOptions {
+    /// Automining (a block per transaction), no state file.
+    pub fn new(chain_id: u64) -> AnvilOptions {
+        AnvilOptions {
+            chain_id,
+            block_time: None,
+            state: None,
+        }
+    }
 }
 
 /// A running anvil process, killed (by pid) when dropped.
 #[derive(Debug)]
 pub struct Anvil {
-    child: Child,
+    child: Option<Child>,
+    pid: u32,
     port: u16,
     chain_id: u64,
+    path: PathBuf,
+    options: AnvilOptions,
 }
 
 impl Anvil {
@@ -108,6 +143,16 @@ impl Anvil {
     /// Starts the anvil at `path` with `chain_id` on a free loopback port and waits until its
     /// RPC answers.
     pub fn spawn_binary(path: &Path, chain_id: u64) -> Result<Anvil, AnvilError> {
+        Anvil::spawn_with(path, AnvilOptions::new(chain_id))
+    }
+
+    /// Starts `Anvil::binary()` with `options` on a free loopback port and waits until its RPC
+    /// answers.
+    pub fn start(options: AnvilOptions) -> Result<Anvil, AnvilError> {
+        Anvil::spawn_with(&Anvil::binary(), options)
+    }
+
+    fn spawn_with(path: &Path, options: AnvilOptions) -> Result<Anvil, AnvilError> {
         if !path.is_file() {
             return Err(AnvilError::Missing {
                 path: path.to_path_buf(),
@@ -116,24 +161,15 @@ impl Anvil {
         // The port is free when reserved but could be taken before anvil binds it: retry.
         let mut last = None;
         for _ in 0..3 {
-            let port = free_port()?;
-            let child = Command::new(path)
-                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--chain-id", &chain_id.to_string(), "--silent"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|source| AnvilError::Spawn {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
             let mut anvil = Anvil {
-                child,
-                port,
-                chain_id,
+                child: None,
+                pid: 0,
+                port: free_port()?,
+                chain_id: options.chain_id,
+                path: path.to_path_buf(),
+                options: options.clone(),
             };
-            match anvil.wait_ready() {
+            match anvil.launch() {
                 Ok(()) => return Ok(anvil),
                 Err(e @ AnvilError::Exited { .. }) => last = Some(e),
                 Err(e) => return Err(e),
@@ -142,9 +178,73 @@ impl Anvil {
         Err(last.expect("the loop ran at least once"))
     }
 
-    /// The process id (what `Drop` kills).
+    fn launch(&mut self) -> Result<(), AnvilError> {
+        let mut cmd = Command::new(&self.path);
+        cmd.args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--chain-id", &self.chain_id.to_string(), "--silent"]);
+        if let Some(secs) = self.options.block_time {
+            cmd.args(["--block-time", &secs.to_string()]);
+        }
+        if let Some(state) = &self.options.state {
+            cmd.arg("--state").arg(state);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|source| AnvilError::Spawn {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.pid = child.id();
+        self.child = Some(child);
+        self.wait_ready()
+    }
+
+    /// Stops the chain: SIGTERM by pid (anvil then writes its `--state` file), waiting up to
+    /// 10 s before SIGKILL. Its RPC port refuses connections until [`Anvil::restart`].
+    pub fn stop(&mut self) -> Result<(), AnvilError> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let pid = child.id();
+        let stop_err = |reason: String| AnvilError::Stop { pid, reason };
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .map_err(|e| stop_err(format!("running kill: {e}")))?;
+        if !status.success() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(stop_err(format!("kill -TERM exited with {status}")));
+        }
+        let start = Instant::now();
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => return Ok(()),
+                Ok(None) if start.elapsed() < Duration::from_secs(10) => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(stop_err("did not exit within 10 s of SIGTERM".into()));
+                }
+            }
+        }
+    }
+
+    /// Starts the stopped chain again on the same port with the same options (with a `state`
+    /// file it continues from where it stopped), waiting until its RPC answers.
+    pub fn restart(&mut self) -> Result<(), AnvilError> {
+        self.stop()?;
+        self.launch()
+    }
+
+    /// The process id of the running anvil (what `Drop` kills), or of the last one if stopped.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.pid
     }
 
     /// The chain id it was started with.
@@ -161,9 +261,12 @@ impl Anvil {
         let start = Instant::now();
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                self.child = None;
                 return Err(AnvilError::Exited {
-                    pid: self.pid(),
+                    pid: self.pid,
                     port: self.port,
                     status,
                 });
@@ -186,8 +289,10 @@ impl Anvil {
 impl Drop for Anvil {
     fn drop(&mut self) {
         // Child::kill sends SIGKILL to exactly this pid; wait reaps it.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

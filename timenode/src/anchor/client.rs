@@ -176,6 +176,16 @@ impl OracleClient {
         Ok((root != B256::ZERO).then_some(Hash(root.0)))
     }
 
+    /// Signatures an anchor needs under the current signer set.
+    pub async fn threshold(&self) -> Result<u8, OracleError> {
+        Ok(self.instance.threshold().call().await?)
+    }
+
+    /// The provider this client reads (and, for `anchor` / `rotate`, sends) through.
+    pub fn provider(&self) -> &DynProvider {
+        self.instance.provider()
+    }
+
     /// The current signer-set epoch.
     pub async fn epoch(&self) -> Result<u64, OracleError> {
         Ok(self.instance.epoch().call().await?)
