@@ -152,7 +152,12 @@ impl Core {
         self.last_active.fill(view);
     }
 
-    /// The current view.
+    /// The leader of `view`.
+    pub fn leader(&self, view: View) -> NodeId {
+        self.ctx.leader(view)
+    }
+
+    /// The view this node is in.
     pub fn view(&self) -> View {
         self.view
     }
@@ -173,7 +178,7 @@ impl Core {
             Input::Start => self.arm_view(now),
             Input::Message { from, message } => self.on_message(now, from, message),
             Input::Timer(timer) => self.on_timer(now, timer),
-            Input::Batch(batch) => self.on_batch(batch),
+            Input::Batch(batch) => self.on_batch(now, batch),
         }
         std::mem::take(&mut self.out)
     }
@@ -193,7 +198,7 @@ impl Core {
             Message::Fetch(f) => self.on_fetch(from, f),
             Message::Chain(ticks) => self.on_chain(now, ticks),
             // Only a batch's own signer offers it (the ring's batches are not gossiped).
-            Message::Batch(b) if b.node == from => self.on_batch(b),
+            Message::Batch(b) if b.node == from => self.on_batch(now, b),
             Message::Batch(_) => {}
         }
     }
@@ -222,14 +227,14 @@ impl Core {
         }
     }
 
-    fn on_batch(&mut self, batch: Batch) {
+    /// Queues a signed batch for our next proposal. Each node gets an equal share of the queue
+    /// and only batches from the last hour up to 2 s ahead of our clock are kept, so no peer
+    /// can crowd out the others' batches or park batches no tick will ever take.
+    fn on_batch(&mut self, now: &LocalClock, batch: Batch) {
         let gh = self.ctx.genesis_hash();
-        let known = self
-            .batches
-            .iter()
-            .any(|b| b.node == batch.node && b.second == batch.second);
-        if known
-            || self.batches.len() >= self.ctx.config.max_pending_batches
+        let current = now.mid().second_floor().max(0) as u64;
+        let in_time = batch.second.0 <= current + 2 && batch.second.0 + 3600 >= current;
+        if !in_time
             || batch.node.index() >= self.ctx.n()
             || !self
                 .ctx
@@ -238,7 +243,24 @@ impl Core {
         {
             return;
         }
-        self.batches.push(batch);
+        self.queue_batch(batch);
+    }
+
+    /// Adds a verified batch unless it is queued already or its signer's share is full.
+    pub(crate) fn queue_batch(&mut self, batch: Batch) {
+        let share = (self.ctx.config.max_pending_batches / self.ctx.n()).max(1);
+        let mut from_node = 0;
+        for b in &self.batches {
+            if b.node == batch.node {
+                if b.second == batch.second {
+                    return;
+                }
+                from_node += 1;
+            }
+        }
+        if from_node < share {
+            self.batches.push(batch);
+        }
     }
 
     /// The round for `view`, created on first use.

@@ -96,9 +96,12 @@ impl Core {
             }
         }
         let gh = self.ctx.genesis_hash();
-        let (batches, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.batches)
+        let (mut batches, mut rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.batches)
             .into_iter()
             .partition(|b| b.second <= second);
+        if batches.len() > super::codec::MAX_BATCHES {
+            rest.extend(batches.split_off(super::codec::MAX_BATCHES));
+        }
         self.batches = rest;
         let tree = MerkleTree::from_leaf_hashes(batches.iter().map(|b| b.leaf_hash(&gh)).collect());
         let tick = Tick {

@@ -248,7 +248,9 @@ impl Core {
                 .as_ref()
                 .map(|(p, _)| p.batches.clone())
                 .unwrap_or_default();
-            self.batches.extend(back);
+            for b in back {
+                self.queue_batch(b);
+            }
         }
         if view >= self.view {
             self.enter_view(now, View(view.0 + 1), msg);

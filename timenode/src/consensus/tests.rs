@@ -385,3 +385,82 @@ fn an_unknown_kind_says_what_was_expected() {
         "unknown message kind 42: expected 1 to 10"
     );
 }
+
+/// The leader (node 1) after every batch in `inputs` was offered to it, proposing view 1.
+fn proposal_after_batches(r: &Ring, inputs: Vec<(usize, tickchain_sdk::Batch)>) -> Proposal {
+    let mut leader = started(r, 1);
+    for (from, b) in inputs {
+        if from == 1 {
+            leader.handle(&at(GENESIS, 950), Input::Batch(b));
+        } else {
+            deliver(&mut leader, at(GENESIS, 950), from, Message::Batch(b));
+        }
+    }
+    leader
+        .handle(
+            &at(first_second(), 0),
+            Input::Timer(Timer::Propose(View(1))),
+        )
+        .into_iter()
+        .find_map(|a| match a {
+            Action::Broadcast(Message::Proposal(p)) => Some(p),
+            _ => None,
+        })
+        .expect("the leader proposes")
+}
+
+#[test]
+fn one_node_flooding_batches_cannot_crowd_out_the_others_or_park_future_batches() {
+    let r = ring(4);
+    let digest = [tickchain_sdk::Digest([5; 32])];
+    let mut inputs = Vec::new();
+    // Node 3 floods 5,000 signed batches (more than the whole queue) for past seconds, then one
+    // far in the future.
+    for k in 0..5_000u64 {
+        inputs.push((
+            3,
+            r.net
+                .batch(NodeId(3), Second(GENESIS.0 - 1 - k), &digest)
+                .batch,
+        ));
+    }
+    let future = r
+        .net
+        .batch(NodeId(3), Second(GENESIS.0 + 60), &digest)
+        .batch;
+    inputs.push((3, future.clone()));
+    // A batch relayed by someone other than its signer is ignored.
+    let relayed = r.net.batch(NodeId(2), Second(GENESIS.0 - 5), &digest).batch;
+    inputs.push((3, relayed.clone()));
+    // Honest nodes' batches arrive after the flood.
+    let honest: Vec<_> = [0u16, 1, 2]
+        .iter()
+        .map(|&i| r.net.batch(NodeId(i), GENESIS, &digest).batch)
+        .collect();
+    for b in &honest {
+        inputs.push((b.node.index(), b.clone()));
+    }
+    let p = proposal_after_batches(&r, inputs);
+    for b in &honest {
+        assert!(
+            p.batches.contains(b),
+            "node {}'s batch was crowded out",
+            b.node
+        );
+    }
+    assert!(
+        !p.batches.contains(&future),
+        "a batch 60 s ahead is not queued"
+    );
+    assert!(
+        !p.batches.contains(&relayed),
+        "only a batch's signer may offer it"
+    );
+    let from_3 = p.batches.iter().filter(|b| b.node == NodeId(3)).count();
+    assert_eq!(
+        from_3,
+        Config::default().max_pending_batches / 4,
+        "node 3 gets its share"
+    );
+    assert!(p.batches.len() <= codec::MAX_BATCHES);
+}

@@ -45,11 +45,6 @@ impl Core {
             return;
         }
         self.catch_up(now, leader, v);
-        // Batches the leader committed to are not offered again by us when we lead; if its
-        // view fails, their signers offer them again (`specs/consensus.md` § Batches).
-        if !p.batches.is_empty() {
-            self.batches.retain(|b| !p.batches.contains(b));
-        }
         let r = self.round(v);
         r.notarizes.entry(leader).or_insert_with(|| p.vote.clone());
         if r.proposal.is_none() {
@@ -75,7 +70,10 @@ impl Core {
             return;
         };
         match self.judge(&p) {
-            Verdict::Valid => {}
+            // Batches a valid proposal commits to (the leader signed their root) are not
+            // offered again by us when we lead; if its view fails, their signers offer them
+            // again (`specs/consensus.md` § Batches).
+            Verdict::Valid => self.batches.retain(|b| !p.batches.contains(b)),
             Verdict::Invalid => return self.nullify(now, v),
             Verdict::Missing(views) => {
                 return self.fetch(now, Some(p.tick.proposer), views, Vec::new());

@@ -269,8 +269,14 @@ pub async fn run_observed(
                         if let Message::Fetch(f) = &message {
                             serve_fetch_from_store(&store, &transport, msg.from, f)?;
                         }
-                        if let Message::Proposal(p) = &message {
-                            driver.offers.saw_proposal(p.tick.hash(&genesis.hash), &p.batches);
+                        // Proposals come from their view's leader only (the transport
+                        // authenticates the sender), and must match their tick's batch root.
+                        if let Message::Proposal(p) = &message
+                            && core.leader(p.tick.view) == msg.from
+                            && p.tick.view.0.abs_diff(core.view().0) <= 16
+                        {
+                            let hash = p.tick.hash(&genesis.hash);
+                            driver.offers.saw_proposal(&p.tick, hash, &p.batches, &genesis.hash);
                         }
                         let now = clock.read();
                         let actions = core.handle(&now, Input::Message { from: msg.from, message });
@@ -423,8 +429,9 @@ impl Driver<'_> {
             tracing::trace!(?action, "core action");
             if let Action::Persist(record) = &action {
                 if let crate::consensus::io::Record::Proposal(p) = record {
+                    let gh = self.genesis.hash;
                     self.offers
-                        .saw_proposal(p.tick.hash(&self.genesis.hash), &p.batches);
+                        .saw_proposal(&p.tick, p.tick.hash(&gh), &p.batches, &gh);
                 }
                 pending.push(records::encode(record));
                 continue;

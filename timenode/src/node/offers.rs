@@ -6,7 +6,8 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
-use tickchain_sdk::{Batch, Hash, Second};
+use tickchain_sdk::merkle::MerkleTree;
+use tickchain_sdk::{Batch, Hash, Second, Tick, View};
 
 /// Proposals remembered (a few minutes of views).
 const BOOK_SIZE: usize = 512;
@@ -17,21 +18,40 @@ pub const REOFFER_AFTER: Duration = Duration::from_secs(3);
 #[derive(Default)]
 pub struct Offers {
     book: HashMap<Hash, Vec<Batch>>,
-    order: VecDeque<Hash>,
+    views: HashMap<View, Hash>,
+    order: VecDeque<(View, Hash)>,
     unconfirmed: BTreeMap<Second, (Batch, Instant)>,
 }
 
 impl Offers {
-    /// Remembers that the tick `hash` was proposed carrying `batches`.
-    pub fn saw_proposal(&mut self, hash: Hash, batches: &[Batch]) {
-        if self.book.contains_key(&hash) {
+    /// Remembers that the tick `hash` was proposed carrying `batches`, if they are the batches
+    /// its `batch_root` commits to (anything else is ignored: the tick hash covers the root, so
+    /// a matching list is the true one).
+    pub fn saw_proposal(
+        &mut self,
+        tick: &Tick,
+        hash: Hash,
+        batches: &[Batch],
+        genesis_hash: &Hash,
+    ) {
+        // One proposal per view: an equivocating leader's second proposal is not recorded.
+        if self.views.contains_key(&tick.view) || tick.batch_count as usize != batches.len() {
+            return;
+        }
+        let root = MerkleTree::from_leaf_hashes(
+            batches.iter().map(|b| b.leaf_hash(genesis_hash)).collect(),
+        )
+        .root();
+        if root != tick.batch_root {
             return;
         }
         self.book.insert(hash, batches.to_vec());
-        self.order.push_back(hash);
+        self.views.insert(tick.view, hash);
+        self.order.push_back((tick.view, hash));
         while self.order.len() > BOOK_SIZE {
-            if let Some(old) = self.order.pop_front() {
+            if let Some((view, old)) = self.order.pop_front() {
                 self.book.remove(&old);
+                self.views.remove(&view);
             }
         }
     }
@@ -87,13 +107,28 @@ mod tests {
         }
     }
 
+    const G: Hash = Hash([7; 32]);
+
+    fn tick_over(view: u64, batches: &[Batch]) -> Tick {
+        let tree = MerkleTree::from_leaf_hashes(batches.iter().map(|b| b.leaf_hash(&G)).collect());
+        Tick {
+            height: tickchain_sdk::Height(1),
+            view: View(view),
+            second: Second(1),
+            prev_hash: G,
+            batch_root: tree.root(),
+            batch_count: tree.len(),
+            proposer: NodeId(1),
+        }
+    }
+
     #[test]
     fn the_book_forgets_the_oldest_proposal_beyond_its_size() {
         let mut o = Offers::default();
         for i in 0..(BOOK_SIZE as u64 + 1) {
             let mut h = [0u8; 32];
             h[..8].copy_from_slice(&i.to_be_bytes());
-            o.saw_proposal(Hash(h), &[batch(i)]);
+            o.saw_proposal(&tick_over(i, &[batch(i)]), Hash(h), &[batch(i)], &G);
         }
         assert!(o.batches_of(&Hash([0; 32])).is_none());
         let mut last = [0u8; 32];
@@ -101,6 +136,26 @@ mod tests {
         assert_eq!(
             o.batches_of(&Hash(last)).unwrap(),
             &[batch(BOOK_SIZE as u64)]
+        );
+    }
+
+    #[test]
+    fn only_the_batch_list_under_the_ticks_root_is_recorded_once_per_view() {
+        let mut o = Offers::default();
+        let tick = tick_over(5, &[batch(1), batch(2)]);
+        o.saw_proposal(&tick, Hash([1; 32]), &[batch(2), batch(1)], &G);
+        o.saw_proposal(&tick, Hash([1; 32]), &[batch(1)], &G);
+        assert!(
+            o.batches_of(&Hash([1; 32])).is_none(),
+            "forged lists are ignored"
+        );
+        o.saw_proposal(&tick, Hash([1; 32]), &[batch(1), batch(2)], &G);
+        assert_eq!(o.batches_of(&Hash([1; 32])).unwrap(), &[batch(1), batch(2)]);
+        let other = tick_over(5, &[batch(3)]);
+        o.saw_proposal(&other, Hash([2; 32]), &[batch(3)], &G);
+        assert!(
+            o.batches_of(&Hash([2; 32])).is_none(),
+            "a second proposal for view 5"
         );
     }
 

@@ -83,6 +83,16 @@ impl Location {
     }
 }
 
+/// A sled transaction's error as a plain sled error (the pool's transactions never abort).
+pub fn transaction_error(e: sled::transaction::TransactionError<()>) -> sled::Error {
+    match e {
+        sled::transaction::TransactionError::Storage(e) => e,
+        sled::transaction::TransactionError::Abort(()) => {
+            sled::Error::Unsupported("pool transaction aborted".into())
+        }
+    }
+}
+
 /// The 8-byte key of a second.
 pub fn second_key(second: Second) -> [u8; 8] {
     second.0.to_be_bytes()

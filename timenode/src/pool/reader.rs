@@ -10,6 +10,7 @@ use super::layout::{self, Location, PoolTrees};
 use super::writer::receipt;
 use crate::node::records;
 use crate::store::{ChainStore, Store};
+use sled::Transactional;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tickchain_api::ProofStatus;
@@ -65,7 +66,7 @@ impl PoolReader {
             return pending(); // final only through a descendant that is not stored yet
         };
         let (tick, descendants, certificate) = chain;
-        let tree = self.batch_tree(loc.second)?;
+        let tree = self.batch_tree(loc.second, &batch.root)?;
         let Some((leaf_digest, salt)) = tree.leaves.get(loc.index as usize).copied() else {
             return Err(PoolError::Corrupt(format!(
                 "batch {} has {} leaves, digest index {}",
@@ -125,7 +126,11 @@ impl PoolReader {
     }
 
     /// `second`'s batch tree, from the cache or rebuilt from `pool-leaves`.
-    fn batch_tree(&self, second: Second) -> Result<Arc<BatchTree>, PoolError> {
+    fn batch_tree(
+        &self,
+        second: Second,
+        expected_root: &Hash,
+    ) -> Result<Arc<BatchTree>, PoolError> {
         if let Some(t) = self.cache.get(second) {
             return Ok(t);
         }
@@ -138,6 +143,13 @@ impl PoolReader {
             tree: MerkleTree::from_leaf_hashes(hashes),
             leaves,
         });
+        // A tree read while retention deletes the batch is partial: never serve or cache it.
+        if tree.tree.root() != *expected_root {
+            return Err(PoolError::Corrupt(format!(
+                "batch {} rebuilt to another root (deleted while read?)",
+                second.0
+            )));
+        }
         self.cache.insert(second, tree.clone());
         Ok(tree)
     }
@@ -161,10 +173,16 @@ impl PoolReader {
         if !batches.contains(&batch) {
             return Ok(false);
         }
-        self.trees
-            .included
-            .insert(key, layout::encode_included(height, batches))?;
-        let was_pending = self.trees.pending.remove(key)?.is_some();
+        let value = layout::encode_included(height, batches);
+        // Included and no longer pending together, or neither.
+        let was_pending = (&self.trees.included, &self.trees.pending)
+            .transaction(|(included, pending)| {
+                included.insert(&key, value.as_slice())?;
+                Ok::<bool, sled::transaction::ConflictableTransactionError<()>>(
+                    pending.remove(&key)?.is_some(),
+                )
+            })
+            .map_err(layout::transaction_error)?;
         self.trees.db.flush()?;
         if was_pending {
             let _ = self

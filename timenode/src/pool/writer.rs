@@ -9,6 +9,7 @@
 use super::cache::{BatchTree, TreeCache};
 use super::layout::{self, Location, PoolTrees};
 use ed25519_dalek::SigningKey;
+use sled::Transactional;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,8 +28,8 @@ use tracing::{debug, error, info, warn};
 const GROUP_DIGESTS: usize = 20_000;
 /// How often retention pruning runs.
 const PRUNE_EVERY: Duration = Duration::from_secs(30);
-/// Most batches deleted by one pruning pass.
-const PRUNE_BATCHES: usize = 4096;
+/// Most digests deleted by one pruning pass (it runs on the writer thread, between commits).
+const PRUNE_DIGESTS: usize = 100_000;
 
 /// A request to the writer thread.
 pub enum Command {
@@ -152,12 +153,8 @@ impl Writer {
         if now < seal_at(self.open.second, self.lead) {
             return;
         }
-        if !self.open.leaves.is_empty()
-            && let Err(e) = self.seal()
-        {
-            // The digests are durable: a restart seals them. Until then, keep trying.
-            error!(error = %e, second = self.open.second.0, "sealing failed; will retry");
-            return;
+        if !self.open.leaves.is_empty() {
+            self.seal();
         }
         self.open.second = Second((self.open.second.0 + 1).max(open_second(now, self.lead).0));
     }
@@ -175,14 +172,13 @@ impl Writer {
         {
             return;
         }
-        match self.seal() {
-            Ok(()) => self.open.second = Second(self.open.second.0 + 1),
-            Err(e) => error!(error = %e, second = self.open.second.0, "sealing failed; will retry"),
-        }
+        self.seal();
+        self.open.second = Second(self.open.second.0 + 1);
     }
 
-    /// Seals, signs, stores and hands out the open batch.
-    fn seal(&mut self) -> Result<(), sled::Error> {
+    /// Seals, signs, stores and hands out the open batch. A storage failure stops the node
+    /// (see [`fail_stop`]): its acknowledged digests are durable and a restart seals them.
+    fn seal(&mut self) {
         let second = self.open.second;
         let hashes = std::mem::take(&mut self.open.hashes);
         let leaves = std::mem::take(&mut self.open.leaves);
@@ -194,11 +190,11 @@ impl Writer {
             second,
             hashes,
             leaves,
-        )?;
+        )
+        .unwrap_or_else(|e| fail_stop(&format!("sealing the batch of second {}", second.0), &e));
         self.cache.insert(second, tree);
         debug!(second = second.0, count = batch.count, "sealed batch");
         let _ = self.sealed_out.send(batch);
-        Ok(())
     }
 
     /// Writes every new digest of `group` with one flush, then answers each submission.
@@ -210,12 +206,13 @@ impl Writer {
         let mut index_batch = sled::Batch::default();
         let mut fresh: HashMap<Digest, Location> = HashMap::new();
         let mut answers = Vec::with_capacity(group.len());
-        let mut depth = self.depth.load(Ordering::Relaxed);
+        let depth = self.depth.load(Ordering::Relaxed);
+        let mut added = 0u64;
         for cmd in group {
             let Command::Submit { digests, reply } = cmd else {
                 continue;
             };
-            if depth + digests.len() as u64 > self.max_depth {
+            if depth + added + digests.len() as u64 > self.max_depth {
                 let _ = reply.send(Err(SubmitError::Overloaded {
                     retry_after: Duration::from_secs(1),
                 }));
@@ -243,7 +240,7 @@ impl Writer {
                     let loc = Location { second, index };
                     index_batch.insert(&d.0, &loc.to_bytes());
                     fresh.insert(d, loc);
-                    depth += 1;
+                    added += 1;
                     loc
                 });
                 receipts.push(receipt(self.me, d, loc.second));
@@ -277,25 +274,18 @@ impl Writer {
         } else if n > 0 {
             self.cost_per_commit_ns = 0.8 * self.cost_per_commit_ns + 0.2 * took;
         }
-        match written {
-            Ok(()) => {
-                self.depth.store(depth, Ordering::Relaxed);
-                for (reply, failed, receipts) in answers {
-                    let _ = reply.send(match failed {
-                        Some(e) => Err(SubmitError::Storage(e)),
-                        None => Ok(receipts),
-                    });
-                }
-            }
-            Err(e) => {
-                // Nothing of this group is acknowledged; forget it so it is not sealed either.
-                error!(error = %e, "pool write failed");
-                self.open.leaves.truncate(first as usize);
-                self.open.hashes.truncate(first as usize);
-                for (reply, _, _) in answers {
-                    let _ = reply.send(Err(SubmitError::Storage(e.to_string())));
-                }
-            }
+        if let Err(e) = written {
+            // Part of the group may be on disk and nothing of it is acknowledged; a restart
+            // seals whatever is there into this second's batch (unacknowledged extras are
+            // harmless).
+            fail_stop("writing a group commit", &e);
+        }
+        self.depth.fetch_add(added, Ordering::Relaxed);
+        for (reply, failed, receipts) in answers {
+            let _ = reply.send(match failed {
+                Some(e) => Err(SubmitError::Storage(e)),
+                None => Ok(receipts),
+            });
         }
     }
 
@@ -316,13 +306,14 @@ impl Writer {
         let now = (self.clock)().second_floor().max(0) as u64;
         let cutoff = Second(now.saturating_sub(keep));
         let mut removed = 0usize;
+        let mut digests = 0usize;
         for kv in self.trees.included.range(..layout::second_key(cutoff)) {
             let (k, _) = kv?;
             let second = layout::second_from_key(&k)?;
-            remove_batch(&self.trees, second)?;
+            digests += remove_batch(&self.trees, second)?;
             self.cache.remove(second);
             removed += 1;
-            if removed >= PRUNE_BATCHES {
+            if digests >= PRUNE_DIGESTS {
                 break;
             }
         }
@@ -332,6 +323,15 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// Stops the process after a storage failure. The pool's invariants (every acknowledged
+/// digest is durable; seconds are sealed in order; a second is sealed once) are re-established
+/// by `Pool::open` on restart, which is safer than continuing with half-written state.
+fn fail_stop(what: &str, e: &dyn std::fmt::Display) -> ! {
+    error!(error = %e, "{what} failed; stopping the node (a restart recovers the pool)");
+    eprintln!("timenode: {what} failed: {e}; stopping (a restart recovers the pool)");
+    std::process::abort()
 }
 
 fn group_len(group: &[Command]) -> usize {
@@ -374,23 +374,35 @@ pub(super) fn seal_leaves(
     };
     batch.signature = sign(key, &batch.signing_bytes(genesis_hash));
     let k = layout::second_key(second);
-    trees.sealed.insert(k, layout::encode_sealed(&batch))?;
-    trees.pending.insert(k, &[] as &[u8])?;
+    let value = layout::encode_sealed(&batch);
+    // Sealed and pending together, or neither (a sealed batch is offered until it is final).
+    (&trees.sealed, &trees.pending)
+        .transaction(|(sealed, pending)| {
+            sealed.insert(&k, value.as_slice())?;
+            pending.insert(&k, &[] as &[u8])?;
+            Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+        })
+        .map_err(layout::transaction_error)?;
     trees.db.flush()?;
     Ok((batch, Arc::new(BatchTree { tree, leaves })))
 }
 
-/// Deletes everything stored for this node's batch of `second` (no flush).
-fn remove_batch(trees: &PoolTrees, second: Second) -> Result<(), Box<dyn std::error::Error>> {
+/// Deletes everything stored for this node's batch of `second` (no flush); returns how many
+/// digests it held. The index entries go first, so a reader sees the digest as unknown rather
+/// than half a batch (and a reader that raced it finds a tree whose root does not match).
+fn remove_batch(trees: &PoolTrees, second: Second) -> Result<usize, Box<dyn std::error::Error>> {
     let from = Location { second, index: 0 }.to_bytes();
     let to = Location {
         second: Second(second.0 + 1),
         index: 0,
     }
     .to_bytes();
+    let mut chunks = Vec::new();
+    let mut n = 0;
     for kv in trees.leaves.range(from..to) {
         let (k, v) = kv?;
         for (d, _) in layout::read_leaves(&v)? {
+            n += 1;
             // A digest re-submitted later points elsewhere; only this batch's entries go.
             if let Some(loc) = trees.digests.get(d.0)?
                 && Location::from_bytes(&loc)?.second == second
@@ -398,13 +410,16 @@ fn remove_batch(trees: &PoolTrees, second: Second) -> Result<(), Box<dyn std::er
                 trees.digests.remove(d.0)?;
             }
         }
-        trees.leaves.remove(k)?;
+        chunks.push(k);
     }
     let k = layout::second_key(second);
+    trees.included.remove(k)?;
     trees.sealed.remove(k)?;
     trees.pending.remove(k)?;
-    trees.included.remove(k)?;
-    Ok(())
+    for chunk in chunks {
+        trees.leaves.remove(chunk)?;
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
