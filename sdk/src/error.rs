@@ -2,6 +2,7 @@
 //!
 //! Owns: the error codes the test vectors are labelled with. Never: recovery logic.
 
+use crate::anchor_proof::AnchorProofError;
 use crate::merkle::PathError;
 use crate::{Hash, NodeId};
 
@@ -157,6 +158,17 @@ pub enum VerifyError {
         /// Genesis tolerance.
         max_late_ms: u32,
     },
+    /// §4.14: an anchor does not hold for the tick: out of its range, a path at another position,
+    /// or a path that does not lead from the tick's hash to the anchored root.
+    #[error("anchors[{index}] (chain {chain_id}): {source}")]
+    AnchorPath {
+        /// Position of the anchor in `anchors`.
+        index: usize,
+        /// Its chain id.
+        chain_id: u64,
+        /// What is wrong with it.
+        source: AnchorProofError,
+    },
 }
 
 impl VerifyError {
@@ -181,6 +193,7 @@ impl VerifyError {
             VerifyError::TooFewSignatures { .. } => "too_few_signatures",
             VerifyError::BadSignature { .. } => "bad_signature",
             VerifyError::TickOutsideWindow { .. } => "tick_outside_window",
+            VerifyError::AnchorPath { .. } => "anchor_path",
         }
     }
 }

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod anchor;
+pub mod anchor_proof;
 pub mod attest;
 mod batch;
 mod bytes;
@@ -21,6 +22,8 @@ pub mod certificate;
 pub mod client;
 pub mod encoding;
 mod error;
+#[cfg(feature = "client")]
+pub mod evm_rpc;
 mod genesis;
 #[cfg(feature = "keys")]
 pub mod keys;
@@ -35,6 +38,7 @@ pub mod vectors;
 pub mod verify;
 pub mod votes;
 
+pub use anchor_proof::{AnchorProof, EvmTxHash};
 pub use batch::Batch;
 pub use bytes::{Digest, Hash, HexError, PublicKey, Salt, Signature, decode_hex};
 pub use certificate::{CertVote, CertWindow, FinalityCertificate};
@@ -45,4 +49,4 @@ pub use genesis::{
 pub use proof::{Proof, ProofFormatError};
 pub use tick::Tick;
 pub use units::{Height, NANOS_PER_SECOND, Nanos, NodeId, Second, UtcNanos, View};
-pub use verify::{Network, VerifiedTimestamp, verify};
+pub use verify::{CheckedAnchor, Network, VerifiedTimestamp, verify};

@@ -3,6 +3,8 @@
 //! Owns: the proof's fields, its JSON form (`.tcproof`) and compact form (`.tcproof.bin`),
 //! `specs/proof.md` §2–3. Never: verification (see `verify`).
 
+use crate::anchor::{Anchor, EvmAddress};
+use crate::anchor_proof::{AnchorProof, EvmTxHash, MAX_ANCHORS, deserialize_anchors};
 use crate::certificate::{CertVote, FinalityCertificate};
 use crate::encoding::{DecodeError, Reader, Writer};
 use crate::merkle::{self, MAX_PATH_LEN, MerklePath};
@@ -48,6 +50,15 @@ pub struct Proof {
     pub descendants: Vec<Tick>,
     /// The tick's finality certificate.
     pub certificate: FinalityCertificate,
+    /// Where `tick` is anchored on EVM chains (at most [`MAX_ANCHORS`]), each with the tick's
+    /// path to the anchored root. Empty (and omitted from both forms) until the proof is
+    /// upgraded.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "deserialize_anchors"
+    )]
+    pub anchors: Vec<AnchorProof>,
 }
 
 /// Why bytes are not a well-formed proof (before any cryptographic check).
@@ -121,6 +132,7 @@ impl Proof {
                 self.descendants.len()
             )));
         }
+        self.check_anchors_compactable()?;
         let votes = &self.certificate.votes;
         if votes.windows(2).any(|w| w[0].signer >= w[1].signer) {
             return Err(ProofFormatError::NotCompactable(
@@ -167,7 +179,47 @@ impl Proof {
                 .i64(v.reading.latest.0)
                 .bytes(&v.signature.0);
         }
+        if !self.anchors.is_empty() {
+            w.u8(self.anchors.len() as u8);
+            for a in &self.anchors {
+                w.u64(a.chain_id)
+                    .bytes(&a.contract.0)
+                    .u64(a.anchor.from.0)
+                    .u64(a.anchor.to.0)
+                    .u64(a.anchor.second.0)
+                    .bytes(&a.anchor.root.0)
+                    .bytes(&a.tx_hash.0)
+                    .u64(a.block_number);
+                for s in &a.path.siblings {
+                    w.bytes(&s.0);
+                }
+            }
+        }
         Ok(w.finish())
+    }
+
+    /// The compact form derives each anchor path's index and size from the tick's height and
+    /// the range, so they must be exactly that (and the path well formed).
+    fn check_anchors_compactable(&self) -> Result<(), ProofFormatError> {
+        if self.anchors.len() > MAX_ANCHORS {
+            return Err(ProofFormatError::NotCompactable(format!(
+                "{} anchors, at most {MAX_ANCHORS}",
+                self.anchors.len()
+            )));
+        }
+        for (i, a) in self.anchors.iter().enumerate() {
+            let position = a.position(self.tick.height);
+            if position != Some((a.path.index, a.path.size)) {
+                return Err(ProofFormatError::NotCompactable(format!(
+                    "anchors[{i}].path is leaf {} of {}, not the tick's position in {}..={}",
+                    a.path.index, a.path.size, a.anchor.from, a.anchor.to
+                )));
+            }
+            a.path
+                .check_shape()
+                .map_err(|e| ProofFormatError::NotCompactable(format!("anchors[{i}].path: {e}")))?;
+        }
+        Ok(())
     }
 
     /// Parses the compact binary form, recomputing the omitted fields.
@@ -259,6 +311,11 @@ impl Proof {
                 signature,
             });
         }
+        let anchors = if r.remaining() > 0 {
+            read_anchors(&mut r, height)?
+        } else {
+            Vec::new()
+        };
         r.finish()?;
         let certificate = FinalityCertificate {
             view: cert_view,
@@ -276,8 +333,64 @@ impl Proof {
             tick,
             descendants,
             certificate,
+            anchors,
         })
     }
+}
+
+/// Reads the optional trailing anchors section (`specs/proof.md` §3): a count of 1 to
+/// [`MAX_ANCHORS`], then each anchor, its path's index and size derived from `height`.
+fn read_anchors(r: &mut Reader<'_>, height: Height) -> Result<Vec<AnchorProof>, ProofFormatError> {
+    let count = r.u8("anchors.count")? as usize;
+    if count == 0 || count > MAX_ANCHORS {
+        return Err(invalid(
+            "anchors.count",
+            format!("1 to {MAX_ANCHORS} (the section is absent when there are none), got {count}"),
+        ));
+    }
+    let mut anchors = Vec::with_capacity(count);
+    for _ in 0..count {
+        let chain_id = r.u64("anchors.chain_id")?;
+        let contract = EvmAddress(r.array("anchors.contract")?);
+        let anchor = Anchor {
+            from: Height(r.u64("anchors.anchor.from")?),
+            to: Height(r.u64("anchors.anchor.to")?),
+            second: Second(r.u64("anchors.anchor.second")?),
+            root: Hash(r.array("anchors.anchor.root")?),
+        };
+        let tx_hash = EvmTxHash(r.array("anchors.tx_hash")?);
+        let block_number = r.u64("anchors.block_number")?;
+        let mut a = AnchorProof {
+            chain_id,
+            contract,
+            anchor,
+            tx_hash,
+            block_number,
+            path: MerklePath {
+                index: 0,
+                size: 0,
+                siblings: Vec::new(),
+            },
+        };
+        let (index, size) = a.position(height).ok_or_else(|| {
+            invalid(
+                "anchors.anchor",
+                format!(
+                    "tick height {height} is not in the range {}..={} (of at most 2^32-1 ticks)",
+                    anchor.from, anchor.to
+                ),
+            )
+        })?;
+        let len = merkle::path_len(index, size);
+        for _ in 0..len {
+            a.path
+                .siblings
+                .push(Hash(r.array("anchors.path.siblings")?));
+        }
+        (a.path.index, a.path.size) = (index, size);
+        anchors.push(a);
+    }
+    Ok(anchors)
 }
 
 fn check_size(size: usize) -> Result<(), ProofFormatError> {

@@ -249,6 +249,7 @@ impl SealedBatch {
             tick,
             descendants: Vec::new(),
             certificate,
+            anchors: Vec::new(),
         }
     }
 }

@@ -4,7 +4,8 @@
 //! running the verifier — every expectation is written down here by hand, so a verifier change
 //! that alters an outcome fails the tests instead of silently regenerating the vectors.
 
-use crate::anchor::keccak256;
+use crate::anchor::{Anchor, EvmAddress, keccak256};
+use crate::anchor_proof::{AnchorProof, EvmTxHash};
 use crate::attest;
 use crate::merkle::{self, MerkleTree};
 use crate::testkit::{TestNetwork, seeded};
@@ -375,12 +376,94 @@ pub fn files() -> BTreeMap<String, Vec<u8>> {
         field: None,
     });
 
+    // Anchored proofs (`specs/proof.md` §4.14): cases added after the original set, so the
+    // earlier files and index entries stay as they were.
+    let anchored = anchored_proof(&net4, &base);
+    let mut tampered = anchored.clone();
+    tampered.anchors[1].path.siblings[0].0[3] ^= 0x10;
+    for (name, expect, description, proof) in [
+        (
+            "valid-anchored",
+            "ok",
+            "valid-3of4 anchored on chain 31337 (ticks 1..=16) and chain 137 (ticks 9..=12)",
+            &anchored,
+        ),
+        (
+            "tampered-anchor-path",
+            "anchor_path",
+            "valid-anchored with one bit of the chain 137 anchor path's first sibling flipped",
+            &tampered,
+        ),
+    ] {
+        let path = format!("proofs/{name}.tcproof");
+        out.insert(path.clone(), json_file(&proof.to_json()));
+        cases.push(Case {
+            name: name.into(),
+            description: description.into(),
+            genesis: "genesis-4.json".into(),
+            proof: path,
+            expect: expect.into(),
+            field: None,
+        });
+    }
+    let compact = anchored
+        .to_compact()
+        .expect("anchored proofs are compactable");
+    out.insert("proofs/valid-anchored.tcproof.bin".into(), compact);
+    cases.push(Case {
+        name: "valid-anchored-compact".into(),
+        description: "valid-anchored in the compact binary form (trailing anchors section)".into(),
+        genesis: "genesis-4.json".into(),
+        proof: "proofs/valid-anchored.tcproof.bin".into(),
+        expect: "ok".into(),
+        field: None,
+    });
+
     out.insert(
         "index.json".into(),
         json_file(&serde_json::to_string_pretty(&cases).expect("cases serialize")),
     );
     out.insert("encoding.json".into(), json_file(&encoding_vectors()));
     out
+}
+
+/// `proof` with two anchors of its tick: chain 31337 over heights 1..=16 and chain 137 over
+/// 9..=12. The other heights' tick hashes are seeded stand-ins (the vector checks paths, not a
+/// chain of ticks); contract, transaction and block are seeded too.
+fn anchored_proof(net: &TestNetwork, proof: &Proof) -> Proof {
+    let mut p = proof.clone();
+    let own = p.tick.hash(&net.hash());
+    let hash_at = |h: u64| {
+        if h == p.tick.height.0 {
+            own
+        } else {
+            Hash(seeded(&format!("anchor-tick/{h}")))
+        }
+    };
+    let second_at = |h: u64| Second(p.tick.second.0 + h - p.tick.height.0);
+    for (chain_id, from, to, block_number) in
+        [(31337u64, 1u64, 16u64, 12u64), (137, 9, 12, 4_000_321)]
+    {
+        let hashes: Vec<Hash> = (from..=to).map(hash_at).collect();
+        let anchor = Anchor::over_ticks(Height(from), Height(to), second_at(to), &hashes)
+            .expect("one hash per height");
+        let contract: [u8; 20] = seeded(&format!("anchor-contract/{chain_id}"))[..20]
+            .try_into()
+            .expect("20 bytes");
+        p.anchors.push(
+            AnchorProof::for_tick(
+                chain_id,
+                EvmAddress(contract),
+                anchor,
+                EvmTxHash(seeded(&format!("anchor-tx/{chain_id}"))),
+                block_number,
+                &hashes,
+                p.tick.height,
+            )
+            .expect("the tick is in the range"),
+        );
+    }
+    p
 }
 
 fn json_file(text: &str) -> Vec<u8> {

@@ -3,6 +3,8 @@
 //! Owns: the ordered list of checks and the verified result. Never: I/O, clocks, or any
 //! trust in the proof beyond what the genesis keys sign.
 
+use crate::anchor::{Anchor, EvmAddress};
+use crate::anchor_proof::EvmTxHash;
 use crate::certificate::{CertWindow, FinalityCertificate};
 use crate::error::VerifyError;
 use crate::proof::{PROOF_VERSION, Proof};
@@ -34,6 +36,27 @@ pub struct VerifiedTimestamp {
     pub batch_node: NodeId,
     /// The certificate's signers, ascending.
     pub signers: Vec<NodeId>,
+    /// The anchors whose paths were checked offline (§4.14), in proof order: the tick's hash
+    /// is a leaf of each anchored tree. That each root is on its chain is not checked offline
+    /// (`tickchain verify --rpc`). Omitted from JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub anchors: Vec<CheckedAnchor>,
+}
+
+/// An anchor whose path from the tick's hash to its root checked out offline; the chain
+/// side (`rootAt(anchor.to) == anchor.root` on `contract`) is still a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CheckedAnchor {
+    /// The EVM chain id.
+    pub chain_id: u64,
+    /// The `TickOracle` contract.
+    pub contract: EvmAddress,
+    /// The anchored range, second and root.
+    pub anchor: Anchor,
+    /// The anchoring transaction, as the proof states it.
+    pub tx_hash: EvmTxHash,
+    /// Its block, as the proof states it.
+    pub block_number: u64,
 }
 
 /// A genesis with its keys decoded once, ready to verify many proofs.
@@ -240,6 +263,24 @@ impl Network {
         let window = self.verify_certificate(certified, &proof.certificate)?;
         let mut signers: Vec<NodeId> = proof.certificate.votes.iter().map(|v| v.signer).collect();
         signers.sort_unstable();
+        // §4.14 the tick's hash → each anchored root.
+        let tick_hash = tick.hash(&g.hash);
+        let mut anchors = Vec::with_capacity(proof.anchors.len());
+        for (index, a) in proof.anchors.iter().enumerate() {
+            a.check(tick.height, &tick_hash)
+                .map_err(|source| VerifyError::AnchorPath {
+                    index,
+                    chain_id: a.chain_id,
+                    source,
+                })?;
+            anchors.push(CheckedAnchor {
+                chain_id: a.chain_id,
+                contract: a.contract,
+                anchor: a.anchor,
+                tx_hash: a.tx_hash,
+                block_number: a.block_number,
+            });
+        }
         Ok(VerifiedTimestamp {
             digest: proof.digest,
             second: tick.second,
@@ -250,6 +291,7 @@ impl Network {
             tick_hash: proof.certificate.tick_hash,
             batch_node: batch.node,
             signers,
+            anchors,
         })
     }
 }

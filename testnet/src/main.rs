@@ -7,6 +7,7 @@
 //! `testnet node --config …`, which is the same code as `timenode run`, so `cargo run -p
 //! tickchain-testnet` needs no other binary built.
 
+mod anchors;
 mod layout;
 mod supervisor;
 
@@ -31,6 +32,10 @@ struct Args {
     /// First API port; node i serves the Timestamp API on 127.0.0.1:(api-port + i).
     #[arg(long, default_value_t = 7300)]
     api_port: u16,
+    /// Also start two local EVM chains (anvil: 31337 as Ethereum, 137 as Polygon), deploy the
+    /// oracle and let the nodes anchor to them (every 10 and 5 ticks).
+    #[arg(long)]
+    anchor: bool,
     /// Stop by itself after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     seconds: Option<u64>,
@@ -80,5 +85,22 @@ fn launch(args: &Args) -> anyhow::Result<ExitCode> {
         net.genesis_path.display(),
         net.genesis.hash
     );
-    supervisor::supervise(&args.dir, &net, args.seconds)
+    let chains = if args.anchor {
+        let chains = anchors::start(&args.dir, &net.genesis)?;
+        for c in &chains {
+            println!(
+                "  anchor   {} (chain {}) at {}, TickOracle {}",
+                c.name,
+                c.anvil.chain_id(),
+                c.anvil.endpoint(),
+                c.contract
+            );
+        }
+        chains
+    } else {
+        Vec::new()
+    };
+    let code = supervisor::supervise(&args.dir, &net, args.seconds);
+    drop(chains); // stops both anvils
+    code
 }

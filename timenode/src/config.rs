@@ -33,6 +33,57 @@ pub struct NodeConfig {
     /// The request pool (`[pool]`).
     #[serde(default)]
     pub pool: PoolSection,
+    /// Anchoring ticks to EVM chains (`[anchor]`; default: off).
+    #[serde(default)]
+    pub anchor: Option<AnchorSection>,
+}
+
+/// `[anchor]`: anchoring ticks to EVM chains (`specs/encoding.md` §6).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AnchorSection {
+    /// The node's secp256k1 attestation key (written by `timenode keygen` as `attest.key`,
+    /// mode 0600); genesis must bind its address to this node (required).
+    pub attest_key_file: std::path::PathBuf,
+    /// A funded EVM account that pays for this node's anchor transactions: a file holding its
+    /// private key as hex, mode 0600 (required when `chains` is not empty; keep it apart from
+    /// the attestation key). A node with no chains still co-signs its peers' anchors.
+    #[serde(default)]
+    pub gas_key_file: Option<std::path::PathBuf>,
+    /// The chains (`[[anchor.chains]]`), each with `name`, `rpc-url`, `contract`, `cadence` and
+    /// the optional keys of `tickchain_timenode::anchor::ChainConfig`.
+    #[serde(default)]
+    pub chains: Vec<crate::anchor::ChainConfig>,
+}
+
+impl AnchorSection {
+    /// Reads the gas account's key, refusing a file others can read.
+    pub fn gas_signer(&self) -> Result<alloy::signers::local::PrivateKeySigner, String> {
+        let path = self
+            .gas_key_file
+            .as_ref()
+            .ok_or("anchor.gas-key-file is required to send anchors (anchor.chains is set)")?;
+        let shown = path.display();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path)
+                .map_err(|e| format!("anchor.gas-key-file {shown}: {e}"))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(format!(
+                    "anchor.gas-key-file {shown} has mode {:o}; expected 0600 (chmod 600 it)",
+                    mode & 0o777
+                ));
+            }
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("anchor.gas-key-file {shown}: {e}"))?;
+        text.trim().parse().map_err(|_| {
+            format!("anchor.gas-key-file {shown}: expected a hex secp256k1 private key")
+        })
+    }
 }
 
 /// `[pool]`: how the running node accepts, batches and keeps digests.

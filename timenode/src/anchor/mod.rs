@@ -13,6 +13,7 @@ pub mod bindings;
 pub mod client;
 pub mod config;
 pub mod deliver;
+pub mod devnet;
 pub mod error;
 pub mod record;
 pub mod relayer;

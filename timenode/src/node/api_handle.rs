@@ -89,10 +89,24 @@ impl NodeHandle for NodeApi {
 
     async fn proof(&self, digest: Digest) -> Result<ProofStatus, HandleError> {
         let reader = self.pool.reader.clone();
-        tokio::task::spawn_blocking(move || reader.status(&digest))
-            .await
-            .map_err(|e| HandleError::Unavailable(e.to_string()))?
-            .map_err(storage)
+        let store = self.store.clone();
+        let genesis_hash = self.genesis.hash;
+        tokio::task::spawn_blocking(move || {
+            let mut status = reader.status(&digest).map_err(storage)?;
+            // The proof upgrade: where the proof's tick is anchored, on every chain so far.
+            if let ProofStatus::Ready(p) = &mut status {
+                let leaf = tickchain_sdk::merkle::leaf_hash(&p.tick.hash(&genesis_hash).0);
+                p.anchors = super::anchoring::anchor_paths(&store, p.tick.height)
+                    .map_err(storage)?
+                    .into_iter()
+                    .filter(|a| a.path.verifies(leaf, &a.anchor.root))
+                    .map(super::anchoring::to_proof)
+                    .collect();
+            }
+            Ok(status)
+        })
+        .await
+        .map_err(|e| HandleError::Unavailable(e.to_string()))?
     }
 
     async fn tick(&self, height: Height) -> Result<Option<TickSummary>, HandleError> {

@@ -6,7 +6,9 @@
 //! action, so no vote leaves the node before it would survive SIGKILL. Never: protocol
 //! decisions (the core makes them) or encodings of its own (the codec and sdk do).
 
+pub mod anchoring;
 pub mod api_handle;
+pub mod attest_msg;
 pub mod clock;
 pub mod offers;
 pub mod peer_time;
@@ -202,6 +204,14 @@ pub async fn run_observed(
             let _ = api_stopped.await;
         },
     ));
+    let (anchor_stop, anchor_stopped) = tokio::sync::watch::channel(false);
+    let mut anchoring = match &config.anchor {
+        Some(section) => Some(
+            anchoring::start(section, &store, &genesis, me, anchor_stopped)
+                .map_err(NodeError::Config)?,
+        ),
+        None => None,
+    };
     let mut offers = Offers::default();
     let mut reoffer_every = tokio::time::interval(Duration::from_secs(1));
     reoffer_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -246,6 +256,14 @@ pub async fn run_observed(
                 let t1 = local_now().0;
                 transport.broadcast(&TimeMessage::Request { t1 }.encode());
             }
+            Some(request) = async {
+                match &mut anchoring {
+                    Some(a) => a.requests.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                transport.broadcast(&request);
+            }
             Some(batch) = sealed.recv() => {
                 offer(&mut core, &mut driver, &transport, &clock, batch)?;
             }
@@ -259,6 +277,10 @@ pub async fn run_observed(
             }
             msg = inbound.recv() => {
                 let Some(msg) = msg else { break };
+                if attest_msg::is_attest_message(&msg.payload) {
+                    handle_attest_message(anchoring.as_ref(), &genesis, &transport, msg.from, &msg.payload);
+                    continue;
+                }
                 if peer_time::is_time_message(&msg.payload) {
                     handle_time_message(&clock, &transport, &peer_sources, msg.from, &msg.payload);
                     continue;
@@ -295,6 +317,7 @@ pub async fn run_observed(
         }
     }
     info!(node = %me, "shutting down");
+    let _ = anchor_stop.send(true);
     let _ = api_stop.send(());
     let _ = api_task.await;
     pool.stop();
@@ -352,6 +375,45 @@ fn serve_fetch_from_store(
         transport.send(to, codec::encode(&Message::Chain(ticks)));
     }
     Ok(())
+}
+
+/// Co-signs a peer's anchor if it is our chain, or records a peer's co-signature made with the
+/// attestation key genesis binds to that peer.
+fn handle_attest_message(
+    anchoring: Option<&anchoring::Anchoring>,
+    genesis: &Genesis,
+    transport: &Transport,
+    from: NodeId,
+    bytes: &[u8],
+) {
+    let Some(anchoring) = anchoring else {
+        return; // no attestation key configured: nothing to sign or gather
+    };
+    match attest_msg::AttestMessage::decode(bytes) {
+        Ok(attest_msg::AttestMessage::Request { domain, anchor }) => {
+            if let Some(reply) = anchoring.answer(&domain, &anchor) {
+                transport.send(from, reply);
+            }
+        }
+        Ok(attest_msg::AttestMessage::Reply {
+            domain,
+            anchor,
+            address,
+            signature,
+        }) => {
+            let bound = genesis
+                .nodes
+                .get(from.index())
+                .and_then(|n| n.attestation.as_ref())
+                .map(|a| a.address);
+            if bound == Some(address) {
+                anchoring
+                    .attestor
+                    .on_reply(&domain, &anchor, (address, signature));
+            }
+        }
+        Err(e) => warn!(peer = %from, error = %e, "undecodable attestation message"),
+    }
 }
 
 /// Answers a probe, or turns a reply into a peer sample.

@@ -6,7 +6,7 @@
 //! which tick carries them (the node and the consensus core do).
 //!
 //! ```text
-//! API submit ─▶ queue ─▶ writer thread: assign (second, index), salt, write, flush ─▶ receipts
+//! API submit ─▶ queue ─▶ writer thread: assign (second, index), salt, write ─▶ flusher: flush ─▶ receipts
 //!                        at second end − lead: seal, sign ─▶ node: broadcast Batch, core
 //! node: final tick carrying our batch ─▶ mark_included ─▶ reader: proofs
 //! ```
@@ -59,6 +59,7 @@ const CACHED_TREES: usize = 16;
 pub struct Pool {
     tx: SyncSender<Command>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    flusher: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The read side.
     pub reader: PoolReader,
 }
@@ -144,6 +145,12 @@ impl Pool {
                 .max(newest.map_or(0, |s| s.0 + 1)),
         );
         let (sealed_tx, sealed) = mpsc::unbounded_channel();
+        let (flush_tx, flush_rx) = std::sync::mpsc::channel();
+        let flush_db = trees.db.clone();
+        let flusher = std::thread::Builder::new()
+            .name("pool-flusher".into())
+            .spawn(move || writer::run_flusher(flush_db, flush_rx))
+            .map_err(|e| PoolError::Corrupt(format!("cannot start the pool flusher: {e}")))?;
         let salt_key = blake3::derive_key("tickchain pool salt v1", key.as_bytes());
         let writer = writer::Writer {
             trees: trees.clone(),
@@ -163,6 +170,7 @@ impl Pool {
             max_depth: settings.max_pending_digests,
             retention: settings.retention_secs,
             clock,
+            flusher: flush_tx,
             cost_per_digest_ns: 5_000.0,
             cost_per_commit_ns: 1_000_000.0,
         };
@@ -183,6 +191,7 @@ impl Pool {
             pool: Arc::new(Pool {
                 tx,
                 thread: Mutex::new(Some(thread)),
+                flusher: Mutex::new(Some(flusher)),
                 reader,
             }),
             sealed,
@@ -214,6 +223,9 @@ impl Pool {
     pub fn stop(&self) {
         let _ = self.tx.send(Command::Stop);
         if let Some(t) = self.thread.lock().expect("thread lock").take() {
+            let _ = t.join(); // the writer's end of the flusher channel goes with it
+        }
+        if let Some(t) = self.flusher.lock().expect("thread lock").take() {
             let _ = t.join();
         }
     }

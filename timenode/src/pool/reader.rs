@@ -92,6 +92,7 @@ impl PoolReader {
             tick,
             descendants,
             certificate,
+            anchors: Vec::new(),
         })))
     }
 

@@ -54,6 +54,29 @@ pub(super) struct Open {
     pub leaves: Vec<(Digest, Salt)>,
 }
 
+/// One submission's answer, sent once its group is flushed.
+pub type Answer = (
+    oneshot::Sender<Result<Vec<Receipt>, SubmitError>>,
+    Result<Vec<Receipt>, SubmitError>,
+);
+
+/// The flusher: flushes sled once for every group written since its last flush, then answers
+/// them, so the writer assigns and writes the next groups while the disk syncs.
+pub(super) fn run_flusher(db: sled::Db, rx: Receiver<Vec<Answer>>) {
+    while let Ok(first) = rx.recv() {
+        let mut answers = first;
+        while let Ok(more) = rx.try_recv() {
+            answers.extend(more);
+        }
+        if let Err(e) = db.flush() {
+            fail_stop("flushing group commits", &e);
+        }
+        for (reply, answer) in answers {
+            let _ = reply.send(answer);
+        }
+    }
+}
+
 /// Where the local clock is, for seal times and receipts.
 pub type ClockFn = Arc<dyn Fn() -> UtcNanos + Send + Sync>;
 
@@ -72,6 +95,8 @@ pub(super) struct Writer {
     pub max_depth: u64,
     pub retention: Option<u64>,
     pub clock: ClockFn,
+    /// Groups written but not yet flushed, with their answers, for the flusher thread.
+    pub flusher: std::sync::mpsc::Sender<Vec<Answer>>,
     /// Recent cost of one digest in a large group commit (moving average, nanoseconds).
     pub cost_per_digest_ns: f64,
     /// Recent cost of a small group commit (moving average, nanoseconds): mostly the flush.
@@ -281,19 +306,26 @@ impl Writer {
             fail_stop("writing a group commit", &e);
         }
         self.depth.fetch_add(added, Ordering::Relaxed);
-        for (reply, failed, receipts) in answers {
-            let _ = reply.send(match failed {
-                Some(e) => Err(SubmitError::Storage(e)),
-                None => Ok(receipts),
-            });
+        let answers = answers
+            .into_iter()
+            .map(|(reply, failed, receipts)| {
+                let answer = match failed {
+                    Some(e) => Err(SubmitError::Storage(e)),
+                    None => Ok(receipts),
+                };
+                (reply, answer)
+            })
+            .collect();
+        // Answered only after the flusher's next flush, which covers this group.
+        if self.flusher.send(answers).is_err() {
+            fail_stop("handing a group to the flusher", &"the flusher stopped");
         }
     }
 
-    /// The group commit: leaves, then the index, then one flush.
+    /// The group's writes, leaves first, then the index (the flusher makes them durable).
     fn write(&self, at: Location, chunk: &[u8], index: sled::Batch) -> Result<(), sled::Error> {
         self.trees.leaves.insert(at.to_bytes(), chunk)?;
         self.trees.digests.apply_batch(index)?;
-        self.trees.db.flush()?;
         Ok(())
     }
 

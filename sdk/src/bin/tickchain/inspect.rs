@@ -57,6 +57,16 @@ pub fn run(path: &Path) -> Result<(), Failure> {
             rfc3339(v.reading.latest)
         );
     }
+    for a in &p.anchors {
+        println!(
+            "  anchor        chain {} contract {} ticks {}..={} (second {}) root {}",
+            a.chain_id, a.contract, a.anchor.from, a.anchor.to, a.anchor.second, a.anchor.root
+        );
+        println!(
+            "                tx {} in block {}, tick is leaf {} of {}",
+            a.tx_hash, a.block_number, a.path.index, a.path.size
+        );
+    }
     match compact {
         Ok(size) => println!("  compact form  {size}"),
         Err(e) => println!("  compact form  unavailable: {e}"),

@@ -1,8 +1,10 @@
 //! `tickchain`: verify and inspect tickchain proofs, and compute the digests clients submit.
 //!
-//! Exit codes: 0 success; 1 a proof failed verification; 2 bad input (unreadable file,
-//! malformed proof or genesis, bad arguments).
+//! Exit codes: 0 success; 1 a proof failed verification (offline, or an anchor's root on
+//! chain); 2 bad input (unreadable file, malformed proof or genesis, bad arguments, an RPC
+//! endpoint that cannot be reached or is another chain).
 
+mod anchors;
 mod digest;
 mod inspect;
 mod stamp_cmd;
@@ -37,6 +39,11 @@ enum Command {
         /// Print the verified result as JSON.
         #[arg(long)]
         json: bool,
+        /// Also check the proof's anchors on chain CHAIN (decimal EIP-155 id) through the
+        /// JSON-RPC endpoint URL: its chain id, and that the contract stores the anchored root.
+        /// Repeatable, one per chain.
+        #[arg(long, value_name = "CHAIN=URL", value_parser = anchors::parse_rpc)]
+        rpc: Vec<anchors::RpcArg>,
     },
     /// Print a readable summary of a proof (does not verify it).
     Inspect {
@@ -108,7 +115,8 @@ fn main() -> ExitCode {
             genesis,
             file,
             json,
-        } => verify_cmd::run(&proof, &genesis, file.as_deref(), json),
+            rpc,
+        } => verify_cmd::run(&proof, &genesis, file.as_deref(), json, &rpc),
         Command::Inspect { proof } => inspect::run(&proof),
         Command::Digest { file } => digest::run(&file),
         Command::Convert { proof, out, to } => verify_cmd::convert(&proof, &out, to),

@@ -1,10 +1,11 @@
 //! `tickchain verify` and `tickchain convert`.
 
 use crate::Failure;
+use crate::anchors::{RpcArg, Standing, check_on_chain, describe};
 use crate::digest::sha256_file;
 use crate::text::{read_genesis, read_proof, rfc3339, second};
 use std::path::Path;
-use tickchain_sdk::Network;
+use tickchain_sdk::{Hash, Height, Network, VerifiedTimestamp};
 
 /// Proof file forms.
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -15,12 +16,33 @@ pub enum Form {
     Bin,
 }
 
-/// Verifies `proof_path` against `genesis_path`, optionally against a document too.
+/// `--json` output: the verified result, plus what `--rpc` confirmed when it was given.
+#[derive(serde::Serialize)]
+struct JsonOut<'a> {
+    #[serde(flatten)]
+    verified: &'a VerifiedTimestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirmed_by_rpc: Option<Vec<RpcConfirmed>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rpc_chains_without_anchor: Option<Vec<u64>>,
+}
+
+/// An anchor whose root the chain confirmed.
+#[derive(serde::Serialize)]
+struct RpcConfirmed {
+    chain_id: u64,
+    to: Height,
+    root: Hash,
+}
+
+/// Verifies `proof_path` against `genesis_path`, optionally against a document too, and the
+/// anchors of the chains in `rpcs` on chain.
 pub fn run(
     proof_path: &Path,
     genesis_path: &Path,
     file: Option<&Path>,
     json: bool,
+    rpcs: &[RpcArg],
 ) -> Result<(), Failure> {
     let proof = read_proof(proof_path)?;
     let genesis = read_genesis(genesis_path)?;
@@ -39,8 +61,26 @@ pub fn run(
             )));
         }
     }
+    let (standing, unused) = check_on_chain(&verified.anchors, rpcs)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&verified).expect("json"));
+        let rpc = !rpcs.is_empty();
+        let confirmed = verified
+            .anchors
+            .iter()
+            .zip(&standing)
+            .filter(|(_, s)| **s == Standing::Confirmed)
+            .map(|(a, _)| RpcConfirmed {
+                chain_id: a.chain_id,
+                to: a.anchor.to,
+                root: a.anchor.root,
+            })
+            .collect();
+        let out = JsonOut {
+            verified: &verified,
+            confirmed_by_rpc: rpc.then_some(confirmed),
+            rpc_chains_without_anchor: rpc.then(|| unused.clone()),
+        };
+        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
         return Ok(());
     }
     let g = network.genesis();
@@ -75,6 +115,16 @@ pub fn run(
         rfc3339(verified.latest)
     );
     println!("    certified tick hash {}", verified.tick_hash);
+    for (a, s) in verified.anchors.iter().zip(&standing) {
+        for line in describe(a, *s) {
+            println!("{line}");
+        }
+    }
+    for chain in unused {
+        println!(
+            "    --rpc {chain}=...: the proof has no anchor on chain {chain}, nothing checked there"
+        );
+    }
     println!("    network {} (genesis {})", g.chain_id, g.hash);
     Ok(())
 }
