@@ -2,12 +2,15 @@
 //! sled files with a flush per group commit, real HTTP), loaded through every node's API.
 //!
 //! `cargo run --release -p tickchain-benches --bin loadgen [-- SECONDS [BATCH_CLIENTS
-//! [SINGLE_CLIENTS]]]` (default 10 s per phase, 4 batch clients, 32 single clients).
+//! [SINGLE_CLIENTS]]]` (default 10 s per phase, 4 batch clients, 128 single clients).
 //!
 //! - Phase `batch`: each batch client POSTs 10,000 fresh digests per request to node
 //!   (client % 4), back to back; reports digests accepted (`202`) per second.
 //! - Phase `single`: each single client POSTs one fresh digest per request; reports requests
 //!   accepted per second and the request latency.
+//! - The clients of both phases are tasks on one thread (current-thread tokio runtime), each
+//!   with a keep-alive connection and hand-written HTTP/1.1, so the generator takes little of
+//!   the machine the ring runs on.
 //! - In both phases, 4 probe clients submit one digest at a random instant (uniform within a
 //!   second after the previous probe's proof) and poll `GET /v1/proofs/{digest}` every 5 ms
 //!   from the acknowledgement until the proof is served; reports time from acknowledgement to
@@ -74,7 +77,7 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// POSTs `body`; returns the status (0 on a transport error).
+/// POSTs `body` with ureq; returns the status (0 on a transport error).
 fn post(agent: &ureq::Agent, api: &str, body: &str) -> u16 {
     match agent
         .post(format!("{api}/v1/timestamps"))
@@ -96,6 +99,96 @@ struct Counters {
     accepted_requests: AtomicU64,
     refused: Mutex<std::collections::BTreeMap<u16, u64>>,
     latencies_ms: Mutex<Vec<f64>>,
+}
+
+/// One load client: POSTs `per` fresh digests per request over one keep-alive connection
+/// (reconnecting after an error) until `stop`.
+async fn load_client(
+    api: String,
+    per: usize,
+    mut digests: Digests,
+    counters: Arc<Counters>,
+    stop: Arc<AtomicBool>,
+) {
+    let host = api.trim_start_matches("http://").to_string();
+    let mut conn: Option<tokio::io::BufReader<tokio::net::TcpStream>> = None;
+    while !stop.load(Ordering::Relaxed) {
+        if conn.is_none() {
+            match tokio::net::TcpStream::connect(&host).await {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    conn = Some(tokio::io::BufReader::new(s));
+                }
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            }
+        }
+        let (body, _) = digests.body(per);
+        let t = Instant::now();
+        let status = match post_raw(conn.as_mut().expect("connected"), &host, &body).await {
+            Ok(s) => s,
+            Err(_) => {
+                conn = None;
+                0
+            }
+        };
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        if status == 202 {
+            counters
+                .accepted_digests
+                .fetch_add(per as u64, Ordering::Relaxed);
+            counters.accepted_requests.fetch_add(1, Ordering::Relaxed);
+            counters.latencies_ms.lock().unwrap().push(ms);
+        } else {
+            *counters.refused.lock().unwrap().entry(status).or_default() += 1;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// One `POST /v1/timestamps` on a keep-alive connection; returns the status code.
+async fn post_raw(
+    conn: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+    host: &str,
+    body: &str,
+) -> std::io::Result<u16> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let head = format!(
+        "POST /v1/timestamps HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.get_mut().write_all(head.as_bytes()).await?;
+    conn.get_mut().write_all(body.as_bytes()).await?;
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "bad response");
+    let mut line = String::new();
+    conn.read_line(&mut line).await?;
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    let mut length = 0usize;
+    loop {
+        line.clear();
+        if conn.read_line(&mut line).await? == 0 {
+            return Err(bad());
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse().map_err(|_| bad())?;
+        }
+    }
+    let mut sink = vec![0u8; length];
+    conn.read_exact(&mut sink).await?;
+    Ok(status)
 }
 
 /// Submits one digest, then polls for its proof; returns ack → proof in milliseconds.
@@ -127,36 +220,33 @@ struct Phase {
 
 fn run_phase(ring: &LocalRing, phase: &Phase, seconds: u64, client_base: u64) {
     let apis = &ring.apis;
+    let apis_owned: Vec<String> = apis.clone();
     let mut events = ring.events.subscribe();
     let counters = Arc::new(Counters::default());
     let stop = Arc::new(AtomicBool::new(false));
     let proof_ms = Arc::new(Mutex::new(Vec::new()));
     let probe_failures = Arc::new(AtomicU64::new(0));
     let mut threads = Vec::new();
-    for c in 0..phase.clients {
-        let (api, counters, stop) = (apis[c % apis.len()].clone(), counters.clone(), stop.clone());
-        let per = phase.per_request;
+    // The load clients share one OS thread with a current-thread runtime: keep-alive
+    // connections with hand-written HTTP/1.1, so the generator costs little of the 2 cores.
+    {
+        let (apis, counters, stop) = (apis_owned, counters.clone(), stop.clone());
+        let (clients, per) = (phase.clients, phase.per_request);
         threads.push(std::thread::spawn(move || {
-            let agent = agent();
-            let mut digests = Digests::new(client_base + c as u64);
-            while !stop.load(Ordering::Relaxed) {
-                let (body, _) = digests.body(per);
-                let t = Instant::now();
-                let status = post(&agent, &api, &body);
-                let ms = t.elapsed().as_secs_f64() * 1e3;
-                if status == 202 {
-                    counters
-                        .accepted_digests
-                        .fetch_add(per as u64, Ordering::Relaxed);
-                    counters.accepted_requests.fetch_add(1, Ordering::Relaxed);
-                    counters.latencies_ms.lock().unwrap().push(ms);
-                } else {
-                    *counters.refused.lock().unwrap().entry(status).or_default() += 1;
-                    if status == 0 || status == 503 {
-                        std::thread::sleep(Duration::from_millis(10));
-                    }
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("client runtime");
+            rt.block_on(async move {
+                let mut tasks = tokio::task::JoinSet::new();
+                for c in 0..clients {
+                    let api = apis[c % apis.len()].clone();
+                    let (counters, stop) = (counters.clone(), stop.clone());
+                    let digests = Digests::new(client_base + c as u64);
+                    tasks.spawn(load_client(api, per, digests, counters, stop));
                 }
-            }
+                while tasks.join_next().await.is_some() {}
+            });
         }));
     }
     for p in 0..4 {
@@ -264,7 +354,7 @@ fn main() {
     }
     let seconds = arg(1, 10);
     let batch_clients = arg(2, 4) as usize;
-    let single_clients = arg(3, 32) as usize;
+    let single_clients = arg(3, 128) as usize;
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     println!(
         "loadgen: 4 in-process nodes on 127.0.0.1, {} cores, {seconds} s per phase after 1 s ramp-up",
