@@ -101,7 +101,10 @@ pub enum AnchorError {
     },
 }
 
-fn parse_0x<const N: usize>(field: &'static str, s: &str) -> Result<[u8; N], AnchorError> {
+pub(crate) fn parse_0x<const N: usize>(
+    field: &'static str,
+    s: &str,
+) -> Result<[u8; N], AnchorError> {
     let hex = s
         .strip_prefix("0x")
         .ok_or_else(|| AnchorError::MissingPrefix {
@@ -110,6 +113,45 @@ fn parse_0x<const N: usize>(field: &'static str, s: &str) -> Result<[u8; N], Anc
         })?;
     decode_hex::<N>(hex).map_err(|source| AnchorError::Hex { field, source })
 }
+
+/// `0x`-hex text, `Debug`, and serde as that text, for a byte-array newtype whose text form is
+/// `0x` and lowercase hex (parsed in any case, with the `0x` required).
+macro_rules! zero_x_hex {
+    ($name:ident, $len:literal, $field:literal) => {
+        impl $name {
+            /// Parses `0x` followed by the hex digits of the bytes.
+            pub fn from_hex(s: &str) -> Result<$name, $crate::anchor::AnchorError> {
+                $crate::anchor::parse_0x::<$len>($field, s).map($name)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "0x{}", hex::encode(self.0))
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}(0x{})", stringify!($name), hex::encode(self.0))
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_string())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                $name::from_hex(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use zero_x_hex;
 
 /// A 20-byte EVM account address. Text form: `0x` and 40 hex digits (any case when parsed,
 /// EIP-55 mixed case when printed).
@@ -179,37 +221,7 @@ impl<'de> Deserialize<'de> for EvmAddress {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Eip712Hash(pub [u8; 32]);
 
-impl Eip712Hash {
-    /// Parses `0x` followed by 64 hex digits.
-    pub fn from_hex(s: &str) -> Result<Eip712Hash, AnchorError> {
-        parse_0x("eip712 hash", s).map(Eip712Hash)
-    }
-}
-
-impl fmt::Display for Eip712Hash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "0x{}", hex::encode(self.0))
-    }
-}
-
-impl fmt::Debug for Eip712Hash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Eip712Hash(0x{})", hex::encode(self.0))
-    }
-}
-
-impl Serialize for Eip712Hash {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for Eip712Hash {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Eip712Hash::from_hex(&s).map_err(serde::de::Error::custom)
-    }
-}
+zero_x_hex!(Eip712Hash, 32, "eip712 hash");
 
 /// `keccak256` of a type string: its EIP-712 type hash.
 pub fn type_hash(type_string: &str) -> Eip712Hash {

@@ -12,9 +12,8 @@
 
 use crate::anchor::{Anchor, AnchorError, EvmAddress, anchor_tree};
 use crate::merkle::{MerklePath, PathError, leaf_hash};
-use crate::{Hash, Height, HexError, decode_hex};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::fmt;
+use crate::{Hash, Height};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Most anchors one proof may carry (one per chain is the normal case: Ethereum, Polygon).
 pub const MAX_ANCHORS: usize = 8;
@@ -25,46 +24,7 @@ pub const MAX_ANCHORS: usize = 8;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct EvmTxHash(pub [u8; 32]);
 
-impl EvmTxHash {
-    /// Parses `0x` followed by 64 hex digits.
-    pub fn from_hex(s: &str) -> Result<EvmTxHash, AnchorError> {
-        let field = "tx_hash";
-        let hex = s
-            .strip_prefix("0x")
-            .ok_or_else(|| AnchorError::MissingPrefix {
-                field,
-                found: s.to_string(),
-            })?;
-        decode_hex::<32>(hex)
-            .map(EvmTxHash)
-            .map_err(|source: HexError| AnchorError::Hex { field, source })
-    }
-}
-
-impl fmt::Display for EvmTxHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "0x{}", hex::encode(self.0))
-    }
-}
-
-impl fmt::Debug for EvmTxHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EvmTxHash(0x{})", hex::encode(self.0))
-    }
-}
-
-impl Serialize for EvmTxHash {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for EvmTxHash {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        EvmTxHash::from_hex(&s).map_err(serde::de::Error::custom)
-    }
-}
+crate::anchor::zero_x_hex!(EvmTxHash, 32, "tx_hash");
 
 /// Where a proof's tick is anchored on one EVM chain: the co-signed anchor over a tick range
 /// that contains it, the transaction that stored the root in a `TickOracle`, and the tick's

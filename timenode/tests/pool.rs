@@ -138,9 +138,9 @@ fn accepted_digests_become_verifiable_proofs_once_a_final_tick_carries_their_bat
     f.set(T0, 850);
     let batch = rt
         .block_on(async {
-            tokio::time::timeout(Duration::from_secs(3), opened.sealed.recv()).await
+            tokio::time::timeout(Duration::from_secs(20), opened.sealed.recv()).await
         })
-        .expect("sealed within 3 s")
+        .expect("sealed within 20 s")
         .unwrap();
     assert_eq!(
         (batch.node, batch.second, batch.count),
@@ -234,7 +234,7 @@ fn retention_deletes_proofs_of_old_included_batches_and_keeps_pending_ones() {
 
     // 61 s later (past a pruning pass) the old proofs are gone; the pending digests are not.
     f.set(T0 + 70, 0);
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while pool.reader.status(&old[0]).unwrap() != ProofStatus::Unknown {
         assert!(
             std::time::Instant::now() < deadline,

@@ -93,6 +93,17 @@ pub fn transaction_error(e: sled::transaction::TransactionError<()>) -> sled::Er
     }
 }
 
+/// The `pool-leaves` keys of `second`'s batch: from its first leaf to the next second's.
+pub fn leaves_of(second: Second) -> std::ops::Range<[u8; 12]> {
+    let from = Location { second, index: 0 }.to_bytes();
+    let to = Location {
+        second: Second(second.0 + 1),
+        index: 0,
+    }
+    .to_bytes();
+    from..to
+}
+
 /// The 8-byte key of a second.
 pub fn second_key(second: Second) -> [u8; 8] {
     second.0.to_be_bytes()

@@ -201,14 +201,8 @@ pub(super) fn read_batch_leaves(
     trees: &PoolTrees,
     second: Second,
 ) -> Result<Vec<(Digest, tickchain_sdk::Salt)>, PoolError> {
-    let from = Location { second, index: 0 }.to_bytes();
-    let to = Location {
-        second: Second(second.0 + 1),
-        index: 0,
-    }
-    .to_bytes();
     let mut leaves = Vec::new();
-    for kv in trees.leaves.range(from..to) {
+    for kv in trees.leaves.range(layout::leaves_of(second)) {
         let (k, v) = kv?;
         let at = Location::from_bytes(&k)?;
         if at.index as usize != leaves.len() {

@@ -423,15 +423,9 @@ pub(super) fn seal_leaves(
 /// digests it held. The index entries go first, so a reader sees the digest as unknown rather
 /// than half a batch (and a reader that raced it finds a tree whose root does not match).
 fn remove_batch(trees: &PoolTrees, second: Second) -> Result<usize, Box<dyn std::error::Error>> {
-    let from = Location { second, index: 0 }.to_bytes();
-    let to = Location {
-        second: Second(second.0 + 1),
-        index: 0,
-    }
-    .to_bytes();
     let mut chunks = Vec::new();
     let mut n = 0;
-    for kv in trees.leaves.range(from..to) {
+    for kv in trees.leaves.range(layout::leaves_of(second)) {
         let (k, v) = kv?;
         for (d, _) in layout::read_leaves(&v)? {
             n += 1;

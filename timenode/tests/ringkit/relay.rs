@@ -164,8 +164,9 @@ impl Shared {
         }
         let wait = link.delay + link.jitter.mul_f64(unit(rng));
         if wait.is_zero() {
-            let _ = out.send_to(bytes, dest);
+            // Counted before the send, so whoever receives the packet already sees the count.
             c.forwarded.fetch_add(1, Ordering::Relaxed);
+            let _ = out.send_to(bytes, dest);
             return;
         }
         let mut q = self.queue.lock().unwrap();
@@ -202,8 +203,8 @@ impl Shared {
                     if self.link(p.dir).cut {
                         c.cut.fetch_add(1, Ordering::Relaxed);
                     } else {
-                        let _ = p.out.send_to(&p.bytes, p.to);
                         c.forwarded.fetch_add(1, Ordering::Relaxed);
+                        let _ = p.out.send_to(&p.bytes, p.to);
                     }
                     q = self.queue.lock().unwrap();
                     continue;
