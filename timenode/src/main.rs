@@ -54,7 +54,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Generate a node identity: DIR/node.key (Ed25519 secret, mode 0600) and DIR/node.pub.
+    /// Generate a node identity: DIR/node.key (Ed25519 secret) and DIR/attest.key (secp256k1
+    /// attestation secret), both mode 0600, DIR/node.pub and DIR/attestation.json (the two
+    /// keys' cross-signature, which `genesis` puts in the network's genesis).
     Keygen {
         /// Directory to write the key files to (created if missing; an existing key is kept).
         #[arg(long)]
@@ -71,7 +73,9 @@ enum Command {
         /// The network ticks after this POSIX second (default: now).
         #[arg(long)]
         genesis_second: Option<u64>,
-        /// A member, in order: NAME,KEY,HOST:PORT (KEY: 64 hex characters or a node.pub file).
+        /// A member, in order: NAME,KEY,HOST:PORT[,ATTESTATION] (KEY: 64 hex characters or a
+        /// node.pub file; ATTESTATION: an attestation.json, by default the one next to
+        /// node.pub; required with a hex KEY).
         #[arg(long = "node", required = true)]
         nodes: Vec<String>,
         /// Where to write the genesis (refuses to overwrite).
@@ -180,10 +184,13 @@ fn keygen(dir: &std::path::Path) -> ExitCode {
     match identity_cmd::keygen(dir) {
         Ok(g) => {
             println!("public key {}", g.public_key);
+            println!("attestation address {}", g.attestation_address);
             println!(
-                "wrote {} (secret, mode 0600) and {}",
+                "wrote {} and {} (secrets, mode 0600), {} and {}",
                 g.key_file.display(),
-                g.pub_file.display()
+                g.attest_key_file.display(),
+                g.pub_file.display(),
+                g.attestation_file.display()
             );
             ExitCode::SUCCESS
         }
