@@ -66,7 +66,14 @@ impl PoolReader {
             return pending(); // final only through a descendant that is not stored yet
         };
         let (tick, descendants, certificate) = chain;
-        let tree = self.batch_tree(loc.second, &batch.root)?;
+        let tree = match self.batch_tree(loc.second, &batch.root) {
+            Ok(t) => t,
+            // Retention deleted the batch while we read it: the digest is unknown now.
+            Err(_) if self.trees.digests.get(digest.0)?.is_none() => {
+                return Ok(ProofStatus::Unknown);
+            }
+            Err(e) => return Err(e),
+        };
         let Some((leaf_digest, salt)) = tree.leaves.get(loc.index as usize).copied() else {
             return Err(PoolError::Corrupt(format!(
                 "batch {} has {} leaves, digest index {}",
