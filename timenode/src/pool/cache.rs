@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use tickchain_sdk::merkle::MerkleTree;
+use tickchain_sdk::merkle::{self, MerkleTree};
 use tickchain_sdk::{Digest, Salt, Second};
 
 /// One sealed batch's tree and its leaves in leaf order.
@@ -15,6 +15,20 @@ pub struct BatchTree {
     pub tree: MerkleTree,
     /// The digests and salts, in leaf order.
     pub leaves: Vec<(Digest, Salt)>,
+}
+
+impl BatchTree {
+    /// The tree over `leaves` (salted digest leaves, `merkle::digest_leaf`), in leaf order.
+    pub fn new(leaves: Vec<(Digest, Salt)>) -> BatchTree {
+        let hashes = leaves
+            .iter()
+            .map(|(d, s)| merkle::digest_leaf(s, d))
+            .collect();
+        BatchTree {
+            tree: MerkleTree::from_leaf_hashes(hashes),
+            leaves,
+        }
+    }
 }
 
 /// At most `capacity` batch trees, the most recently used kept.

@@ -25,7 +25,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tickchain_api::{Receipt, SubmitError};
 use tickchain_sdk::encoding::DecodeError;
-use tickchain_sdk::merkle;
 use tickchain_sdk::{Batch, Digest, Hash, Nanos, NodeId, Second};
 use tokio::sync::{mpsc, oneshot};
 use tracing::info;
@@ -108,12 +107,8 @@ impl Pool {
         let mut newest = last_sealed;
         for second in open_seconds.keys() {
             let leaves = reader::read_batch_leaves(&trees, *second)?;
-            let hashes = leaves
-                .iter()
-                .map(|(d, s)| merkle::digest_leaf(s, d))
-                .collect();
             let (batch, tree) =
-                writer::seal_leaves(&trees, key, me, &genesis_hash, *second, hashes, leaves)?;
+                writer::seal_leaves(&trees, key, me, &genesis_hash, *second, leaves)?;
             info!(
                 second = second.0,
                 count = batch.count,
@@ -161,7 +156,6 @@ impl Pool {
             salt_key,
             open: writer::Open {
                 second: open_at,
-                hashes: Vec::new(),
                 leaves: Vec::new(),
             },
             sealed_out: sealed_tx,

@@ -14,7 +14,7 @@ use sled::Transactional;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tickchain_api::ProofStatus;
-use tickchain_sdk::merkle::{self, MerkleTree};
+use tickchain_sdk::merkle::MerkleTree;
 use tickchain_sdk::proof::{MAX_DESCENDANTS, PROOF_VERSION};
 use tickchain_sdk::{Batch, Digest, Hash, Height, NodeId, Proof, Second};
 
@@ -142,15 +142,7 @@ impl PoolReader {
         if let Some(t) = self.cache.get(second) {
             return Ok(t);
         }
-        let leaves = read_batch_leaves(&self.trees, second)?;
-        let hashes = leaves
-            .iter()
-            .map(|(d, s)| merkle::digest_leaf(s, d))
-            .collect();
-        let tree = Arc::new(BatchTree {
-            tree: MerkleTree::from_leaf_hashes(hashes),
-            leaves,
-        });
+        let tree = Arc::new(BatchTree::new(read_batch_leaves(&self.trees, second)?));
         // A tree read while retention deletes the batch is partial: never serve or cache it.
         if tree.tree.root() != *expected_root {
             return Err(PoolError::Corrupt(format!(

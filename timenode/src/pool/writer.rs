@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 use tickchain_api::{Receipt, SubmitError};
-use tickchain_sdk::merkle::{self, MerkleTree};
 use tickchain_sdk::signing::sign;
 use tickchain_sdk::{Batch, Digest, Hash, Nanos, NodeId, Salt, Second, Signature, UtcNanos};
 use tokio::sync::{mpsc, oneshot};
@@ -48,8 +47,6 @@ pub enum Command {
 pub(super) struct Open {
     /// The batch's second.
     pub second: Second,
-    /// Leaf hashes, in index order.
-    pub hashes: Vec<Hash>,
     /// Digests and salts, in index order.
     pub leaves: Vec<(Digest, Salt)>,
 }
@@ -135,8 +132,8 @@ impl Writer {
             match rx.recv_timeout(wait) {
                 Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => break,
                 Ok(first) => {
+                    let mut n = digest_count(&first);
                     let mut group = vec![first];
-                    let mut n = group_len(&group);
                     let mut stop = false;
                     while n < GROUP_DIGESTS {
                         match rx.try_recv() {
@@ -145,14 +142,14 @@ impl Writer {
                                 break;
                             }
                             Ok(c) => {
+                                n += digest_count(&c);
                                 group.push(c);
-                                n = group_len(&group);
                             }
                             Err(_) => break,
                         }
                     }
                     self.roll();
-                    self.seal_early_if_commit_would_straddle(group_len(&group));
+                    self.seal_early_if_commit_would_straddle(n);
                     self.commit(group);
                     if stop {
                         break;
@@ -205,7 +202,6 @@ impl Writer {
     /// (see [`fail_stop`]): its acknowledged digests are durable and a restart seals them.
     fn seal(&mut self) {
         let second = self.open.second;
-        let hashes = std::mem::take(&mut self.open.hashes);
         let leaves = std::mem::take(&mut self.open.leaves);
         let (batch, tree) = seal_leaves(
             &self.trees,
@@ -213,7 +209,6 @@ impl Writer {
             self.me,
             &self.genesis_hash,
             second,
-            hashes,
             leaves,
         )
         .unwrap_or_else(|e| fail_stop(&format!("sealing the batch of second {}", second.0), &e));
@@ -260,7 +255,6 @@ impl Writer {
                     let index = self.open.leaves.len() as u32;
                     let s = salt(&self.salt_key, second, index);
                     layout::push_leaf(&mut chunk, &d, &s);
-                    self.open.hashes.push(merkle::digest_leaf(&s, &d));
                     self.open.leaves.push((d, s));
                     let loc = Location { second, index };
                     index_batch.insert(&d.0, &loc.to_bytes());
@@ -273,6 +267,7 @@ impl Writer {
             answers.push((reply, lookup_failed, receipts));
         }
         let t1 = t0.elapsed();
+        let n = self.open.leaves.len() as u32 - first;
         let written = if chunk.is_empty() {
             Ok(())
         } else {
@@ -286,12 +281,11 @@ impl Writer {
             )
         };
         debug!(
-            digests = self.open.leaves.len() as u32 - first,
+            digests = n,
             assign_us = t1.as_micros() as u64,
             write_us = (t0.elapsed() - t1).as_micros() as u64,
             "group commit"
         );
-        let n = self.open.leaves.len() as u32 - first;
         let took = t0.elapsed().as_nanos() as f64;
         if n >= 1000 {
             let per = took / f64::from(n);
@@ -366,14 +360,11 @@ fn fail_stop(what: &str, e: &dyn std::fmt::Display) -> ! {
     std::process::abort()
 }
 
-fn group_len(group: &[Command]) -> usize {
-    group
-        .iter()
-        .map(|c| match c {
-            Command::Submit { digests, .. } => digests.len(),
-            Command::Stop => 0,
-        })
-        .sum()
+fn digest_count(c: &Command) -> usize {
+    match c {
+        Command::Submit { digests, .. } => digests.len(),
+        Command::Stop => 0,
+    }
 }
 
 /// The receipt of a digest in `second`'s batch of node `me`.
@@ -393,15 +384,14 @@ pub(super) fn seal_leaves(
     me: NodeId,
     genesis_hash: &Hash,
     second: Second,
-    hashes: Vec<Hash>,
     leaves: Vec<(Digest, Salt)>,
 ) -> Result<(Batch, Arc<BatchTree>), sled::Error> {
-    let tree = MerkleTree::from_leaf_hashes(hashes);
+    let built = BatchTree::new(leaves);
     let mut batch = Batch {
         node: me,
         second,
-        root: tree.root(),
-        count: tree.len(),
+        root: built.tree.root(),
+        count: built.tree.len(),
         signature: Signature([0; 64]),
     };
     batch.signature = sign(key, &batch.signing_bytes(genesis_hash));
@@ -416,7 +406,7 @@ pub(super) fn seal_leaves(
         })
         .map_err(layout::transaction_error)?;
     trees.db.flush()?;
-    Ok((batch, Arc::new(BatchTree { tree, leaves })))
+    Ok((batch, Arc::new(built)))
 }
 
 /// Deletes everything stored for this node's batch of `second` (no flush); returns how many
