@@ -40,3 +40,17 @@ impl Batch {
         merkle::leaf_hash(&self.signing_bytes(genesis_hash))
     }
 }
+
+/// A tick's batch tree: the batches' leaf hashes in order; its root is the tick's
+/// `batch_root` and its size the tick's `batch_count`.
+pub fn tick_tree<'a>(
+    batches: impl IntoIterator<Item = &'a Batch>,
+    genesis_hash: &Hash,
+) -> merkle::MerkleTree {
+    merkle::MerkleTree::from_leaf_hashes(
+        batches
+            .into_iter()
+            .map(|b| b.leaf_hash(genesis_hash))
+            .collect(),
+    )
+}

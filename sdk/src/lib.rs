@@ -15,7 +15,7 @@
 pub mod anchor;
 pub mod anchor_proof;
 pub mod attest;
-mod batch;
+pub mod batch;
 mod bytes;
 pub mod certificate;
 #[cfg(feature = "client")]

@@ -108,9 +108,7 @@ impl TestNetwork {
         prev_hash: Hash,
         batches: &[&Batch],
     ) -> (Tick, MerkleTree) {
-        let tree = MerkleTree::from_leaf_hashes(
-            batches.iter().map(|b| b.leaf_hash(&self.hash())).collect(),
-        );
+        let tree = crate::batch::tick_tree(batches.iter().copied(), &self.hash());
         let n = self.genesis.n() as u64;
         let tick = Tick {
             height,

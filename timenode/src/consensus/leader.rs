@@ -8,7 +8,6 @@ use super::clock::{LocalClock, Timeliness, proposal_second};
 use super::core::{Anchor, Core};
 use super::io::{Action, Record, Timer};
 use super::messages::{Message, Proposal, TickVote};
-use tickchain_sdk::merkle::MerkleTree;
 use tickchain_sdk::votes::VoteKind;
 use tickchain_sdk::{Second, Tick, View};
 
@@ -103,7 +102,7 @@ impl Core {
             rest.extend(batches.split_off(super::codec::MAX_BATCHES));
         }
         self.batches = rest;
-        let tree = MerkleTree::from_leaf_hashes(batches.iter().map(|b| b.leaf_hash(&gh)).collect());
+        let tree = tickchain_sdk::batch::tick_tree(&batches, &gh);
         let tick = Tick {
             height: tickchain_sdk::Height(parent.height.0 + 1),
             view,

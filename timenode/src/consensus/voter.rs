@@ -10,7 +10,6 @@ use super::core::Core;
 use super::io::{Action, Timer};
 use super::messages::{NullifyVote, Proposal, TickVote, Vote};
 use tickchain_sdk::View;
-use tickchain_sdk::merkle::MerkleTree;
 use tickchain_sdk::votes::VoteKind;
 
 /// What a proposal's validity check concluded.
@@ -163,8 +162,7 @@ impl Core {
                     .verifier
                     .check(b.node, &b.signing_bytes(&gh), &b.signature)
         });
-        let tree =
-            MerkleTree::from_leaf_hashes(p.batches.iter().map(|b| b.leaf_hash(&gh)).collect());
+        let tree = tickchain_sdk::batch::tick_tree(&p.batches, &gh);
         if !batches_ok || tree.root() != t.batch_root {
             return Verdict::Invalid;
         }

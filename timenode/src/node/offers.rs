@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
-use tickchain_sdk::merkle::MerkleTree;
 use tickchain_sdk::{Batch, Hash, Second, Tick, View};
 
 /// Proposals remembered (a few minutes of views).
@@ -38,10 +37,7 @@ impl Offers {
         if self.views.contains_key(&tick.view) || tick.batch_count as usize != batches.len() {
             return;
         }
-        let root = MerkleTree::from_leaf_hashes(
-            batches.iter().map(|b| b.leaf_hash(genesis_hash)).collect(),
-        )
-        .root();
+        let root = tickchain_sdk::batch::tick_tree(batches, genesis_hash).root();
         if root != tick.batch_root {
             return;
         }
@@ -110,7 +106,7 @@ mod tests {
     const G: Hash = Hash([7; 32]);
 
     fn tick_over(view: u64, batches: &[Batch]) -> Tick {
-        let tree = MerkleTree::from_leaf_hashes(batches.iter().map(|b| b.leaf_hash(&G)).collect());
+        let tree = tickchain_sdk::batch::tick_tree(batches, &G);
         Tick {
             height: tickchain_sdk::Height(1),
             view: View(view),

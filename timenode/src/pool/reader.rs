@@ -14,7 +14,6 @@ use sled::Transactional;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tickchain_api::ProofStatus;
-use tickchain_sdk::merkle::MerkleTree;
 use tickchain_sdk::proof::{MAX_DESCENDANTS, PROOF_VERSION};
 use tickchain_sdk::{Batch, Digest, Hash, Height, NodeId, Proof, Second};
 
@@ -56,12 +55,7 @@ impl PoolReader {
                 loc.second.0
             )));
         };
-        let tick_tree = MerkleTree::from_leaf_hashes(
-            batches
-                .iter()
-                .map(|b| b.leaf_hash(&self.genesis_hash))
-                .collect(),
-        );
+        let tick_tree = tickchain_sdk::batch::tick_tree(&batches, &self.genesis_hash);
         let Some(chain) = self.final_with_certificate(height)? else {
             return pending(); // final only through a descendant that is not stored yet
         };

@@ -22,7 +22,6 @@ use std::fmt;
 use std::hash::{Hash as StdHash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
-use tickchain_sdk::merkle::MerkleTree;
 use tickchain_sdk::signing::sign;
 use tickchain_sdk::testkit::TestNetwork;
 use tickchain_sdk::votes::{ClockReading, VoteKind};
@@ -147,8 +146,7 @@ impl Ring {
             latest: UtcNanos(t0 + RADIUS),
         };
         let proposal = |batches: Vec<Batch>| {
-            let tree =
-                MerkleTree::from_leaf_hashes(batches.iter().map(|b| b.leaf_hash(&gh)).collect());
+            let tree = tickchain_sdk::batch::tick_tree(&batches, &gh);
             let tick = Tick {
                 height: Height(1),
                 view: View(1),

@@ -8,7 +8,6 @@
 use crate::consensus::{Action, Message, Proposal, TickVote};
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
-use tickchain_sdk::merkle::MerkleTree;
 use tickchain_sdk::signing::sign;
 use tickchain_sdk::votes::VoteKind;
 use tickchain_sdk::{Batch, Hash, NodeId, Signature, View};
@@ -76,12 +75,7 @@ impl Equivocator {
         batch.signature = sign(&self.key, &batch.signing_bytes(&self.genesis_hash));
         let mut batches = p.batches.clone();
         batches.push(batch);
-        let tree = MerkleTree::from_leaf_hashes(
-            batches
-                .iter()
-                .map(|b| b.leaf_hash(&self.genesis_hash))
-                .collect(),
-        );
+        let tree = tickchain_sdk::batch::tick_tree(&batches, &self.genesis_hash);
         let mut tick = p.tick.clone();
         tick.batch_root = tree.root();
         tick.batch_count = tree.len();
