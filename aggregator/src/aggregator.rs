@@ -18,7 +18,7 @@ use crate::peer::PeerExchange;
 use crate::reach::Reach;
 use crate::sample::{LeapIndicator, OffsetInterval, Sample, SourceClass};
 use crate::select::{SelectionRule, select};
-use crate::time::{Nanos, Ppm, UtcNanos};
+use crate::time::{Ppm, Span, UtcNanos};
 use crate::tolerance::MaxFalsetickers;
 use tracing::debug;
 
@@ -30,7 +30,7 @@ pub struct AggregatorConfig {
     /// Fewest sources that must share one point (default 3).
     pub min_agreeing: usize,
     /// A source whose radius exceeds this is unfit (default 1.5 s, RFC 5905 §7.2 MAXDIST).
-    pub max_radius: Nanos,
+    pub max_radius: Span,
 }
 
 impl Default for AggregatorConfig {
@@ -38,7 +38,7 @@ impl Default for AggregatorConfig {
         AggregatorConfig {
             phi: Ppm::RFC5905_PHI,
             min_agreeing: 3,
-            max_radius: Nanos::from_millis(1_500),
+            max_radius: Span::from_millis(1_500),
         }
     }
 }
@@ -174,7 +174,7 @@ impl Aggregator {
         let mut reports = Vec::with_capacity(self.sources.len());
         // Indices into `reports` of the fit sources, with their stage bound, best sample and
         // jitter; and how many fit sources contradict themselves.
-        let mut fit: Vec<(usize, OffsetInterval, Sample, Nanos)> = Vec::new();
+        let mut fit: Vec<(usize, OffsetInterval, Sample, Span)> = Vec::new();
         let mut known_faulty = 0usize;
         for s in &self.sources {
             let best = s.filter.best(now, phi);
@@ -191,7 +191,7 @@ impl Aggregator {
                 let why = format!(
                     "expected a radius of at most {}, got {}",
                     self.config.max_radius,
-                    radius.unwrap_or(Nanos::MAX)
+                    radius.unwrap_or(Span::MAX)
                 );
                 (Verdict::Unsynchronised, Some(why))
             } else {
@@ -293,16 +293,16 @@ impl Aggregator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::SignedNanos;
+    use crate::time::Nanos;
     use crate::tolerance::MaxFalsetickers;
 
     fn sample(offset_us: i64, at: UtcNanos) -> Sample {
         Sample {
-            offset: SignedNanos::from_micros(offset_us),
-            delay: Nanos::from_micros(50),
-            root_delay: Nanos::ZERO,
-            root_dispersion: Nanos::from_micros(10),
-            precision: Nanos::from_micros(1),
+            offset: Nanos::from_micros(offset_us),
+            delay: Span::from_micros(50),
+            root_delay: Span::ZERO,
+            root_dispersion: Span::from_micros(10),
+            precision: Span::from_micros(1),
             leap: LeapIndicator::NoWarning,
             stratum: 1,
             taken_at: at,
@@ -335,7 +335,7 @@ mod tests {
         // 72 µs; together they leave [−16, +16] µs (the older stage aged by 15 ns), and so
         // does the majority.
         let t0 = UtcNanos::from_parts(1_700_000_000, 0);
-        let t1 = t0.shifted(SignedNanos::from_millis(1));
+        let t1 = t0.shifted(Nanos::saturating_from_millis(1));
         let mut agg = Aggregator::new(AggregatorConfig::default());
         for l in ["a", "b", "c"] {
             let id = agg.add_source(l, SourceClass::Ntp);
@@ -343,8 +343,8 @@ mod tests {
             agg.on_sample(id, sample(-20, t1));
         }
         let e = agg.estimate(t1).estimate().cloned().expect("synchronised");
-        assert_eq!(e.earliest, t1.shifted(SignedNanos(-16_015)));
-        assert_eq!(e.latest, t1.shifted(SignedNanos(16_000)));
+        assert_eq!(e.earliest, t1.shifted(Nanos(-16_015)));
+        assert_eq!(e.latest, t1.shifted(Nanos(16_000)));
     }
 
     #[test]
@@ -366,8 +366,8 @@ mod tests {
         assert_eq!(verdicts[3], Verdict::Falseticker);
         assert!(e.sources[3].detail.is_some());
         assert_eq!(verdicts[4], Verdict::Falseticker);
-        assert_eq!(e.earliest, now.shifted(SignedNanos::from_micros(-16)));
-        assert_eq!(e.latest, now.shifted(SignedNanos::from_micros(26)));
+        assert_eq!(e.earliest, now.shifted(Nanos::from_micros(-16)));
+        assert_eq!(e.latest, now.shifted(Nanos::from_micros(26)));
         // With a bound of one falseticker, d has spent it, so a, b, c and e must all agree:
         // they cannot, and the node says so instead of guessing.
         let strict = agg

@@ -4,23 +4,23 @@
 //! clamped into the agreed interval, so weighting can only move the guess, not the guarantee.
 
 use crate::sample::OffsetInterval;
-use crate::time::{Nanos, SignedNanos};
+use crate::time::{Nanos, Span};
 
 /// One survivor's contribution: its offset, hard radius λ and statistical jitter ψ.
 #[derive(Clone, Copy, Debug)]
 pub struct Contribution {
     /// The source's offset θ.
-    pub offset: SignedNanos,
+    pub offset: Nanos,
     /// The source's hard radius λ at selection time.
-    pub radius: Nanos,
+    pub radius: Span,
     /// The source's jitter ψ (RFC 5905 §10), a statistical spread.
-    pub jitter: Nanos,
+    pub jitter: Span,
 }
 
 /// RFC 5905 §11.2.3: each survivor weighs `1 / (λ + ψ)` (the RFC's root distance already
 /// carries the jitter). The mean is clamped into `agreed`; with no survivors it is `agreed`'s
 /// midpoint.
-pub fn combine(survivors: &[Contribution], agreed: OffsetInterval) -> SignedNanos {
+pub fn combine(survivors: &[Contribution], agreed: OffsetInterval) -> Nanos {
     let mut weight_sum = 0.0f64;
     let mut weighted = 0.0f64;
     for c in survivors {
@@ -32,7 +32,7 @@ pub fn combine(survivors: &[Contribution], agreed: OffsetInterval) -> SignedNano
     if weight_sum == 0.0 {
         return agreed.midpoint();
     }
-    let mean = SignedNanos((weighted / weight_sum).round() as i64);
+    let mean = Nanos((weighted / weight_sum).round() as i64);
     mean.clamp(agreed.lo, agreed.hi)
 }
 
@@ -43,18 +43,18 @@ mod tests {
     #[test]
     fn tighter_source_pulls_the_combined_offset_towards_itself() {
         let agreed = OffsetInterval {
-            lo: SignedNanos(-1_000),
-            hi: SignedNanos(1_000),
+            lo: Nanos(-1_000),
+            hi: Nanos(1_000),
         };
         let tight = Contribution {
-            offset: SignedNanos(100),
-            radius: Nanos(10),
-            jitter: Nanos::ZERO,
+            offset: Nanos(100),
+            radius: Span(10),
+            jitter: Span::ZERO,
         };
         let loose = Contribution {
-            offset: SignedNanos(-900),
-            radius: Nanos(1_000),
-            jitter: Nanos::ZERO,
+            offset: Nanos(-900),
+            radius: Span(1_000),
+            jitter: Span::ZERO,
         };
         let c = combine(&[tight, loose], agreed);
         assert!(c.0 > 80 && c.0 <= 100, "{c:?}");
@@ -63,14 +63,14 @@ mod tests {
     #[test]
     fn combined_offset_never_leaves_the_agreed_interval() {
         let agreed = OffsetInterval {
-            lo: SignedNanos(0),
-            hi: SignedNanos(10),
+            lo: Nanos(0),
+            hi: Nanos(10),
         };
         let far = Contribution {
-            offset: SignedNanos(500),
-            radius: Nanos(600),
-            jitter: Nanos::ZERO,
+            offset: Nanos(500),
+            radius: Span(600),
+            jitter: Span::ZERO,
         };
-        assert_eq!(combine(&[far], agreed), SignedNanos(10));
+        assert_eq!(combine(&[far], agreed), Nanos(10));
     }
 }

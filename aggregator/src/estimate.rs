@@ -8,7 +8,7 @@ use crate::leap::LeapPending;
 use crate::reach::Reach;
 use crate::sample::{LeapIndicator, SourceClass};
 use crate::select::SelectError;
-use crate::time::{Nanos, Ppm, SignedNanos, UtcNanos};
+use crate::time::{Nanos, Ppm, Span, UtcNanos};
 use serde::Serialize;
 use std::fmt;
 
@@ -51,11 +51,11 @@ pub struct SourceReport {
     /// The selection verdict.
     pub verdict: Verdict,
     /// The filtered offset θ (true UTC − local clock), when a sample exists.
-    pub offset: Option<SignedNanos>,
+    pub offset: Option<Nanos>,
     /// The filtered sample's path delay δ.
-    pub delay: Option<Nanos>,
+    pub delay: Option<Span>,
     /// The radius λ at the estimate's time.
-    pub radius: Option<Nanos>,
+    pub radius: Option<Span>,
     /// The source's stratum from its latest sample.
     pub stratum: Option<u8>,
     /// The source's leap indicator from its latest sample.
@@ -76,7 +76,7 @@ pub struct Estimate {
     /// The latest UTC instant it may be at `computed_at`.
     pub latest: UtcNanos,
     /// The combined best-guess offset (true UTC − local clock), inside the interval.
-    pub offset: SignedNanos,
+    pub offset: Nanos,
     /// The most sources that agree on one point.
     pub agreeing: usize,
     /// The leap second the majority of truechimers announce.
@@ -87,8 +87,8 @@ pub struct Estimate {
 
 impl Estimate {
     /// Half the width of `[earliest, latest]`.
-    pub fn radius(&self) -> Nanos {
-        Nanos(self.latest.0.abs_diff(self.earliest.0).div_ceil(2))
+    pub fn radius(&self) -> Span {
+        Span(self.latest.0.abs_diff(self.earliest.0).div_ceil(2))
     }
 
     /// The interval at a later local clock reading `now`: it moves with the local clock and
@@ -102,7 +102,7 @@ impl Estimate {
         (
             self.earliest
                 .shifted(moved)
-                .shifted(SignedNanos::ZERO.minus(drift)),
+                .shifted(Nanos::ZERO.minus(drift)),
             self.latest.shifted(moved).shifted(drift.signed()),
         )
     }
@@ -160,7 +160,7 @@ mod tests {
             computed_at: UtcNanos::from_parts(100, 0),
             earliest: UtcNanos::from_parts(100, 0),
             latest: UtcNanos::from_parts(100, 2_000),
-            offset: SignedNanos(1_000),
+            offset: Nanos(1_000),
             agreeing: 3,
             leap: LeapPending::None,
             sources: vec![],

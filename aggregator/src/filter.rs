@@ -13,7 +13,7 @@
 //! ```
 
 use crate::sample::{OffsetInterval, Sample};
-use crate::time::{Nanos, Ppm, UtcNanos};
+use crate::time::{Ppm, Span, UtcNanos};
 
 /// Number of stages in the register (RFC 5905 §10 "NSTAGE").
 pub const NSTAGE: usize = 8;
@@ -99,9 +99,9 @@ impl ClockFilter {
 
     /// The RMS difference between the chosen offset and the other stages' offsets (RFC 5905
     /// §10 "jitter" ψ). A statistical spread for weighting only, never part of a bound.
-    pub fn jitter(&self, now: UtcNanos, phi: Ppm) -> Nanos {
+    pub fn jitter(&self, now: UtcNanos, phi: Ppm) -> Span {
         let Some(best) = self.best(now, phi) else {
-            return Nanos::ZERO;
+            return Span::ZERO;
         };
         let (mut n, mut sum_sq) = (0usize, 0.0f64);
         for s in self.stages.iter().flatten() {
@@ -110,10 +110,10 @@ impl ClockFilter {
             sum_sq += d * d;
         }
         if n < 2 {
-            return Nanos::ZERO;
+            return Span::ZERO;
         }
         // The chosen stage contributes 0, so divide by the number of others.
-        Nanos((sum_sq / (n - 1) as f64).sqrt() as u64)
+        Span((sum_sq / (n - 1) as f64).sqrt() as u64)
     }
 
     /// How many stages hold a sample.
@@ -131,15 +131,15 @@ impl ClockFilter {
 mod tests {
     use super::*;
     use crate::sample::LeapIndicator;
-    use crate::time::SignedNanos;
+    use crate::time::Nanos;
 
     fn sample(offset_us: i64, delay_us: u64, at_s: i64) -> Sample {
         Sample {
-            offset: SignedNanos::from_micros(offset_us),
-            delay: Nanos::from_micros(delay_us),
-            root_delay: Nanos::ZERO,
-            root_dispersion: Nanos::ZERO,
-            precision: Nanos::ZERO,
+            offset: Nanos::from_micros(offset_us),
+            delay: Span::from_micros(delay_us),
+            root_delay: Span::ZERO,
+            root_dispersion: Span::ZERO,
+            precision: Span::ZERO,
             leap: LeapIndicator::NoWarning,
             stratum: 1,
             taken_at: UtcNanos::from_parts(at_s, 0),
@@ -153,7 +153,7 @@ mod tests {
         f.push(sample(5, 20, 2));
         f.push(sample(-200, 700, 3));
         let best = f.best(UtcNanos::from_parts(4, 0), Ppm(15)).unwrap();
-        assert_eq!(best.offset, SignedNanos::from_micros(5));
+        assert_eq!(best.offset, Nanos::from_micros(5));
     }
 
     #[test]
@@ -166,8 +166,8 @@ mod tests {
         // At t = 3 s the first two stages have aged by 2 s and 1 s at 1 ppm: 2 µs and 1 µs.
         let b = f.bound(UtcNanos::from_parts(3, 0), Ppm(1)).unwrap();
         let expected = OffsetInterval {
-            lo: SignedNanos::from_micros(0),
-            hi: SignedNanos::from_micros(151),
+            lo: Nanos::from_micros(0),
+            hi: Nanos::from_micros(151),
         };
         assert_eq!(b, StageBound::Interval(expected));
         let best = f.best(UtcNanos::from_parts(3, 0), Ppm(1)).unwrap();

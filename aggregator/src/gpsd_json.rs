@@ -6,7 +6,7 @@
 //! on purpose: gpsd adds fields between releases.
 
 use crate::sample::{LeapIndicator, Sample};
-use crate::time::{Nanos, UtcNanos};
+use crate::time::{Span, UtcNanos};
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -101,9 +101,9 @@ pub fn parse_line(line: &str) -> Result<GpsdMessage, GpsdError> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LatencyBounds {
     /// The earliest the report can arrive after its second.
-    pub min: Nanos,
+    pub min: Span,
     /// The latest.
-    pub max: Nanos,
+    pub max: Span,
 }
 
 impl TimeOffset {
@@ -134,16 +134,16 @@ impl TimeOffset {
         } else {
             (latency.max, latency.min)
         };
-        let width = Nanos(hi.0 - lo.0);
+        let width = Span(hi.0 - lo.0);
         let offset = raw.plus(lo).plus(width.half_up());
         Ok(Sample {
             offset,
             delay: width,
-            root_delay: Nanos::ZERO,
-            root_dispersion: Nanos::ZERO,
+            root_delay: Span::ZERO,
+            root_dispersion: Span::ZERO,
             // gpsd timestamps in nanoseconds; the receiver's own granularity is inside the
             // latency bounds (gpsd's `precision` member is not reliable for NMEA: often -1).
-            precision: Nanos(1),
+            precision: Span(1),
             leap,
             // A GNSS receiver is a primary reference, so this host reads it at stratum 1.
             stratum: 1,
@@ -178,7 +178,7 @@ fn nanos(field: &'static str, v: i64) -> Result<u32, GpsdError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::{Ppm, SignedNanos};
+    use crate::time::{Nanos, Ppm};
 
     #[test]
     fn toff_report_parses_and_its_interval_holds_the_true_offset() {
@@ -187,14 +187,14 @@ mod tests {
             panic!("not TOFF")
         };
         let latency = LatencyBounds {
-            min: Nanos::from_millis(10),
-            max: Nanos::from_millis(60),
+            min: Span::from_millis(10),
+            max: Span::from_millis(60),
         };
         let s = t.to_sample(latency, LeapIndicator::NoWarning).unwrap();
         // The host clock is right; the report was 30 ms late, inside [10, 60] ms.
         let iv = s.interval_at(s.taken_at, Ppm(15));
-        assert!(iv.contains(SignedNanos::ZERO), "{iv:?}");
-        assert!(s.radius_at(s.taken_at, Ppm(15)) < Nanos::from_millis(30));
+        assert!(iv.contains(Nanos::ZERO), "{iv:?}");
+        assert!(s.radius_at(s.taken_at, Ppm(15)) < Span::from_millis(30));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! near the leap the interval is widened by one second on the side the step moves time.
 
 use crate::sample::LeapIndicator;
-use crate::time::{SignedNanos, UtcNanos};
+use crate::time::{Nanos, UtcNanos};
 use chrono::{Datelike, Duration as ChronoDuration};
 use serde::Serialize;
 
@@ -56,8 +56,8 @@ pub fn widen(earliest: UtcNanos, latest: UtcNanos, pending: LeapPending) -> (Utc
     if pending == LeapPending::None {
         return (earliest, latest);
     }
-    let one = SignedNanos::from_secs(1);
-    let from = earliest.shifted(SignedNanos(-one.0)).posix_second();
+    let one = Nanos::from_secs(1);
+    let from = earliest.shifted(Nanos(-one.0)).posix_second();
     let to = latest.shifted(one).posix_second();
     let first_midnight = from.div_euclid(86_400) * 86_400 + 86_400;
     let mut midnight = first_midnight;
@@ -73,7 +73,7 @@ pub fn widen(earliest: UtcNanos, latest: UtcNanos, pending: LeapPending) -> (Utc
         return (earliest, latest);
     }
     match pending {
-        LeapPending::Insert => (earliest.shifted(SignedNanos(-one.0)), latest),
+        LeapPending::Insert => (earliest.shifted(Nanos(-one.0)), latest),
         LeapPending::Delete => (earliest, latest.shifted(one)),
         LeapPending::None => (earliest, latest),
     }

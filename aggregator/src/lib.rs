@@ -28,5 +28,5 @@ pub use aggregator::{Aggregator, AggregatorConfig, SourceId};
 pub use estimate::{Estimate, SourceReport, TimeEstimate, UnsyncReason, Verdict};
 pub use leap::LeapPending;
 pub use sample::{LeapIndicator, OffsetInterval, Sample, SourceClass};
-pub use time::{Nanos, Ppm, SignedNanos, UtcNanos};
+pub use time::{Nanos, Ppm, Span, UtcNanos};
 pub use tolerance::MaxFalsetickers;

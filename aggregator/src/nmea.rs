@@ -3,7 +3,7 @@
 //! Owns: checksum validation and the UTC fields of those sentences. Never: trusts input; any
 //! byte string yields a value or an error, never a panic (a fuzz target checks this).
 
-use crate::time::{Nanos, UtcNanos};
+use crate::time::{Span, UtcNanos};
 use chrono::NaiveDate;
 use thiserror::Error;
 
@@ -25,7 +25,7 @@ pub enum NmeaSentence {
     /// `$--GGA`: fix data; only the time of day, no date.
     Gga {
         /// Time since UTC midnight.
-        time_of_day: Nanos,
+        time_of_day: Span,
         /// Fix quality (0 = no fix).
         quality: u8,
     },
@@ -160,7 +160,7 @@ fn num(s: &str, r: std::ops::Range<usize>) -> Option<u32> {
 
 /// `hhmmss[.fff…]` to time since midnight. A leap second `ss = 60` reads as a repeat of second
 /// 59, the way POSIX clocks label it (see `specs/time.md`).
-fn time_of_day(fields: &[&str], i: usize) -> Result<Nanos, NmeaError> {
+fn time_of_day(fields: &[&str], i: usize) -> Result<Span, NmeaError> {
     let s = field(fields, i)?;
     let err = || bad("a time hhmmss[.fff]", i, s);
     let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
@@ -176,10 +176,10 @@ fn time_of_day(fields: &[&str], i: usize) -> Result<Nanos, NmeaError> {
         nanos += u64::from(b - b'0') * 10u64.pow(8 - k as u32);
     }
     let secs = u64::from(h) * 3600 + u64::from(m) * 60 + u64::from(sec);
-    Ok(Nanos(secs * 1_000_000_000 + nanos))
+    Ok(Span(secs * 1_000_000_000 + nanos))
 }
 
-fn at(year: u32, month: u32, day: u32, tod: Nanos) -> Option<UtcNanos> {
+fn at(year: u32, month: u32, day: u32, tod: Span) -> Option<UtcNanos> {
     let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
     let midnight = date.and_hms_opt(0, 0, 0)?.and_utc().timestamp();
     let day_nanos = midnight.checked_mul(1_000_000_000)?;
@@ -238,7 +238,7 @@ mod tests {
         assert_eq!(
             parse_sentence(&s).unwrap(),
             NmeaSentence::Gga {
-                time_of_day: Nanos(3_723_250_000_000),
+                time_of_day: Span(3_723_250_000_000),
                 quality: 1
             }
         );

@@ -5,7 +5,7 @@
 //! receives or authenticates anything; the ring's transport does that and calls in here.
 
 use crate::sample::{LeapIndicator, Sample};
-use crate::time::{Nanos, SignedNanos, UtcNanos};
+use crate::time::{Nanos, Span, UtcNanos};
 use thiserror::Error;
 
 /// One completed exchange, RFC 5905 §8 naming.
@@ -21,13 +21,13 @@ pub struct PeerExchange {
     pub t4: UtcNanos,
     /// Half the width of the peer's own published interval when it sent T3; it becomes the
     /// sample's root dispersion.
-    pub peer_radius: Nanos,
+    pub peer_radius: Span,
     /// The peer's leap indicator (3 when the peer is unsynchronised).
     pub peer_leap: LeapIndicator,
     /// The peer's stratum.
     pub peer_stratum: u8,
     /// Timestamp granularity of both clocks.
-    pub precision: Nanos,
+    pub precision: Span,
 }
 
 /// An exchange whose timestamps cannot come from a real round trip.
@@ -47,9 +47,9 @@ pub enum PeerExchangeError {
     )]
     NegativeDelay {
         /// T3 − T2.
-        held: SignedNanos,
+        held: Nanos,
         /// T4 − T1.
-        round_trip: SignedNanos,
+        round_trip: Nanos,
     },
 }
 
@@ -71,11 +71,11 @@ impl PeerExchange {
         }
         let out = self.t2.since(self.t1);
         let back = self.t3.since(self.t4);
-        let offset = SignedNanos(((i128::from(out.0) + i128::from(back.0)) / 2) as i64);
+        let offset = Nanos(((i128::from(out.0) + i128::from(back.0)) / 2) as i64);
         Ok(Sample {
             offset,
             delay: delay.clamp_non_negative(),
-            root_delay: Nanos::ZERO,
+            root_delay: Span::ZERO,
             root_dispersion: self.peer_radius,
             precision: self.precision,
             leap: self.peer_leap,
@@ -99,17 +99,17 @@ mod tests {
             t2: ms(6),
             t3: UtcNanos(ms(6).0 + 200_000),
             t4: UtcNanos(ms(2).0 + 200_000),
-            peer_radius: Nanos::from_micros(30),
+            peer_radius: Span::from_micros(30),
             peer_leap: LeapIndicator::NoWarning,
             peer_stratum: 2,
-            precision: Nanos(1),
+            precision: Span(1),
         };
         let s = x.to_sample().unwrap();
-        assert_eq!(s.offset, SignedNanos::from_millis(5));
-        assert_eq!(s.delay, Nanos::from_millis(2));
+        assert_eq!(s.offset, Nanos::saturating_from_millis(5));
+        assert_eq!(s.delay, Span::from_millis(2));
         assert!(
             s.interval_at(s.taken_at, Ppm(15))
-                .contains(SignedNanos::from_millis(5))
+                .contains(Nanos::saturating_from_millis(5))
         );
     }
 
@@ -120,10 +120,10 @@ mod tests {
             t2: UtcNanos(0),
             t3: UtcNanos(10),
             t4: UtcNanos(5),
-            peer_radius: Nanos::ZERO,
+            peer_radius: Span::ZERO,
             peer_leap: LeapIndicator::NoWarning,
             peer_stratum: 2,
-            precision: Nanos(1),
+            precision: Span(1),
         };
         assert!(matches!(
             x.to_sample(),

@@ -3,7 +3,7 @@
 //! Owns: the sample model and the radius formula `λ(t)` (RFC 5905 §10 "root distance" with the
 //! path delay halved). Never: decides whether a source is right; that is selection's job.
 
-use crate::time::{Nanos, Ppm, SignedNanos, UtcNanos};
+use crate::time::{Nanos, Ppm, Span, UtcNanos};
 use serde::Serialize;
 use std::fmt;
 
@@ -64,16 +64,16 @@ impl LeapIndicator {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Sample {
     /// θ: true time minus local clock, as measured (RFC 5905 §8 "offset").
-    pub offset: SignedNanos,
+    pub offset: Nanos,
     /// δ: round-trip path delay of the measurement (RFC 5905 §8 "delay"). The truth lies within
     /// δ/2 of θ when the path is arbitrarily asymmetric.
-    pub delay: Nanos,
+    pub delay: Span,
     /// The source's own round-trip delay to its primary reference (RFC 5905 §7.3).
-    pub root_delay: Nanos,
+    pub root_delay: Span,
     /// The source's own error bound relative to its primary reference (RFC 5905 §7.3).
-    pub root_dispersion: Nanos,
+    pub root_dispersion: Span,
     /// Reading granularity of both clocks involved, added once (RFC 5905 §7.3 "Precision").
-    pub precision: Nanos,
+    pub precision: Span,
     /// The source's leap indicator.
     pub leap: LeapIndicator,
     /// The source's stratum (1 = primary reference, 16 = unsynchronised).
@@ -88,7 +88,7 @@ impl Sample {
     /// This is RFC 5905 §10's root synchronization distance, with two changes for a hard bound:
     /// the halves round up, and the aging term uses the configured tolerance Φ. `now` before
     /// `taken_at` ages nothing.
-    pub fn radius_at(&self, now: UtcNanos, phi: Ppm) -> Nanos {
+    pub fn radius_at(&self, now: UtcNanos, phi: Ppm) -> Span {
         self.delay
             .half_up()
             .plus(self.root_delay.half_up())
@@ -108,14 +108,14 @@ impl Sample {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct OffsetInterval {
     /// Lowest possible offset.
-    pub lo: SignedNanos,
+    pub lo: Nanos,
     /// Highest possible offset.
-    pub hi: SignedNanos,
+    pub hi: Nanos,
 }
 
 impl OffsetInterval {
     /// `[centre − radius, centre + radius]`.
-    pub fn around(centre: SignedNanos, radius: Nanos) -> Self {
+    pub fn around(centre: Nanos, radius: Span) -> Self {
         OffsetInterval {
             lo: centre.minus(radius),
             hi: centre.plus(radius),
@@ -123,18 +123,18 @@ impl OffsetInterval {
     }
 
     /// Whether `x` lies in the closed interval.
-    pub fn contains(&self, x: SignedNanos) -> bool {
+    pub fn contains(&self, x: Nanos) -> bool {
         self.lo <= x && x <= self.hi
     }
 
     /// The midpoint, rounded towards negative infinity.
-    pub fn midpoint(&self) -> SignedNanos {
-        SignedNanos(((i128::from(self.lo.0) + i128::from(self.hi.0)).div_euclid(2)) as i64)
+    pub fn midpoint(&self) -> Nanos {
+        Nanos(((i128::from(self.lo.0) + i128::from(self.hi.0)).div_euclid(2)) as i64)
     }
 
     /// Half the width, rounded up.
-    pub fn radius(&self) -> Nanos {
-        Nanos((self.hi.0.abs_diff(self.lo.0)).div_ceil(2))
+    pub fn radius(&self) -> Span {
+        Span((self.hi.0.abs_diff(self.lo.0)).div_ceil(2))
     }
 }
 
@@ -144,11 +144,11 @@ mod tests {
 
     fn sample() -> Sample {
         Sample {
-            offset: SignedNanos::from_micros(10),
-            delay: Nanos::from_micros(40),
-            root_delay: Nanos::from_micros(100),
-            root_dispersion: Nanos::from_micros(7),
-            precision: Nanos(954),
+            offset: Nanos::from_micros(10),
+            delay: Span::from_micros(40),
+            root_delay: Span::from_micros(100),
+            root_dispersion: Span::from_micros(7),
+            precision: Span(954),
             leap: LeapIndicator::NoWarning,
             stratum: 2,
             taken_at: UtcNanos::from_parts(1_000, 0),
@@ -162,7 +162,7 @@ mod tests {
         // 20 us + 50 us + 7 us + 954 ns + 15 ppm * 10 s (150 us)
         assert_eq!(
             s.radius_at(later, Ppm(15)),
-            Nanos(20_000 + 50_000 + 7_000 + 954 + 150_000)
+            Span(20_000 + 50_000 + 7_000 + 954 + 150_000)
         );
     }
 

@@ -16,7 +16,7 @@
 //! ```
 
 use crate::sample::OffsetInterval;
-use crate::time::SignedNanos;
+use crate::time::Nanos;
 use crate::tolerance::MaxFalsetickers;
 use serde::Serialize;
 use thiserror::Error;
@@ -123,7 +123,7 @@ pub fn select(
 
     // RFC 5905 §11.2.1: the endpoint list, each lower edge +1 and upper edge −1. At equal
     // values lower edges sort first because the intervals are closed: touching intervals agree.
-    let mut edges: Vec<(SignedNanos, i8)> = Vec::with_capacity(2 * m);
+    let mut edges: Vec<(Nanos, i8)> = Vec::with_capacity(2 * m);
     for iv in intervals {
         edges.push((iv.lo, -1));
         edges.push((iv.hi, 1));
@@ -194,8 +194,8 @@ mod tests {
 
     fn iv(lo: i64, hi: i64) -> OffsetInterval {
         OffsetInterval {
-            lo: SignedNanos(lo),
-            hi: SignedNanos(hi),
+            lo: Nanos(lo),
+            hi: Nanos(hi),
         }
     }
 
@@ -211,7 +211,7 @@ mod tests {
     fn liar_overlapping_every_honest_interval_cannot_pull_the_bound_off_the_truth() {
         // The truth is 0; D excludes it yet overlaps A, B and C at [5, 10].
         let r = intersect(&[iv(-10, 10), iv(-10, 10), iv(-10, 10), iv(5, 20)], 3).unwrap();
-        assert!(r.interval.contains(SignedNanos(0)));
+        assert!(r.interval.contains(Nanos(0)));
     }
 
     #[test]

@@ -6,8 +6,8 @@
 
 use proptest::prelude::*;
 use tickchain_aggregator::{
-    Aggregator, AggregatorConfig, LeapIndicator, MaxFalsetickers, Nanos, Ppm, Sample, SignedNanos,
-    SourceClass, SourceId, TimeEstimate, UtcNanos,
+    Aggregator, AggregatorConfig, LeapIndicator, MaxFalsetickers, Nanos, Ppm, Sample, SourceClass,
+    SourceId, Span, TimeEstimate, UtcNanos,
 };
 
 const START: i64 = 1_800_000_000;
@@ -56,11 +56,11 @@ fn sample(truth: i64, liar: bool, err: f64, delay: u64, disp: u64, at: UtcNanos)
         truth + (err * (radius - 1) as f64) as i64
     };
     Sample {
-        offset: SignedNanos(offset),
-        delay: Nanos(delay),
-        root_delay: Nanos::ZERO,
-        root_dispersion: Nanos(disp),
-        precision: Nanos(1),
+        offset: Nanos(offset),
+        delay: Span(delay),
+        root_delay: Span::ZERO,
+        root_dispersion: Span(disp),
+        precision: Span(1),
         leap: LeapIndicator::NoWarning,
         stratum: 2,
         taken_at: at,
@@ -90,19 +90,19 @@ proptest! {
                     agg.on_sample(SourceId(i), sample(truth, *liar, err, delay, *disp, t));
                 }
             }
-            t = t.shifted(SignedNanos::from_secs(1));
+            t = t.shifted(Nanos::from_secs(1));
         }
-        let now = t.shifted(SignedNanos::from_secs(30));
+        let now = t.shifted(Nanos::from_secs(30));
         let TimeEstimate::Synchronised(e) = agg.estimate(now) else {
             return Err(TestCaseError::fail("a truthful strict majority must synchronise"));
         };
-        let true_utc = now.shifted(SignedNanos(truth));
+        let true_utc = now.shifted(Nanos(truth));
         prop_assert!(e.earliest <= true_utc && true_utc <= e.latest);
         // Later, without new samples, the widened interval still holds true UTC (the local
         // clock here is perfect, so the truth keeps the same offset).
-        let later = now.shifted(SignedNanos::from_secs(600));
+        let later = now.shifted(Nanos::from_secs(600));
         let (lo, hi) = e.interval_at(later, phi);
-        let true_later = later.shifted(SignedNanos(truth));
+        let true_later = later.shifted(Nanos(truth));
         prop_assert!(lo <= true_later && true_later <= hi);
     }
 }

@@ -2,7 +2,7 @@
 //! independent `adjtimex(2)` call made from Python's ctypes (needs `python3`).
 
 use std::process::Command;
-use tickchain_aggregator::Nanos;
+use tickchain_aggregator::Span;
 use tickchain_aggregator::drivers::{Probe, kernel};
 
 /// (clock state, status bits) read by python3 through ctypes.
@@ -46,7 +46,7 @@ fn kernel_probe_agrees_with_an_independent_adjtimex_read() {
             );
             assert_eq!(s.offset.0, 0);
             // The kernel caps maxerror at NTP_PHASE_LIMIT-derived 16 s.
-            assert!(s.root_dispersion <= Nanos::from_secs(16));
+            assert!(s.root_dispersion <= Span::from_secs(16));
         }
         Probe::NoReply(why) => panic!("adjtimex failed: {why}"),
     }

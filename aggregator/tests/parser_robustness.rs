@@ -26,8 +26,8 @@ proptest! {
             match m {
                 GpsdMessage::Toff(t) | GpsdMessage::Pps(t) => {
                     let bounds = gpsd_json::LatencyBounds {
-                        min: tickchain_aggregator::Nanos(0),
-                        max: tickchain_aggregator::Nanos(u64::MAX),
+                        min: tickchain_aggregator::Span(0),
+                        max: tickchain_aggregator::Span(u64::MAX),
                     };
                     let _ = t.to_sample(bounds, tickchain_aggregator::LeapIndicator::NoWarning);
                 }

@@ -2,12 +2,12 @@
 
 use proptest::prelude::*;
 use tickchain_aggregator::select::{SelectError, SelectionRule, intersect, select};
-use tickchain_aggregator::{MaxFalsetickers, OffsetInterval, SignedNanos};
+use tickchain_aggregator::{MaxFalsetickers, Nanos, OffsetInterval};
 
 fn iv(lo: i64, hi: i64) -> OffsetInterval {
     OffsetInterval {
-        lo: SignedNanos(lo),
-        hi: SignedNanos(hi),
+        lo: Nanos(lo),
+        hi: Nanos(hi),
     }
 }
 
@@ -117,9 +117,9 @@ proptest! {
     fn fewer_than_half_liars_never_push_the_truth_out((truth, ivs, _liars) in scenario()) {
         // With every liar excluding the truth and liars < m/2, a majority always exists.
         let r = intersect(&ivs, 1).expect("a strict majority contains the truth");
-        prop_assert!(r.interval.contains(SignedNanos(truth)), "{:?} misses {}", r.interval, truth);
+        prop_assert!(r.interval.contains(Nanos(truth)), "{:?} misses {}", r.interval, truth);
         for (i, x) in ivs.iter().enumerate() {
-            if x.contains(SignedNanos(truth)) {
+            if x.contains(Nanos(truth)) {
                 prop_assert!(r.truechimer[i], "an interval holding the truth was called a falseticker");
             }
         }
@@ -160,9 +160,9 @@ proptest! {
         let m = ivs.len() + known_faulty;
         prop_assume!(liars + known_faulty <= bound.tolerated(m));
         let r = select(&ivs, known_faulty, rule(bound)).expect("the truthful sources agree");
-        prop_assert!(r.interval.contains(SignedNanos(truth)), "{:?} misses {}", r.interval, truth);
+        prop_assert!(r.interval.contains(Nanos(truth)), "{:?} misses {}", r.interval, truth);
         for (i, x) in ivs.iter().enumerate() {
-            if x.contains(SignedNanos(truth)) {
+            if x.contains(Nanos(truth)) {
                 prop_assert!(r.truechimer[i], "an interval holding the truth was called a falseticker");
             }
         }
@@ -199,7 +199,7 @@ proptest! {
             .map(|(x, (a, b))| iv(x.lo.0 - a, x.hi.0 + b))
             .collect();
         let r = intersect(&wider, 1).expect("widening keeps the truthful majority");
-        prop_assert!(r.interval.contains(SignedNanos(truth)));
+        prop_assert!(r.interval.contains(Nanos(truth)));
     }
 
     #[test]
@@ -223,7 +223,7 @@ fn one_liar_beyond_the_configured_bound_can_exclude_the_truth() {
     // Truth 0. Three honest intervals, two liars agreeing on [5, 9] with one honest source.
     let ivs = [iv(-10, 10), iv(-1, 9), iv(-2, 2), iv(5, 9), iv(4, 12)];
     let one = select(&ivs, 0, rule(MaxFalsetickers::AtMost(1))).unwrap();
-    assert!(!one.interval.contains(SignedNanos(0)), "{:?}", one.interval);
+    assert!(!one.interval.contains(Nanos(0)), "{:?}", one.interval);
     let minority = select(&ivs, 0, rule(MaxFalsetickers::Minority)).unwrap();
-    assert!(minority.interval.contains(SignedNanos(0)));
+    assert!(minority.interval.contains(Nanos(0)));
 }

@@ -17,7 +17,7 @@ use criterion::{BenchmarkId, Criterion, black_box};
 use tickchain_aggregator::select::intersect;
 use tickchain_aggregator::{
     Aggregator, AggregatorConfig, LeapIndicator, MaxFalsetickers, Nanos, OffsetInterval, Sample,
-    SignedNanos, SourceClass, TimeEstimate, UtcNanos,
+    SourceClass, Span, TimeEstimate, UtcNanos,
 };
 
 /// SplitMix64: a tiny, seedable generator, so the simulation needs no extra crate and every run
@@ -117,11 +117,11 @@ fn honest_sample(rng: &mut Rng, truth: i64, path: &Path, at: UtcNanos) -> Sample
     };
     let measured = truth as f64 + server_error + (out - back) / 2.0;
     Sample {
-        offset: SignedNanos(measured.round() as i64),
-        delay: Nanos((out + back).ceil() as u64 + 1),
-        root_delay: Nanos(root_delay),
-        root_dispersion: Nanos(root_disp),
-        precision: Nanos(2_000),
+        offset: Nanos(measured.round() as i64),
+        delay: Span((out + back).ceil() as u64 + 1),
+        root_delay: Span(root_delay),
+        root_dispersion: Span(root_disp),
+        precision: Span(2_000),
         leap: LeapIndicator::NoWarning,
         stratum: 2,
         taken_at: at,
@@ -185,11 +185,11 @@ fn scenario(rng: &mut Rng, family: Family, paths: Paths, bound: MaxFalsetickers)
                     r + 1e6 + rng.unit() * 1e9
                 };
                 let sign = if above { 1.0 } else { -1.0 };
-                s.offset = SignedNanos(truth + (sign * miss) as i64);
+                s.offset = Nanos(truth + (sign * miss) as i64);
             }
             agg.on_sample(tickchain_aggregator::SourceId(i), s);
         }
-        t = t.shifted(SignedNanos::from_secs(1));
+        t = t.shifted(Nanos::from_secs(1));
     }
     let now = t;
     let est = agg.estimate(now);
@@ -200,10 +200,10 @@ fn scenario(rng: &mut Rng, family: Family, paths: Paths, bound: MaxFalsetickers)
         .filter(|(_, k)| !k.0)
         .filter_map(|(s, _)| s.radius)
         .min()
-        .unwrap_or(Nanos::MAX);
+        .unwrap_or(Span::MAX);
     match est {
         TimeEstimate::Synchronised(e) => {
-            let true_utc = now.shifted(SignedNanos(truth));
+            let true_utc = now.shifted(Nanos(truth));
             Outcome {
                 liars,
                 within_bound,
@@ -306,8 +306,8 @@ fn intervals(n: usize, rng: &mut Rng) -> Vec<OffsetInterval> {
             let c = (rng.unit() * 2e5) as i64 - 100_000;
             let r = rng.range(10_000, 200_000) as i64;
             OffsetInterval {
-                lo: SignedNanos(c - r),
-                hi: SignedNanos(c + r),
+                lo: Nanos(c - r),
+                hi: Nanos(c + r),
             }
         })
         .collect()
@@ -330,7 +330,7 @@ fn bench_selection(c: &mut Criterion) {
                 agg.on_sample(id, honest_sample(&mut rng, 0, &path, at));
             }
         }
-        let now = at.shifted(SignedNanos::from_secs(1));
+        let now = at.shifted(Nanos::from_secs(1));
         group.bench_with_input(BenchmarkId::new("estimate", n), &agg, |b, agg| {
             b.iter(|| agg.estimate(black_box(now)))
         });

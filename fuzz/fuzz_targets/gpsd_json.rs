@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tickchain_aggregator::gpsd_json::{self, GpsdMessage, LatencyBounds};
-use tickchain_aggregator::{LeapIndicator, Nanos};
+use tickchain_aggregator::{LeapIndicator, Span};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -13,8 +13,8 @@ fuzz_target!(|data: &[u8]| {
         match gpsd_json::parse_line(line) {
             Ok(GpsdMessage::Toff(t)) | Ok(GpsdMessage::Pps(t)) => {
                 let bounds = LatencyBounds {
-                    min: Nanos::ZERO,
-                    max: Nanos::from_millis(500),
+                    min: Span::ZERO,
+                    max: Span::from_millis(500),
                 };
                 let _ = t.to_sample(bounds, LeapIndicator::NoWarning);
             }

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tickchain_timenode::net::spki;
+use tickchain_consensus::peer::spki;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(key) = spki::ed25519_key(data) {

@@ -48,5 +48,5 @@ pub use genesis::{
 };
 pub use proof::{Proof, ProofFormatError};
 pub use tick::Tick;
-pub use units::{Height, NANOS_PER_SECOND, Nanos, NodeId, Second, UtcNanos, View};
+pub use units::{Height, NANOS_PER_SECOND, Nanos, NodeId, Second, Span, UtcNanos, View};
 pub use verify::{CheckedAnchor, Network, VerifiedTimestamp, verify};

@@ -58,6 +58,20 @@ impl Nonce {
     }
 }
 
+/// Bytes in a nonce from [`Nonce::random`].
+pub const RANDOM_NONCE_BYTES: usize = 16;
+
+#[cfg(feature = "keys")]
+impl Nonce {
+    /// A fresh nonce of [`RANDOM_NONCE_BYTES`] bytes from OS randomness (feature `keys`).
+    pub fn random() -> Result<Nonce, crate::keys::KeyError> {
+        let mut bytes = [0u8; RANDOM_NONCE_BYTES];
+        getrandom::getrandom(&mut bytes)
+            .map_err(|e| crate::keys::KeyError::Random(e.to_string()))?;
+        Ok(Nonce(bytes.to_vec()))
+    }
+}
+
 impl Serialize for Nonce {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(&self.0))
@@ -172,6 +186,15 @@ impl TimeStatement {
 }
 
 impl SignedTime {
+    /// Whether this is a fresh, authentic answer to the request a client made: signed by `key`
+    /// (the answering node's genesis key, see [`SignedTime::verify`]), for the network
+    /// `genesis_hash`, echoing the client's `nonce`.
+    pub fn verify_answer(&self, key: &PublicKey, genesis_hash: &Hash, nonce: &Nonce) -> bool {
+        self.verify(key)
+            && self.statement.nonce == *nonce
+            && self.statement.genesis_hash == *genesis_hash
+    }
+
     /// Whether `key` signed this statement (strict Ed25519).
     pub fn verify(&self, key: &PublicKey) -> bool {
         if self.statement.nonce.0.len() > MAX_NONCE_BYTES
@@ -260,5 +283,26 @@ mod tests {
         assert!(Nonce::from_hex("abc").is_err());
         assert!(Nonce::from_hex("zz").is_err());
         assert!(Nonce::from_hex(&"ab".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn an_answer_counts_only_with_our_nonce_our_network_and_the_node_signature() {
+        let key = SigningKey::from_bytes(&seeded("time-test"));
+        let public = crate::signing::public_key(&key);
+        let signed = statement().sign(&key);
+        let (genesis, nonce) = (Hash([7; 32]), Nonce(vec![0xab, 0xcd]));
+        assert!(signed.verify_answer(&public, &genesis, &nonce));
+        assert!(!signed.verify_answer(&public, &genesis, &Nonce(vec![0xab])));
+        assert!(!signed.verify_answer(&public, &Hash([8; 32]), &nonce));
+        let stranger = crate::signing::public_key(&SigningKey::from_bytes(&seeded("other")));
+        assert!(!signed.verify_answer(&stranger, &genesis, &nonce));
+    }
+
+    #[cfg(feature = "keys")]
+    #[test]
+    fn random_nonces_have_the_documented_length_and_differ() {
+        let (a, b) = (Nonce::random().unwrap(), Nonce::random().unwrap());
+        assert_eq!(a.0.len(), RANDOM_NONCE_BYTES);
+        assert_ne!(a, b);
     }
 }

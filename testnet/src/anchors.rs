@@ -7,9 +7,9 @@
 
 use anyhow::Context;
 use std::path::Path;
+use tickchain_anchor::anvil::{ETHEREUM_CHAIN_ID, POLYGON_CHAIN_ID};
+use tickchain_anchor::devnet::{self, DevChain};
 use tickchain_sdk::Genesis;
-use tickchain_timenode::anchor::anvil::{ETHEREUM_CHAIN_ID, POLYGON_CHAIN_ID};
-use tickchain_timenode::anchor::devnet::{self, DevChain};
 use tickchain_timenode::localnet;
 
 /// Ticks per anchor on the local Ethereum and Polygon.

@@ -7,8 +7,9 @@ use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
 use thiserror::Error;
+use tickchain_aggregator::drivers::poll::SourceSpec;
 use tickchain_aggregator::gpsd_json::LatencyBounds;
-use tickchain_aggregator::{AggregatorConfig, Nanos, Ppm};
+use tickchain_aggregator::{AggregatorConfig, Ppm, Span};
 
 /// The whole `node.toml`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -51,9 +52,9 @@ pub struct AnchorSection {
     #[serde(default)]
     pub gas_key_file: Option<std::path::PathBuf>,
     /// The chains (`[[anchor.chains]]`), each with `name`, `rpc-url`, `contract`, `cadence` and
-    /// the optional keys of `tickchain_timenode::anchor::ChainConfig`.
+    /// the optional keys of `tickchain_anchor::ChainConfig`.
     #[serde(default)]
-    pub chains: Vec<crate::anchor::ChainConfig>,
+    pub chains: Vec<tickchain_anchor::ChainConfig>,
 }
 
 impl AnchorSection {
@@ -168,7 +169,8 @@ pub struct SourcesConfig {
     /// Polls of every source per `timenode sources` run (count, 1–8; default 4).
     #[serde(default = "default_polls")]
     pub polls: u8,
-    /// Pause between two polls of one NTP source (milliseconds; default 500).
+    /// Pause between two polls of one NTP or kernel source (milliseconds; default 500); gpsd
+    /// reports arrive at the receiver's own pace.
     #[serde(default = "default_poll_interval_ms")]
     pub poll_interval_ms: u64,
     /// Whether to read the kernel clock's own error bound with `adjtimex` (default false).
@@ -428,12 +430,37 @@ impl NodeConfig {
             .with_max_falsetickers(self.selection.max_falsetickers.into())
     }
 
+    /// Every configured source with its label, in report order: NTP servers, GNSS receivers,
+    /// then the kernel clock.
+    pub fn source_specs(&self) -> Vec<(String, SourceSpec)> {
+        let ntp = self.sources.ntp.iter().map(|s| {
+            let spec = SourceSpec::Ntp {
+                address: s.address.clone(),
+                timeout: s.timeout(),
+            };
+            (s.label(), spec)
+        });
+        let gnss = self.sources.gnss.iter().map(|s| {
+            let spec = SourceSpec::Gnss {
+                address: s.gpsd.clone(),
+                timeout: s.timeout(),
+                latency: s.latency(),
+            };
+            (s.label(), spec)
+        });
+        let kernel = self
+            .sources
+            .kernel
+            .then(|| ("kernel".to_string(), SourceSpec::Kernel));
+        ntp.chain(gnss).chain(kernel).collect()
+    }
+
     /// The aggregator parameters this config asks for.
     pub fn aggregator(&self) -> AggregatorConfig {
         AggregatorConfig {
             phi: Ppm(self.selection.frequency_tolerance_ppm),
             min_agreeing: self.selection.min_agreeing,
-            max_radius: Nanos::from_millis(self.selection.max_radius_ms),
+            max_radius: Span::from_millis(self.selection.max_radius_ms),
         }
     }
 }
@@ -463,8 +490,8 @@ impl GnssSourceConfig {
     /// The in-band time latency bounds.
     pub fn latency(&self) -> LatencyBounds {
         LatencyBounds {
-            min: Nanos::from_millis(self.latency_min_ms),
-            max: Nanos::from_millis(self.latency_max_ms),
+            min: Span::from_millis(self.latency_min_ms),
+            max: Span::from_millis(self.latency_max_ms),
         }
     }
 }

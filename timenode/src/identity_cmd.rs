@@ -5,14 +5,14 @@
 //! identity) and parsing the `--node NAME,KEY,ADDRESS[,ATTESTATION]` arguments. Never: prints
 //! or logs a secret key.
 
-use crate::anchor::AttestationKey;
 use std::path::{Path, PathBuf};
+use tickchain_anchor::AttestationKey;
 use tickchain_sdk::anchor::EvmAddress;
 use tickchain_sdk::attest::AttestationBinding;
 use tickchain_sdk::{Genesis, GenesisNode, PublicKey, Second, keys, signing};
 
 /// The attestation key file `keygen` writes next to `node.key`.
-pub const ATTEST_KEY_FILE: &str = "attest.key";
+pub use tickchain_anchor::signer::ATTEST_KEY_FILE;
 /// The public binding file `keygen` writes and `genesis` reads next to `node.pub`.
 pub const ATTESTATION_FILE: &str = "attestation.json";
 

@@ -4,9 +4,7 @@
 //! Owns: everything a running node does. Never: defines wire or signing formats (those live in
 //! `tickchain-sdk`, once).
 
-pub mod anchor;
 pub mod config;
-pub mod consensus;
 pub mod identity_cmd;
 pub mod localnet;
 pub mod net;

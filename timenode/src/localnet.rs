@@ -51,7 +51,7 @@ pub fn create(
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let key = keys::generate()?;
         keys::write_secret(&dir.join("node.key"), &key)?;
-        let attest = crate::anchor::AttestationKey::generate()?;
+        let attest = tickchain_anchor::AttestationKey::generate()?;
         attest.write(&dir.join(crate::identity_cmd::ATTEST_KEY_FILE))?;
         members.push(GenesisNode {
             attestation: Some(attest.bind(&key)),

@@ -1,15 +1,16 @@
 //! `timenode sources`: poll every configured time source a few times, then report each one's
 //! offset, delay, radius, class and verdict and the combined interval, like `chronyc sources`.
 //!
-//! Owns: the one-shot polling schedule and the report's text and JSON forms. Never: decides
-//! anything about time itself; the aggregator core does, exactly as in the running node.
+//! Owns: the one-shot run (`polls` polls of every source, in parallel) and the report's text and
+//! JSON forms. Never: polls a source itself (the aggregator's `drivers::poll` does, exactly as in
+//! the running node) or decides anything about time; the aggregator core does.
 
 use crate::config::NodeConfig;
 use std::fmt::Write as _;
 use std::time::Duration;
-use tickchain_aggregator::drivers::gpsd::GpsdSession;
-use tickchain_aggregator::drivers::{Probe, kernel, local_now, ntp};
-use tickchain_aggregator::{SourceClass, SourceId, TimeEstimate};
+use tickchain_aggregator::drivers::poll::SourcePoller;
+use tickchain_aggregator::drivers::{Probe, local_now};
+use tickchain_aggregator::{SourceId, TimeEstimate};
 use tokio::task::JoinSet;
 use tracing::warn;
 
@@ -19,67 +20,11 @@ pub async fn poll_sources(config: &NodeConfig) -> TimeEstimate {
     let polls = usize::from(config.sources.polls);
     let interval = Duration::from_millis(config.sources.poll_interval_ms);
     let mut tasks: JoinSet<(SourceId, Vec<Probe>)> = JoinSet::new();
-
-    for source in &config.sources.ntp {
-        let id = aggregator.add_source(source.label(), SourceClass::Ntp);
-        let (address, timeout) = (source.address.clone(), source.timeout());
-        tasks.spawn(async move {
-            let mut probes = Vec::with_capacity(polls);
-            for round in 0..polls {
-                if round > 0 {
-                    tokio::time::sleep(interval).await;
-                }
-                probes.push(
-                    match tokio::net::lookup_host(&address)
-                        .await
-                        .map(|mut a| a.next())
-                    {
-                        Ok(Some(addr)) => ntp::query(addr, timeout).await,
-                        Ok(None) => {
-                            Probe::NoReply(format!("expected {address} to resolve, got no address"))
-                        }
-                        Err(e) => Probe::NoReply(format!("expected {address} to resolve, got {e}")),
-                    },
-                );
-            }
-            (id, probes)
-        });
+    for (label, spec) in config.source_specs() {
+        let id = aggregator.add_source(label, spec.class());
+        let poller = SourcePoller::new(spec);
+        tasks.spawn(async move { (id, poller.poll_times(polls, interval).await) });
     }
-    for source in &config.sources.gnss {
-        let id = aggregator.add_source(source.label(), SourceClass::Gnss);
-        let (address, timeout, latency) = (source.gpsd.clone(), source.timeout(), source.latency());
-        tasks.spawn(async move {
-            let session = match tokio::net::lookup_host(&address)
-                .await
-                .map(|mut a| a.next())
-            {
-                Ok(Some(addr)) => GpsdSession::connect(addr, latency)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Ok(None) => Err("no address".to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            let probes = match session {
-                Ok(mut s) => {
-                    let mut probes = Vec::with_capacity(polls);
-                    for _ in 0..polls {
-                        probes.push(s.next_probe(timeout).await);
-                    }
-                    probes
-                }
-                Err(e) => {
-                    let why = format!("expected gpsd at {address}, got {e}");
-                    vec![Probe::NoReply(why); polls]
-                }
-            };
-            (id, probes)
-        });
-    }
-    if config.sources.kernel {
-        let id = aggregator.add_source("kernel", SourceClass::Kernel);
-        tasks.spawn(async move { (id, (0..polls).map(|_| kernel::query()).collect()) });
-    }
-
     while let Some(done) = tasks.join_next().await {
         match done {
             Ok((id, probes)) => {

@@ -1,12 +1,15 @@
 //! `timenode status --api URL`: a human summary of a running node, read from its API.
 //!
-//! Owns: fetching `/v1/network`, `/v1/time` (with a fresh nonce, its signature checked against
-//! the node's genesis key) and `/metrics`, and printing them like `chronyc tracking`. Never:
-//! talks to the ring or reads the node's files.
+//! Owns: which endpoints `status` reads (`/v1/network`, `/v1/time` with a fresh random nonce,
+//! `/metrics`) and printing them like `chronyc tracking`. Never: speaks HTTP itself (the SDK's
+//! client does) or checks a signed time answer itself (`SignedTime::verify_answer` does), talks
+//! to the ring, or reads the node's files.
 
 use serde::Serialize;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tickchain_api::wire::{NetworkStatus, Nonce, SignedTime};
+use std::time::Duration;
+use tickchain_api::wire::{NetworkStatus, SignedTime};
+use tickchain_sdk::client::{Client, ClientError};
+use tickchain_sdk::time_response::Nonce;
 
 /// Everything `status` shows, also its `--json` form.
 #[derive(Debug, Serialize)]
@@ -37,30 +40,34 @@ pub enum StatusError {
         /// What went wrong.
         reason: String,
     },
+    /// No OS randomness for the nonce.
+    #[error("expected OS randomness for the nonce, got {0}")]
+    Nonce(String),
 }
 
-fn get(agent: &ureq::Agent, url: &str) -> Result<String, StatusError> {
-    let fail = |reason: String| StatusError::Http {
-        url: url.to_string(),
-        reason,
-    };
-    let mut r = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
-    let status = r.status().as_u16();
-    let body = r
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| fail(e.to_string()))?;
-    if status != 200 {
-        return Err(fail(format!("HTTP {status}: {body}")));
+impl From<ClientError> for StatusError {
+    fn from(e: ClientError) -> Self {
+        let (url, reason) = match e {
+            ClientError::Transport { url, message } => (url, message),
+            ClientError::Unexpected {
+                url,
+                status: 200,
+                message,
+            } => (url, format!("unexpected answer: {message}")),
+            ClientError::Unexpected {
+                url,
+                status,
+                message,
+            } => (url, format!("HTTP {status}: {message}")),
+            ClientError::Api {
+                url,
+                status,
+                code,
+                message,
+            } => (url, format!("HTTP {status}: {code}: {message}")),
+        };
+        StatusError::Http { url, reason }
     }
-    Ok(body)
-}
-
-fn parse<T: serde::de::DeserializeOwned>(url: &str, body: &str) -> Result<T, StatusError> {
-    serde_json::from_str(body).map_err(|e| StatusError::Http {
-        url: url.to_string(),
-        reason: format!("unexpected answer: {e}"),
-    })
 }
 
 /// The value of an unlabelled Prometheus sample `name`.
@@ -69,32 +76,19 @@ fn metric(text: &str, name: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
-/// Reads the status of the node whose API is at `api`.
+/// Reads the status of the node whose API is at `api`, through the SDK client; the time answer
+/// must echo a fresh random nonce.
 pub fn fetch(api: &str) -> Result<Status, StatusError> {
-    let api = api.trim_end_matches('/');
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(5)))
-        .build()
-        .into();
-    let url = format!("{api}/v1/network");
-    let network: NetworkStatus = parse(&url, &get(&agent, &url)?)?;
-    let nonce_bytes = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
-        .to_be_bytes()
-        .to_vec();
-    let url = format!("{api}/v1/time?nonce={}", hex::encode(&nonce_bytes));
-    let time: SignedTime = parse(&url, &get(&agent, &url)?)?;
-    let key = network
+    let client = Client::with_timeout(api, Duration::from_secs(5));
+    let network: NetworkStatus = client.get_json("/v1/network")?;
+    let nonce = Nonce::random().map_err(|e| StatusError::Nonce(e.to_string()))?;
+    let time = client.time(&nonce)?;
+    let time_signature_ok = network
         .nodes
         .iter()
         .find(|n| n.id == network.this_node)
-        .map(|n| n.public_key);
-    let time_signature_ok = key.is_some_and(|k| time.verify(&k))
-        && time.statement.nonce == Nonce(nonce_bytes)
-        && time.statement.genesis_hash == network.genesis_hash;
-    let metrics = get(&agent, &format!("{api}/metrics")).unwrap_or_default();
+        .is_some_and(|n| time.verify_answer(&n.public_key, &network.genesis_hash, &nonce));
+    let metrics = client.get_text("/metrics").unwrap_or_default();
     Ok(Status {
         view: metric(&metrics, "tickchain_view").map(|v| v as u64),
         pool_depth: metric(&metrics, "tickchain_pool_depth").map(|v| v as u64),

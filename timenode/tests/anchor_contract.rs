@@ -7,11 +7,11 @@
 use alloy::primitives::{Address, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolStruct, eip712_domain};
+use tickchain_anchor::anvil::{DEV_KEY_0, ETHEREUM_CHAIN_ID, POLYGON_CHAIN_ID};
+use tickchain_anchor::bindings::TickOracle::TickOracleErrors;
+use tickchain_anchor::{Anvil, AttestationKey, OracleClient, OracleError, connect};
 use tickchain_sdk::anchor::{Anchor, EvmAddress, EvmSignature, Rotate, keccak256, pack_signatures};
 use tickchain_sdk::{Hash, Height, Second};
-use tickchain_timenode::anchor::anvil::{DEV_KEY_0, ETHEREUM_CHAIN_ID, POLYGON_CHAIN_ID};
-use tickchain_timenode::anchor::bindings::TickOracle::TickOracleErrors;
-use tickchain_timenode::anchor::{Anvil, AttestationKey, OracleClient, OracleError, connect};
 
 /// An independent EIP-712 implementation (alloy's) of the same types, to cross-check the sdk.
 mod independent {

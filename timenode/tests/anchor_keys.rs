@@ -6,11 +6,11 @@
 
 use alloy::primitives::B256;
 use alloy::signers::local::PrivateKeySigner;
+use tickchain_anchor::anvil::{DEV_KEY_0, POLYGON_CHAIN_ID};
+use tickchain_anchor::{Anvil, AttestationKey, OracleClient, connect};
 use tickchain_sdk::anchor::{Anchor, pack_signatures};
 use tickchain_sdk::attest::binding_message;
 use tickchain_sdk::{Genesis, Hash, Height, Second};
-use tickchain_timenode::anchor::anvil::{DEV_KEY_0, POLYGON_CHAIN_ID};
-use tickchain_timenode::anchor::{Anvil, AttestationKey, OracleClient, connect};
 use tickchain_timenode::localnet;
 
 fn temp_dir(name: &str) -> std::path::PathBuf {

@@ -16,15 +16,15 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tickchain_sdk::anchor::{EvmAddress, anchor_root, keccak256};
-use tickchain_sdk::testkit::TestNetwork;
-use tickchain_sdk::{Hash, Height, Second, Tick, View};
-use tickchain_timenode::anchor::anvil::{DEV_KEY_0, ETHEREUM_CHAIN_ID, POLYGON_CHAIN_ID};
-use tickchain_timenode::anchor::bindings::TickOracle;
-use tickchain_timenode::anchor::{
+use tickchain_anchor::anvil::{DEV_KEY_0, ETHEREUM_CHAIN_ID, POLYGON_CHAIN_ID};
+use tickchain_anchor::bindings::TickOracle;
+use tickchain_anchor::{
     AnchorRecord, Anvil, AnvilOptions, AttestationKey, BoxError, ChainConfig, FinalTick,
     LocalAttestor, OracleClient, Range, RelayEvent, Relayer, TickSource, connect,
 };
+use tickchain_sdk::anchor::{EvmAddress, anchor_root, keccak256};
+use tickchain_sdk::testkit::TestNetwork;
+use tickchain_sdk::{Hash, Height, Second, Tick, View};
 use tokio::sync::{mpsc, watch};
 
 /// A growing chain of real final ticks (hashes per `specs/encoding.md` §3.2).
@@ -281,11 +281,7 @@ fn anchored_through(events: &[(RelayEvent, Instant)], height: u64) -> bool {
 fn sent(
     events: &[(RelayEvent, Instant)],
     range: Range,
-) -> Vec<(
-    EvmAddress,
-    tickchain_timenode::anchor::deliver::Attempt,
-    Instant,
-)> {
+) -> Vec<(EvmAddress, tickchain_anchor::deliver::Attempt, Instant)> {
     events
         .iter()
         .filter_map(|(e, at)| match e {

@@ -8,10 +8,10 @@ mod ringkit;
 use ringkit::{DECLARED_CLOCK, setup, start_all, tickchain_bin, wait_until};
 use std::process::Command;
 use std::time::Duration;
+use tickchain_anchor::anvil::{ETHEREUM_CHAIN_ID, POLYGON_CHAIN_ID};
+use tickchain_anchor::devnet;
 use tickchain_sdk::client::{Client, ProofLookup, StampOutcome};
 use tickchain_sdk::{Digest, Network};
-use tickchain_timenode::anchor::anvil::{ETHEREUM_CHAIN_ID, POLYGON_CHAIN_ID};
-use tickchain_timenode::anchor::devnet;
 use tickchain_timenode::localnet;
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use tickchain_timenode::anchor::AttestationKey;
+use tickchain_anchor::AttestationKey;
 
 fn timenode(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_timenode"))

@@ -16,12 +16,12 @@ use alloy::signers::local::PrivateKeySigner;
 use ringkit::tickchain_bin;
 use std::net::TcpListener;
 use std::process::{Command, Output};
+use tickchain_anchor::anvil::{DEV_KEY_0, ETHEREUM_CHAIN_ID, POLYGON_CHAIN_ID};
+use tickchain_anchor::{Anvil, OracleClient, connect};
 use tickchain_sdk::anchor::{Anchor, EvmAddress, EvmSignature, pack_signatures};
 use tickchain_sdk::anchor_proof::{AnchorProof, EvmTxHash};
 use tickchain_sdk::testkit::TestNetwork;
 use tickchain_sdk::{Hash, Height, Proof, Second, Tick, View};
-use tickchain_timenode::anchor::anvil::{DEV_KEY_0, ETHEREUM_CHAIN_ID, POLYGON_CHAIN_ID};
-use tickchain_timenode::anchor::{Anvil, OracleClient, connect};
 
 fn tickchain(args: &[&str]) -> (Option<i32>, String, String) {
     let out: Output = Command::new(tickchain_bin())

@@ -7,7 +7,7 @@
 use super::Probe;
 use crate::gpsd_json::{GpsdMessage, LatencyBounds, WATCH_COMMAND, parse_line};
 use crate::sample::LeapIndicator;
-use crate::time::Nanos;
+use crate::time::Span;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -17,8 +17,8 @@ use tracing::{debug, trace};
 
 /// A PPS edge reaches the host within interrupt latency; 1 ms is a generous hard bound.
 pub const PPS_LATENCY: LatencyBounds = LatencyBounds {
-    min: Nanos::ZERO,
-    max: Nanos(1_000_000),
+    min: Span::ZERO,
+    max: Span(1_000_000),
 };
 
 /// A watching connection to gpsd.

@@ -9,7 +9,7 @@
 
 use super::{Probe, kernel_sys, local_now};
 use crate::sample::{LeapIndicator, Sample};
-use crate::time::{Nanos, SignedNanos};
+use crate::time::{Nanos, Span};
 
 /// `STA_UNSYNC` (clock not synchronised) in `timex.status`.
 const STA_UNSYNC: i32 = 0x0040;
@@ -42,13 +42,13 @@ pub fn from_timex(state: i32, status: i32, maxerror_us: i64, precision_us: i64) 
     } else {
         LeapIndicator::NoWarning
     };
-    let us = |v: i64| Nanos::from_micros(u64::try_from(v).unwrap_or(u64::MAX / 1_000));
+    let us = |v: i64| Span::from_micros(u64::try_from(v).unwrap_or(u64::MAX / 1_000));
     Probe::Sample(Sample {
-        offset: SignedNanos::ZERO,
-        delay: Nanos::ZERO,
-        root_delay: Nanos::ZERO,
+        offset: Nanos::ZERO,
+        delay: Span::ZERO,
+        root_delay: Span::ZERO,
         root_dispersion: us(maxerror_us),
-        precision: us(precision_us).plus(Nanos(1)),
+        precision: us(precision_us).plus(Span(1)),
         leap,
         stratum: 2,
         taken_at: local_now(),
@@ -72,7 +72,7 @@ mod tests {
         let Probe::Sample(s) = from_timex(0, 0x2001, 1_500, 1) else {
             panic!("expected a sample")
         };
-        assert_eq!(s.root_dispersion, Nanos::from_micros(1_500));
-        assert_eq!(s.offset, SignedNanos::ZERO);
+        assert_eq!(s.root_dispersion, Span::from_micros(1_500));
+        assert_eq!(s.offset, Nanos::ZERO);
     }
 }

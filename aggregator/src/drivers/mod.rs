@@ -1,14 +1,16 @@
 //! Probe drivers: thin tokio shells that take one measurement from a real source and hand it to
 //! the sans-IO core as a [`Probe`].
 //!
-//! Owns: sockets, timeouts and reading the local clock. Never: filters, selects or judges
-//! samples; that is the core's job, so simulators run the same decisions.
+//! Owns: sockets, timeouts, the polling loops ([`poll`]) and reading the local clock. Never:
+//! filters, selects or judges samples; that is the core's job, so simulators run the same
+//! decisions.
 
 pub mod gpsd;
 pub mod kernel;
 #[allow(unsafe_code)] // the one FFI call, with its safety contract in the module
 mod kernel_sys;
 pub mod ntp;
+pub mod poll;
 
 use crate::aggregator::{Aggregator, SourceId};
 use crate::sample::Sample;
@@ -46,7 +48,7 @@ pub fn local_now() -> UtcNanos {
         ),
         Err(e) => {
             let d = e.duration();
-            UtcNanos(0).shifted(crate::time::SignedNanos(
+            UtcNanos(0).shifted(crate::time::Nanos(
                 -i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
             ))
         }

@@ -6,7 +6,7 @@
 
 use super::{Probe, local_now};
 use crate::sample::{LeapIndicator, Sample};
-use crate::time::{Nanos, SignedNanos};
+use crate::time::{Nanos, Span};
 use sntpc::{NtpContext, StdTimestampGen};
 use sntpc_net_tokio::UdpSocketWrapper;
 use std::net::SocketAddr;
@@ -15,7 +15,7 @@ use tokio::net::UdpSocket;
 
 /// sntpc timestamps its own T1 and T4 in whole microseconds and reports offset and delay in
 /// whole microseconds, so each may be off by up to 2 µs beyond the server's precision.
-pub const CLIENT_PRECISION: Nanos = Nanos(2_000);
+pub const CLIENT_PRECISION: Span = Span(2_000);
 
 /// Queries the NTP server at `server` once, waiting at most `timeout`.
 pub async fn query(server: SocketAddr, timeout: Duration) -> Probe {
@@ -35,11 +35,11 @@ pub async fn query(server: SocketAddr, timeout: Duration) -> Probe {
         Err(_) => Probe::NoReply(format!("expected a reply within {timeout:?}, got none")),
         Ok(Err(e)) => classify_error(e),
         Ok(Ok(r)) => Probe::Sample(Sample {
-            offset: SignedNanos::from_micros(r.offset),
-            delay: Nanos::from_micros(r.roundtrip),
-            root_delay: Nanos::from_ntp_short(r.root_delay),
-            root_dispersion: Nanos::from_ntp_short(r.root_dispersion),
-            precision: Nanos::from_log2_secs(r.precision).plus(CLIENT_PRECISION),
+            offset: Nanos::from_micros(r.offset),
+            delay: Span::from_micros(r.roundtrip),
+            root_delay: Span::from_ntp_short(r.root_delay),
+            root_dispersion: Span::from_ntp_short(r.root_dispersion),
+            precision: Span::from_log2_secs(r.precision).plus(CLIENT_PRECISION),
             leap: LeapIndicator::from_bits(r.leap_indicator),
             stratum: r.stratum,
             taken_at,

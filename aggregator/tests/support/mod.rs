@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tickchain_aggregator::drivers::{Probe, gpsd::GpsdSession, ntp};
 use tickchain_aggregator::gpsd_json::LatencyBounds;
-use tickchain_aggregator::{Nanos, nmea};
+use tickchain_aggregator::{Span, nmea};
 
 /// Fails the test, saying how to install what is missing.
 pub fn require_binary(path: &str, package: &str) {
@@ -233,8 +233,8 @@ pub const EMIT_DELAY: Duration = Duration::from_millis(10);
 /// The latency bounds that honestly describe this emitter plus gpsd on loopback.
 pub fn emitter_latency() -> LatencyBounds {
     LatencyBounds {
-        min: Nanos::from_millis(10),
-        max: Nanos::from_millis(110),
+        min: Span::from_millis(10),
+        max: Span::from_millis(110),
     }
 }
 

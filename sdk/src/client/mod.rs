@@ -159,6 +159,27 @@ impl Client {
         }
     }
 
+    /// `GET {base}{path}` (e.g. `/v1/network`), parsed as JSON: for endpoints whose body type
+    /// the caller owns (the server crate's types). Any status but 200 is an error.
+    pub fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let (status, text) = self.exchange(&url, self.agent.get(&url).call())?;
+        match status {
+            200 => parse(&url, status, &text),
+            _ => Err(api_error(&url, status, &text)),
+        }
+    }
+
+    /// `GET {base}{path}` as text (e.g. `/metrics`). Any status but 200 is an error.
+    pub fn get_text(&self, path: &str) -> Result<String, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let (status, text) = self.exchange(&url, self.agent.get(&url).call())?;
+        match status {
+            200 => Ok(text),
+            _ => Err(api_error(&url, status, &text)),
+        }
+    }
+
     fn exchange(
         &self,
         url: &str,

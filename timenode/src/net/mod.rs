@@ -6,7 +6,6 @@
 //! peer's queue is full; the protocol retransmits what matters).
 
 pub mod frame;
-pub mod spki;
 pub mod tls;
 mod transport;
 

@@ -5,13 +5,13 @@
 //! node's key when dialling). Never: consults any CA, hostname or expiry — genesis is the only
 //! trust root. TLS 1.3 only, Ed25519 only.
 
-use super::spki;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use std::sync::Arc;
+use tickchain_consensus::peer::spki;
 use tickchain_sdk::{Genesis, NodeId};
 
 /// ALPN protocol id of the peer protocol.

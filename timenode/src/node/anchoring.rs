@@ -6,17 +6,17 @@
 //! to u64` → the anchor record as JSON). Never: decides ranges or sends transactions (the
 //! relayer does).
 
-use super::attest_msg::AttestMessage;
 use super::records;
-use crate::anchor::{
-    AnchorPath, AnchorRecord, AttestationKey, Attestor, BoxError, FinalTick, RelayEvent, Relayer,
-    TickSource,
-};
 use crate::config::AnchorSection;
 use crate::store::{ChainStore, Store};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use tickchain_anchor::{
+    AnchorPath, AnchorRecord, AttestationKey, Attestor, BoxError, FinalTick, RelayEvent, Relayer,
+    TickSource,
+};
+use tickchain_consensus::peer::AttestMessage;
 use tickchain_sdk::anchor::{Anchor, AnchorDomain, EvmAddress, EvmSignature};
 use tickchain_sdk::{Genesis, Hash, Height, NodeId};
 use tokio::sync::mpsc;

@@ -53,7 +53,7 @@ pub struct NodeApi {
 }
 
 /// The API summary of a stored final tick.
-pub fn summary(t: &crate::consensus::messages::ChainTick, g: &Genesis) -> TickSummary {
+pub fn summary(t: &tickchain_consensus::messages::ChainTick, g: &Genesis) -> TickSummary {
     TickSummary {
         height: t.tick.height,
         second: t.tick.second,

@@ -1,17 +1,19 @@
 //! The running node's clock: a reading of `[earliest, latest]` for every input to the core.
 //!
-//! Owns: keeping the aggregator fed by polling the configured sources in the background, or the
-//! declared system clock of a test network. Never: adjusts the system clock.
+//! Owns: keeping the aggregator fed by running the aggregator's source pollers in the
+//! background, or the declared system clock of a test network. Never: adjusts the system clock,
+//! and never polls a source itself (`tickchain_aggregator::drivers::poll` does, for
+//! `timenode sources` too).
 
 use crate::config::NodeConfig;
-use crate::consensus::LocalClock;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tickchain_aggregator::drivers::gpsd::GpsdSession;
-use tickchain_aggregator::drivers::{kernel, local_now, ntp};
+use tickchain_aggregator::drivers::local_now;
+use tickchain_aggregator::drivers::poll::SourcePoller;
 use tickchain_aggregator::{Aggregator, SourceClass, TimeEstimate};
+use tickchain_consensus::LocalClock;
+use tickchain_sdk::Nanos;
 use tickchain_sdk::votes::ClockReading;
-use tickchain_sdk::{Nanos, UtcNanos};
 use tokio::task::JoinSet;
 
 /// Where readings come from.
@@ -65,21 +67,21 @@ impl NodeClock {
     pub fn read(&self) -> LocalClock {
         let now = local_now();
         match self {
-            NodeClock::Declared { error } => LocalClock::synced(UtcNanos(now.0), *error),
+            NodeClock::Declared { error } => LocalClock::synced(now, *error),
             NodeClock::Aggregated(agg) => {
                 let estimate = agg.lock().expect("aggregator lock").estimate(now);
                 match estimate {
                     TimeEstimate::Synchronised(e) => LocalClock {
                         reading: ClockReading {
-                            earliest: UtcNanos(e.earliest.0),
-                            latest: UtcNanos(e.latest.0),
+                            earliest: e.earliest,
+                            latest: e.latest,
                         },
                         synchronized: true,
                     },
                     TimeEstimate::Unsynchronised { .. } => LocalClock {
                         reading: ClockReading {
-                            earliest: UtcNanos(now.0),
-                            latest: UtcNanos(now.0),
+                            earliest: now,
+                            latest: now,
                         },
                         synchronized: false,
                     },
@@ -110,74 +112,12 @@ impl NodeClock {
         }
         let agg = Arc::new(Mutex::new(config.new_aggregator()));
         let every = Duration::from_millis(config.clock.poll_interval_ms);
-        for source in &config.sources.ntp {
-            let id = agg
-                .lock()
-                .expect("lock")
-                .add_source(source.label(), SourceClass::Ntp);
-            let (agg, address, timeout) = (agg.clone(), source.address.clone(), source.timeout());
-            tasks.spawn(async move {
-                loop {
-                    let probe = match tokio::net::lookup_host(&address)
-                        .await
-                        .map(|mut a| a.next())
-                    {
-                        Ok(Some(addr)) => ntp::query(addr, timeout).await,
-                        _ => tickchain_aggregator::drivers::Probe::NoReply(format!(
-                            "expected {address} to resolve"
-                        )),
-                    };
-                    probe.feed(&mut agg.lock().expect("lock"), id);
-                    tokio::time::sleep(every).await;
-                }
-            });
-        }
-        for source in &config.sources.gnss {
-            let id = agg
-                .lock()
-                .expect("lock")
-                .add_source(source.label(), SourceClass::Gnss);
-            let (agg, address, timeout, latency) = (
-                agg.clone(),
-                source.gpsd.clone(),
-                source.timeout(),
-                source.latency(),
-            );
-            tasks.spawn(async move {
-                loop {
-                    let addr = tokio::net::lookup_host(&address)
-                        .await
-                        .ok()
-                        .and_then(|mut a| a.next());
-                    if let Some(addr) = addr
-                        && let Ok(mut session) = GpsdSession::connect(addr, latency).await
-                    {
-                        loop {
-                            let probe = session.next_probe(timeout).await;
-                            let failed =
-                                matches!(probe, tickchain_aggregator::drivers::Probe::NoReply(_));
-                            probe.feed(&mut agg.lock().expect("lock"), id);
-                            if failed {
-                                break;
-                            }
-                        }
-                    }
-                    tokio::time::sleep(every).await;
-                }
-            });
-        }
-        if config.sources.kernel {
-            let id = agg
-                .lock()
-                .expect("lock")
-                .add_source("kernel", SourceClass::Kernel);
-            let agg2 = agg.clone();
-            tasks.spawn(async move {
-                loop {
-                    kernel::query().feed(&mut agg2.lock().expect("lock"), id);
-                    tokio::time::sleep(every).await;
-                }
-            });
+        for (label, spec) in config.source_specs() {
+            let id = agg.lock().expect("lock").add_source(label, spec.class());
+            let agg = agg.clone();
+            tasks.spawn(SourcePoller::new(spec).poll_forever(every, move |probe| {
+                probe.feed(&mut agg.lock().expect("lock"), id)
+            }));
         }
         NodeClock::Aggregated(agg)
     }

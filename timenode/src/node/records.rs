@@ -3,9 +3,9 @@
 //! Owns: the mapping `Record` ↔ `Message` (every record is a message the node sent or holds).
 //! Never: a second encoding of consensus data — the codec in `consensus::codec` is the only one.
 
-use crate::consensus::codec::{self, CodecError};
-use crate::consensus::io::Record;
-use crate::consensus::messages::{ChainTick, Message, Vote};
+use tickchain_consensus::codec::{self, CodecError};
+use tickchain_consensus::io::Record;
+use tickchain_consensus::messages::{ChainTick, Message, Vote};
 
 /// The bytes stored for a record.
 pub fn encode(record: &Record) -> Vec<u8> {

@@ -2,8 +2,8 @@
 //!
 //! Owns: the pending set and the next deadline. Never: decides what a timer means.
 
-use crate::consensus::io::Timer;
 use std::collections::BTreeSet;
+use tickchain_consensus::io::Timer;
 use tickchain_sdk::UtcNanos;
 
 /// Pending timers ordered by deadline (on the local clock's midpoint scale).

@@ -1,6 +1,6 @@
 //! The pool's sled trees and the byte layout of their keys and values.
 //!
-//! Owns: every key and value format of the request pool (`specs/encoding.md` §7). Never:
+//! Owns: every key and value format of the request pool (`specs/pool.md` §4). Never:
 //! decides what to write or when (the writer and the node do).
 //!
 //! Trees (integers big-endian):

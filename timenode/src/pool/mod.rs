@@ -2,7 +2,7 @@
 //! into one signed batch per second, and everything needed to serve their proofs.
 //!
 //! Owns: acceptance (durable before acknowledged), sealing, proof assembly and retention
-//! (`specs/encoding.md` §7 for the stored layout). Never: offers batches to the ring or decides
+//! (`specs/pool.md`; §4 for the stored layout). Never: offers batches to the ring or decides
 //! which tick carries them (the node and the consensus core do).
 //!
 //! ```text

@@ -1,0 +1,98 @@
+//! The state a core is rebuilt from after a crash.
+//!
+//! Owns: [`Persisted`], the in-memory image of everything the core wrote through
+//! [`Action::Persist`], and its pruning below the final tip. Never: touches a disk (the daemon
+//! appends the same records to its sled store, flushed before the send that depends on them,
+//! and replays them through [`Persisted::apply`] on start; the simulator keeps them in memory).
+
+use super::io::{Action, Record};
+use super::messages::{ChainTick, Notarization, Nullification, Proposal, Vote};
+use std::collections::BTreeMap;
+use tickchain_sdk::View;
+
+/// Our own votes and proposals, the certificates we hold, and the final tip.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Persisted {
+    /// Our votes by view and kind (0 notarize, 1 finalize, 2 nullify).
+    pub votes: BTreeMap<(View, u8), Vote>,
+    /// Our proposals by view.
+    pub proposals: BTreeMap<View, Proposal>,
+    /// Notarizations by view.
+    pub notarizations: BTreeMap<View, Notarization>,
+    /// Nullifications by view.
+    pub nullifications: BTreeMap<View, Nullification>,
+    /// The newest final tick.
+    pub finalized: Option<ChainTick>,
+}
+
+fn vote_slot(vote: &Vote) -> (View, u8) {
+    let kind = match vote {
+        Vote::Notarize(_) => 0,
+        Vote::Finalize(_) => 1,
+        Vote::Nullify(_) => 2,
+    };
+    (vote.view(), kind)
+}
+
+impl Persisted {
+    /// Applies one record (idempotent; a newer final tip prunes what lies below it).
+    pub fn apply(&mut self, record: &Record) {
+        match record {
+            Record::Vote(v) => {
+                self.votes.entry(vote_slot(v)).or_insert_with(|| v.clone());
+            }
+            Record::Proposal(p) => {
+                self.proposals
+                    .entry(p.tick.view)
+                    .or_insert_with(|| p.clone());
+            }
+            Record::Notarization(n) => {
+                self.notarizations
+                    .entry(n.tick.view)
+                    .or_insert_with(|| n.clone());
+            }
+            Record::Nullification(n) => {
+                self.nullifications
+                    .entry(n.view)
+                    .or_insert_with(|| n.clone());
+            }
+            Record::Finalized(t) => {
+                let newer = self
+                    .finalized
+                    .as_ref()
+                    .is_none_or(|old| old.tick.height < t.tick.height);
+                if newer {
+                    let floor = t.tick.view;
+                    self.votes.retain(|(v, _), _| *v >= floor);
+                    self.proposals.retain(|v, _| *v >= floor);
+                    self.notarizations.retain(|v, _| *v >= floor);
+                    self.nullifications.retain(|v, _| *v >= floor);
+                    self.finalized = Some(t.clone());
+                }
+            }
+        }
+    }
+
+    /// Applies every `Persist` action in `actions`, in order.
+    pub fn apply_actions(&mut self, actions: &[Action]) {
+        for a in actions {
+            if let Action::Persist(r) = a {
+                self.apply(r);
+            }
+        }
+    }
+
+    /// The highest view anything persisted mentions.
+    pub fn highest_view(&self) -> View {
+        let votes = self.votes.keys().map(|(v, _)| *v).max();
+        let props = self.proposals.keys().copied().max();
+        let nots = self.notarizations.keys().copied().max();
+        let nulls = self.nullifications.keys().copied().max();
+        let fin = self.finalized.as_ref().map(|t| t.tick.view);
+        [votes, props, nots, nulls, fin]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,419 @@
+//! The simulated world: real cores, a seeded lossy network, skewed clocks, crashes, partitions.
+//!
+//! Owns: the discrete-event loop that drives [`Core`]s exactly as a driver would (persist, then
+//! send; timers on each node's own clock) and the log of everything the invariants need. Never:
+//! judges the run (see `check`), and never reads a real clock or OS randomness.
+
+use super::byzantine::Equivocator;
+use super::rng::Rng;
+use super::scenario::{Byzantine, Scenario};
+use crate::{
+    Action, ChainTick, Config, Context, Core, Input, LocalClock, Message, Persisted, Record, Timer,
+    Verifier, Vote,
+};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::Arc;
+use tickchain_sdk::testkit::TestNetwork;
+use tickchain_sdk::{Digest, Hash, Nanos, NodeId, Second, UtcNanos};
+
+/// Genesis second of every simulated network.
+pub const GENESIS_SECOND: Second = Second(1_700_000_000);
+
+#[derive(Debug)]
+enum Event {
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        message: Box<Message>,
+    },
+    Timer {
+        node: NodeId,
+        timer: Timer,
+        at: UtcNanos,
+    },
+    Crash(NodeId),
+    Restart(NodeId),
+    Batch(i64),
+}
+
+#[derive(Debug)]
+struct Queued {
+    at: i64,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+struct Node {
+    core: Option<Core>,
+    persisted: Persisted,
+    timers: HashMap<Timer, UtcNanos>,
+    offset: i64,
+    radius: i64,
+}
+
+/// Everything observed in a run, in true (simulated) time, for the invariants and reports.
+#[derive(Debug, Default)]
+pub struct Log {
+    /// Each node's final ticks, in the order reported, with the true time of the report.
+    pub finalized: Vec<Vec<(i64, ChainTick)>>,
+    /// Each node's own votes, as persisted (across restarts).
+    pub votes: Vec<Vec<Vote>>,
+    /// True time at which each tick (by hash) was first proposed.
+    pub proposed_at: HashMap<Hash, i64>,
+    /// Each node's view changes: (true time, new view).
+    pub views: Vec<Vec<(i64, tickchain_sdk::View)>>,
+    /// Each node's final ticks' batch lists, where the node knew them (by tick hash).
+    pub carried: Vec<HashMap<Hash, Vec<tickchain_sdk::Batch>>>,
+    /// Node 0's batches, with the true time each was sealed.
+    pub offered: Vec<(i64, tickchain_sdk::Batch)>,
+    /// Messages sent.
+    pub sent: u64,
+    /// Messages lost or cut by a partition.
+    pub dropped: u64,
+}
+
+/// One simulated run.
+pub struct World {
+    /// The scenario being run.
+    pub scenario: Scenario,
+    /// The network's keys and genesis.
+    pub net: TestNetwork,
+    /// A verifier sharing the cores' signature cache.
+    pub verifier: Verifier,
+    /// What happened.
+    pub log: Log,
+    /// Print every input and action (for replaying a failing seed by hand).
+    pub trace: bool,
+    ctxs: Vec<Arc<Context>>,
+    nodes: Vec<Node>,
+    equivocator: Option<Equivocator>,
+    queue: BinaryHeap<Reverse<Queued>>,
+    seq: u64,
+    now: i64,
+    /// True time at the start of the run (ns since the epoch).
+    pub start: i64,
+    rng: Rng,
+}
+
+impl World {
+    /// Builds the world for `scenario` (keys from the seed-independent test network of size n).
+    pub fn new(scenario: Scenario) -> World {
+        let n = scenario.n;
+        let f = ((n - 1) / 3) as u16;
+        let net = TestNetwork::new(&format!("sim-{n}"), n, f, GENESIS_SECOND);
+        let mut rng = Rng::new(scenario.seed.wrapping_mul(31).wrapping_add(7));
+        let ctxs: Vec<Arc<Context>> = Context::ring(&net, Config::default());
+        let verifier = ctxs[0].verifier.clone();
+        let err = scenario.clock_error.0;
+        let nodes = (0..n)
+            .map(|i| {
+                let mut offset = rng.range(-err, err);
+                let mut radius = err + 10_000_000;
+                if let Some((b, Byzantine::ClockOff(off))) = scenario.byzantine
+                    && b.index() == i
+                {
+                    offset = off.0;
+                    radius = 10_000_000;
+                }
+                Node {
+                    core: None,
+                    persisted: Persisted::default(),
+                    timers: HashMap::new(),
+                    offset,
+                    radius,
+                }
+            })
+            .collect();
+        let equivocator = match scenario.byzantine {
+            Some((b, Byzantine::Equivocator)) => Some(Equivocator::new(
+                b,
+                net.keys[b.index()].clone(),
+                net.genesis.hash,
+                n,
+            )),
+            _ => None,
+        };
+        let start = GENESIS_SECOND.start().0 + 1_000_000_000 + 300_000_000;
+        let mut world = World {
+            log: Log {
+                finalized: vec![Vec::new(); n],
+                carried: vec![HashMap::new(); n],
+                offered: Vec::new(),
+                votes: vec![Vec::new(); n],
+                views: vec![Vec::new(); n],
+                ..Log::default()
+            },
+            trace: false,
+            scenario,
+            net,
+            verifier,
+            ctxs,
+            nodes,
+            equivocator,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            now: start,
+            start,
+            rng,
+        };
+        for i in 0..n {
+            world.restart(NodeId(i as u16));
+        }
+        for c in world.scenario.crashes.clone() {
+            world.push(start + c.at.0, Event::Crash(c.node));
+            world.push(start + c.restart.0, Event::Restart(c.node));
+        }
+        world.push(start, Event::Batch(0));
+        world
+    }
+
+    /// True time at the start of the run (ns since the epoch).
+    pub fn start(&self) -> i64 {
+        self.start
+    }
+
+    /// True time now.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Whether node `id` is the scenario's Byzantine node.
+    pub fn is_byzantine(&self, id: NodeId) -> bool {
+        self.scenario.byzantine.is_some_and(|(b, _)| b == id)
+    }
+
+    fn push(&mut self, at: i64, event: Event) {
+        self.seq += 1;
+        self.queue.push(Reverse(Queued {
+            at,
+            seq: self.seq,
+            event,
+        }));
+    }
+
+    fn clock(&self, i: NodeId) -> LocalClock {
+        let node = &self.nodes[i.index()];
+        LocalClock::synced(UtcNanos(self.now + node.offset), Nanos(node.radius))
+    }
+
+    /// Runs until the scenario's duration has passed.
+    pub fn run(&mut self) {
+        let end = self.start + self.scenario.duration.0;
+        while let Some(Reverse(q)) = self.queue.pop() {
+            if q.at > end {
+                break;
+            }
+            self.now = q.at;
+            match q.event {
+                Event::Deliver { from, to, message } => {
+                    self.input(
+                        to,
+                        Input::Message {
+                            from,
+                            message: *message,
+                        },
+                    );
+                }
+                Event::Timer { node, timer, at } => {
+                    if self.nodes[node.index()].timers.get(&timer) == Some(&at) {
+                        self.nodes[node.index()].timers.remove(&timer);
+                        self.input(node, Input::Timer(timer));
+                    }
+                }
+                Event::Crash(id) => {
+                    let node = &mut self.nodes[id.index()];
+                    node.core = None;
+                    node.timers.clear();
+                }
+                Event::Restart(id) => self.restart(id),
+                Event::Batch(k) => self.offer_batch(k),
+            }
+        }
+    }
+
+    fn restart(&mut self, id: NodeId) {
+        let node = &mut self.nodes[id.index()];
+        if node.core.is_some() {
+            return;
+        }
+        node.core = Some(Core::new(self.ctxs[id.index()].clone(), &node.persisted));
+        self.input(id, Input::Start);
+    }
+
+    /// Every two seconds node 0 seals a one-digest batch and hands it to its own core, which
+    /// broadcasts it and offers it again until a final tick carries it.
+    fn offer_batch(&mut self, k: i64) {
+        let second = Second((self.now / 1_000_000_000) as u64);
+        let sealed = self.net.batch(NodeId(0), second, &[Digest([k as u8; 32])]);
+        if self.nodes[0].core.is_some() {
+            self.log.offered.push((self.now, sealed.batch.clone()));
+        }
+        self.input(NodeId(0), Input::Batch(sealed.batch.clone()));
+        self.push(self.now + 2_000_000_000, Event::Batch(k + 1));
+    }
+
+    fn input(&mut self, id: NodeId, input: Input) {
+        let clock = self.clock(id);
+        let Some(core) = self.nodes[id.index()].core.as_mut() else {
+            return;
+        };
+        if self.trace {
+            println!(
+                "{} n{} <- {}",
+                (self.now - self.start) / 1_000_000,
+                id,
+                describe_input(&input)
+            );
+        }
+        let before = core.view();
+        let mut actions = core.handle(&clock, input);
+        if core.view() != before {
+            self.log.views[id.index()].push((self.now, core.view()));
+        }
+        if let Some(eq) = self.equivocator.as_mut()
+            && eq.id() == id
+        {
+            actions = eq.rewrite(actions);
+        }
+        for action in actions {
+            if self.trace {
+                println!("      n{id} -> {}", describe_action(&action));
+            }
+            self.execute(id, action);
+        }
+    }
+
+    fn execute(&mut self, id: NodeId, action: Action) {
+        match action {
+            Action::Persist(record) => {
+                self.nodes[id.index()].persisted.apply(&record);
+                match record {
+                    Record::Vote(v) => self.log.votes[id.index()].push(v),
+                    Record::Proposal(p) => self.log.votes[id.index()].push(Vote::Notarize(p.vote)),
+                    _ => {}
+                }
+            }
+            Action::Broadcast(message) => {
+                for j in 0..self.scenario.n {
+                    if j != id.index() {
+                        self.send(id, NodeId(j as u16), message.clone());
+                    }
+                }
+            }
+            Action::Send { to, message } => self.send(id, to, message),
+            Action::SetTimer { timer, at } => {
+                let node = &mut self.nodes[id.index()];
+                node.timers.insert(timer, at);
+                let true_at = (at.0 - node.offset).max(self.now);
+                self.push(
+                    true_at,
+                    Event::Timer {
+                        node: id,
+                        timer,
+                        at,
+                    },
+                );
+            }
+            Action::Finalized { tick, batches } => {
+                if let Some(batches) = batches {
+                    let hash = tick.tick.hash(&self.net.genesis.hash);
+                    self.log.carried[id.index()].insert(hash, batches);
+                }
+                self.log.finalized[id.index()].push((self.now, tick));
+            }
+        }
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, message: Message) {
+        self.log.sent += 1;
+        if let Message::Proposal(p) = &message {
+            let hash = p.vote.tick_hash;
+            self.log.proposed_at.entry(hash).or_insert(self.now);
+        }
+        let t = self.now - self.start;
+        let cut = self.scenario.partitions.iter().any(|p| {
+            p.from.0 <= t && t < p.until.0 && p.groups[from.index()] != p.groups[to.index()]
+        });
+        if cut || self.rng.chance(self.scenario.loss_per_mille) {
+            self.log.dropped += 1;
+            return;
+        }
+        let delay = self.scenario.delay.0 + self.rng.range(0, self.scenario.jitter.0);
+        self.push(
+            self.now + delay,
+            Event::Deliver {
+                from,
+                to,
+                message: Box::new(message),
+            },
+        );
+    }
+
+    /// Each node's final ticks by height (for reports).
+    pub fn final_seconds(&self) -> BTreeMap<u64, Second> {
+        let mut out = BTreeMap::new();
+        for log in &self.log.finalized {
+            for (_, t) in log {
+                out.insert(t.tick.height.0, t.tick.second);
+            }
+        }
+        out
+    }
+}
+
+fn describe_message(m: &Message) -> String {
+    match m {
+        Message::Proposal(p) => format!(
+            "proposal v{} h{} s{} parent v{}",
+            p.tick.view, p.tick.height, p.tick.second, p.parent_view
+        ),
+        Message::Notarize(v) => format!("notarize v{} by {}", v.view, v.signer),
+        Message::Finalize(v) => format!("finalize v{} by {}", v.view, v.signer),
+        Message::Nullify(v) => format!("nullify v{} by {}", v.view, v.signer),
+        Message::Notarization(n) => format!("notarization v{}", n.tick.view),
+        Message::Nullification(n) => format!("nullification v{}", n.view),
+        Message::Finalization(f) => format!("finalization v{}", f.tick.view),
+        Message::Fetch(f) => format!("fetch views {:?} ticks {}", f.views, f.ticks.len()),
+        Message::Chain(c) => format!("chain of {}", c.len()),
+        Message::Batch(b) => format!("batch of {} s{}", b.node, b.second),
+    }
+}
+
+fn describe_input(i: &Input) -> String {
+    match i {
+        Input::Message { from, message } => format!("from {from}: {}", describe_message(message)),
+        other => format!("{other:?}"),
+    }
+}
+
+fn describe_action(a: &Action) -> String {
+    match a {
+        Action::Broadcast(m) => format!("broadcast {}", describe_message(m)),
+        Action::Send { to, message } => format!("send {to} {}", describe_message(message)),
+        Action::Persist(_) => "persist".into(),
+        Action::SetTimer { timer, at } => {
+            format!("timer {timer:?} at {}", at.0 % 100_000_000_000 / 1_000_000)
+        }
+        Action::Finalized { tick: t, .. } => {
+            format!("FINAL h{} s{}", t.tick.height, t.tick.second)
+        }
+    }
+}

@@ -1,0 +1,675 @@
+//! The core and codec as specifications: each test builds a small ring, acts once, and checks
+//! the outcome against `specs/consensus.md`.
+
+use super::*;
+use std::sync::Arc;
+use tickchain_sdk::testkit::TestNetwork;
+use tickchain_sdk::votes::ClockReading;
+use tickchain_sdk::{Hash, Nanos, NodeId, Second, UtcNanos, View};
+
+const GENESIS: Second = Second(1_700_000_000);
+
+struct Ring {
+    net: TestNetwork,
+    ctxs: Vec<Arc<Context>>,
+}
+
+fn ring(n: usize) -> Ring {
+    let net = TestNetwork::new("core-tests", n, ((n - 1) / 3) as u16, GENESIS);
+    let ctxs = Context::ring(&net, Config::default());
+    Ring { net, ctxs }
+}
+
+/// A clock `ms` milliseconds after the start of `second`, ±10 ms.
+fn at(second: Second, ms: i64) -> LocalClock {
+    LocalClock::synced(
+        second.start().saturating_add(Nanos::from_millis(ms)),
+        Nanos::from_millis(10),
+    )
+}
+
+fn first_second() -> Second {
+    Second(GENESIS.0 + 1)
+}
+
+/// Node 1 leads view 1: start it just before the first second and fire its propose timer.
+fn leader_proposal(r: &Ring) -> Proposal {
+    let mut leader = Core::new(r.ctxs[1].clone(), &Persisted::default());
+    leader.handle(&at(GENESIS, 900), Input::Start);
+    let actions = leader.handle(
+        &at(first_second(), 0),
+        Input::Timer(Timer::Propose(View(1))),
+    );
+    actions
+        .into_iter()
+        .find_map(|a| match a {
+            Action::Broadcast(Message::Proposal(p)) => Some(p),
+            _ => None,
+        })
+        .expect("the leader proposes at its second boundary")
+}
+
+fn started(r: &Ring, i: usize) -> Core {
+    let mut core = Core::new(r.ctxs[i].clone(), &Persisted::default());
+    core.handle(&at(GENESIS, 900), Input::Start);
+    core
+}
+
+fn deliver(core: &mut Core, clock: LocalClock, from: usize, m: Message) -> Vec<Action> {
+    core.handle(
+        &clock,
+        Input::Message {
+            from: NodeId(from as u16),
+            message: m,
+        },
+    )
+}
+
+fn notarize_of(actions: &[Action]) -> Option<TickVote> {
+    actions.iter().find_map(|a| match a {
+        Action::Broadcast(Message::Notarize(v)) => Some(v.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn the_leader_proposes_the_next_second_after_its_parent_at_its_boundary() {
+    let r = ring(4);
+    let p = leader_proposal(&r);
+    assert_eq!(p.tick.second, first_second());
+    assert_eq!(p.tick.prev_hash, r.net.genesis.hash);
+    assert_eq!(p.tick.height.0, 1);
+    assert_eq!(p.tick.proposer, NodeId(1));
+}
+
+#[test]
+fn every_vote_is_persisted_before_it_is_sent() {
+    let r = ring(4);
+    let p = leader_proposal(&r);
+    let mut voter = started(&r, 2);
+    let actions = deliver(&mut voter, at(first_second(), 30), 1, Message::Proposal(p));
+    let persist = actions
+        .iter()
+        .position(|a| matches!(a, Action::Persist(Record::Vote(Vote::Notarize(_)))))
+        .expect("the vote is persisted");
+    let send = actions
+        .iter()
+        .position(|a| matches!(a, Action::Broadcast(Message::Notarize(_))))
+        .expect("the vote is sent");
+    assert!(persist < send, "{actions:?}");
+}
+
+#[test]
+fn a_timely_proposal_is_notarized_with_the_voters_reading() {
+    let r = ring(4);
+    let p = leader_proposal(&r);
+    let mut voter = started(&r, 2);
+    let clock = at(first_second(), 30);
+    let vote =
+        notarize_of(&deliver(&mut voter, clock, 1, Message::Proposal(p))).expect("notarized");
+    assert_eq!(vote.reading, clock.reading);
+}
+
+#[test]
+fn a_late_proposal_is_never_notarized_and_the_view_is_nullified() {
+    let r = ring(4);
+    let p = leader_proposal(&r);
+    let mut voter = started(&r, 2);
+    let actions = deliver(&mut voter, at(first_second(), 995), 1, Message::Proposal(p));
+    assert!(notarize_of(&actions).is_none(), "{actions:?}");
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::Broadcast(Message::Nullify(_))))
+    );
+}
+
+#[test]
+fn an_unsynchronised_node_never_votes_for_a_tick() {
+    let r = ring(4);
+    let p = leader_proposal(&r);
+    let mut voter = started(&r, 2);
+    let mut clock = at(first_second(), 30);
+    clock.synchronized = false;
+    let actions = deliver(&mut voter, clock, 1, Message::Proposal(p));
+    assert!(notarize_of(&actions).is_none(), "{actions:?}");
+}
+
+#[test]
+fn a_proposal_from_a_clock_far_ahead_is_nullified_at_once() {
+    let r = ring(4);
+    let mut p = leader_proposal(&r);
+    p.tick.second = Second(first_second().0 + 10);
+    let gh = r.net.genesis.hash;
+    p.vote = TickVote::sign(
+        tickchain_sdk::votes::VoteKind::Notarize,
+        &r.net.keys[1],
+        &gh,
+        NodeId(1),
+        View(1),
+        p.tick.hash(&gh),
+        p.vote.reading,
+    );
+    let mut voter = started(&r, 2);
+    let actions = deliver(&mut voter, at(first_second(), 30), 1, Message::Proposal(p));
+    assert!(notarize_of(&actions).is_none());
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::Broadcast(Message::Nullify(_))))
+    );
+}
+
+#[test]
+fn a_restarted_node_does_not_vote_again_in_a_view_it_voted_in() {
+    let r = ring(4);
+    let p = leader_proposal(&r);
+    let mut voter = started(&r, 2);
+    let mut persisted = Persisted::default();
+    let actions = deliver(
+        &mut voter,
+        at(first_second(), 30),
+        1,
+        Message::Proposal(p.clone()),
+    );
+    persisted.apply_actions(&actions);
+    let mut restarted = Core::new(r.ctxs[2].clone(), &persisted);
+    let mut actions = restarted.handle(&at(first_second(), 40), Input::Start);
+    actions.extend(deliver(
+        &mut restarted,
+        at(first_second(), 50),
+        1,
+        Message::Proposal(p),
+    ));
+    assert!(notarize_of(&actions).is_none(), "{actions:?}");
+}
+
+#[test]
+fn q_notarize_votes_make_a_notarization_then_a_finalize_with_the_same_reading() {
+    let r = ring(4);
+    let p = leader_proposal(&r);
+    let mut voters: Vec<Core> = (0..4).map(|i| started(&r, i)).collect();
+    let mut votes = vec![p.vote.clone()];
+    for i in [2, 3] {
+        let v = notarize_of(&deliver(
+            &mut voters[i],
+            at(first_second(), 20 + i as i64),
+            1,
+            Message::Proposal(p.clone()),
+        ))
+        .unwrap();
+        votes.push(v);
+    }
+    let mine = votes[1].clone();
+    let mut actions = Vec::new();
+    for v in [&votes[0], &votes[2]] {
+        actions.extend(deliver(
+            &mut voters[2],
+            at(first_second(), 60),
+            v.signer.index(),
+            Message::Notarize(v.clone()),
+        ));
+    }
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::Broadcast(Message::Notarization(_))))
+    );
+    let fin = actions
+        .iter()
+        .find_map(|a| match a {
+            Action::Broadcast(Message::Finalize(v)) => Some(v.clone()),
+            _ => None,
+        })
+        .expect("finalize after notarization");
+    assert_eq!(fin.reading, mine.reading);
+    assert_eq!(voters[2].view(), View(2));
+}
+
+#[test]
+fn a_ring_of_four_finalizes_the_first_tick_with_a_certificate_the_sdk_accepts() {
+    let stats = sim::run(sim::Scenario::calm(9, 4, 5, 4)).unwrap();
+    assert!(stats.ticks >= 2, "{stats:?}");
+}
+
+#[test]
+fn a_vote_signed_for_another_view_is_not_counted() {
+    let r = ring(4);
+    let p = leader_proposal(&r);
+    let mut forged = p.vote.clone();
+    forged.view = View(2);
+    let mut voter = started(&r, 2);
+    deliver(
+        &mut voter,
+        at(first_second(), 30),
+        1,
+        Message::Notarize(forged),
+    );
+    assert!(voter.certified_views().is_empty());
+}
+
+fn sample_messages() -> Vec<Message> {
+    let r = ring(4);
+    let p = leader_proposal(&r);
+    let gh = r.net.genesis.hash;
+    let batch = r
+        .net
+        .batch(NodeId(0), GENESIS, &[tickchain_sdk::Digest([1; 32])])
+        .batch;
+    let mut with_batch = p.clone();
+    with_batch.batches.push(batch.clone());
+    let nullify = NullifyVote::sign(&r.net.keys[0], &gh, NodeId(0), View(3));
+    let reading = ClockReading {
+        earliest: UtcNanos(-5),
+        latest: UtcNanos(i64::MAX),
+    };
+    let cert = r
+        .net
+        .certify(&p.tick, &[(NodeId(0), reading), (NodeId(2), reading)]);
+    vec![
+        Message::Proposal(p.clone()),
+        Message::Proposal(with_batch),
+        Message::Notarize(p.vote.clone()),
+        Message::Finalize(p.vote.clone()),
+        Message::Nullify(nullify.clone()),
+        Message::Notarization(Notarization {
+            tick: p.tick.clone(),
+            votes: vec![p.vote.clone(), p.vote.clone()],
+        }),
+        Message::Nullification(Nullification {
+            view: View(3),
+            votes: vec![nullify],
+        }),
+        Message::Finalization(Finalization {
+            tick: p.tick.clone(),
+            certificate: cert.clone(),
+        }),
+        Message::Fetch(Fetch {
+            views: vec![View(1), View(u64::MAX)],
+            ticks: vec![Hash([9; 32])],
+        }),
+        Message::Chain(vec![
+            ChainTick {
+                tick: p.tick.clone(),
+                certificate: Some(cert),
+            },
+            ChainTick {
+                tick: p.tick,
+                certificate: None,
+            },
+        ]),
+        Message::Batch(batch),
+    ]
+}
+
+/// The `peer_message` fuzz target starts from one encoded message of each kind
+/// (`fuzz/seeds/peer_message/`); they must be the current encoding. Rewrite them with
+/// `TICKCHAIN_WRITE_FUZZ_SEEDS=1 cargo test -p tickchain-timenode --lib fuzz_seeds`.
+#[test]
+fn fuzz_seeds_are_the_current_encoding_of_every_message_kind() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/peer_message");
+    let write = std::env::var_os("TICKCHAIN_WRITE_FUZZ_SEEDS").is_some();
+    for (i, m) in sample_messages().iter().enumerate() {
+        let path = dir.join(format!("{i:02}-{}.bin", m.kind()));
+        if write {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, encode(m)).unwrap();
+        }
+        let seed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(seed, encode(m), "{} is stale", path.display());
+    }
+}
+
+#[test]
+fn every_message_kind_survives_an_encode_decode_round_trip() {
+    for m in sample_messages() {
+        assert_eq!(decode(&encode(&m)).unwrap(), m, "{}", m.kind());
+    }
+}
+
+#[test]
+fn every_truncation_of_a_message_is_rejected_without_panicking() {
+    for m in sample_messages() {
+        let bytes = encode(&m);
+        for len in 0..bytes.len() {
+            assert!(decode(&bytes[..len]).is_err(), "{} cut at {len}", m.kind());
+        }
+    }
+}
+
+#[test]
+fn trailing_bytes_are_rejected() {
+    let mut bytes = encode(&sample_messages()[2]);
+    bytes.push(0);
+    assert!(matches!(
+        decode(&bytes),
+        Err(CodecError::Field(
+            tickchain_sdk::encoding::DecodeError::Trailing { count: 1 }
+        ))
+    ));
+}
+
+#[test]
+fn a_message_over_the_size_cap_is_rejected_before_parsing() {
+    let bytes = vec![1u8; codec::MAX_MESSAGE_BYTES + 1];
+    let err = decode(&bytes).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "message of {} bytes exceeds the cap of {} bytes",
+            codec::MAX_MESSAGE_BYTES + 1,
+            codec::MAX_MESSAGE_BYTES
+        )
+    );
+}
+
+#[test]
+fn a_list_count_above_its_cap_is_rejected_without_allocating() {
+    // Kind 6 (nullification), view, then a vote count of 65535.
+    let mut bytes = vec![6u8];
+    bytes.extend_from_slice(&7u64.to_be_bytes());
+    bytes.extend_from_slice(&u16::MAX.to_be_bytes());
+    assert!(matches!(
+        decode(&bytes),
+        Err(CodecError::TooMany {
+            field: "nullification.votes",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn an_unknown_kind_says_what_was_expected() {
+    assert_eq!(
+        decode(&[42]).unwrap_err().to_string(),
+        "unknown message kind 42: expected 1 to 10"
+    );
+}
+
+/// The leader (node 1) after every batch in `inputs` was offered to it, proposing view 1.
+fn proposal_after_batches(r: &Ring, inputs: Vec<(usize, tickchain_sdk::Batch)>) -> Proposal {
+    let mut leader = started(r, 1);
+    for (from, b) in inputs {
+        if from == 1 {
+            leader.handle(&at(GENESIS, 950), Input::Batch(b));
+        } else {
+            deliver(&mut leader, at(GENESIS, 950), from, Message::Batch(b));
+        }
+    }
+    leader
+        .handle(
+            &at(first_second(), 0),
+            Input::Timer(Timer::Propose(View(1))),
+        )
+        .into_iter()
+        .find_map(|a| match a {
+            Action::Broadcast(Message::Proposal(p)) => Some(p),
+            _ => None,
+        })
+        .expect("the leader proposes")
+}
+
+#[test]
+fn one_node_flooding_batches_cannot_crowd_out_the_others_or_park_future_batches() {
+    let r = ring(4);
+    let digest = [tickchain_sdk::Digest([5; 32])];
+    let mut inputs = Vec::new();
+    // Node 3 floods 5,000 signed batches (more than the whole queue) for past seconds, then one
+    // far in the future.
+    for k in 0..5_000u64 {
+        inputs.push((
+            3,
+            r.net
+                .batch(NodeId(3), Second(GENESIS.0 - 1 - k), &digest)
+                .batch,
+        ));
+    }
+    let future = r
+        .net
+        .batch(NodeId(3), Second(GENESIS.0 + 60), &digest)
+        .batch;
+    inputs.push((3, future.clone()));
+    // A batch relayed by someone other than its signer is ignored.
+    let relayed = r.net.batch(NodeId(2), Second(GENESIS.0 - 5), &digest).batch;
+    inputs.push((3, relayed.clone()));
+    // Honest nodes' batches arrive after the flood.
+    let honest: Vec<_> = [0u16, 1, 2]
+        .iter()
+        .map(|&i| r.net.batch(NodeId(i), GENESIS, &digest).batch)
+        .collect();
+    for b in &honest {
+        inputs.push((b.node.index(), b.clone()));
+    }
+    let p = proposal_after_batches(&r, inputs);
+    for b in &honest {
+        assert!(
+            p.batches.contains(b),
+            "node {}'s batch was crowded out",
+            b.node
+        );
+    }
+    assert!(
+        !p.batches.contains(&future),
+        "a batch 60 s ahead is not queued"
+    );
+    assert!(
+        !p.batches.contains(&relayed),
+        "only a batch's signer may offer it"
+    );
+    let from_3 = p.batches.iter().filter(|b| b.node == NodeId(3)).count();
+    assert_eq!(
+        from_3,
+        Config::default().max_pending_batches / 4,
+        "node 3 gets its share"
+    );
+    assert!(p.batches.len() <= codec::MAX_BATCHES);
+}
+
+/// A finalization for `p`'s tick signed by nodes 0, 1 and 2, with readings at the tick's second.
+fn finalization_of(r: &Ring, tick: &tickchain_sdk::Tick) -> Message {
+    let reading = tickchain_sdk::testkit::TestNetwork::reading(tick.second, 20, 10);
+    let signers: Vec<_> = (0..3u16).map(|i| (NodeId(i), reading)).collect();
+    Message::Finalization(Finalization {
+        tick: tick.clone(),
+        certificate: r.net.certify(tick, &signers),
+    })
+}
+
+fn finalized_batches(actions: &[Action]) -> Option<Option<Vec<tickchain_sdk::Batch>>> {
+    actions.iter().find_map(|a| match a {
+        Action::Finalized { batches, .. } => Some(batches.clone()),
+        _ => None,
+    })
+}
+
+/// `specs/consensus.md` §5, Batches: a final tick reports the batch list its proposal carried
+/// only when that list hashes to the tick's `batch_root`; a stripped or forged list relayed
+/// ahead of the leader's own proposal neither takes its place nor is reported; an
+/// equivocating leader's second proposal for a view is never reported as the first's list.
+#[test]
+fn only_the_batch_list_under_the_ticks_root_is_reported_once_per_view() {
+    let r = ring(4);
+    let b0 = r
+        .net
+        .batch(NodeId(0), GENESIS, &[tickchain_sdk::Digest([1; 32])])
+        .batch;
+    let p = proposal_after_batches(&r, vec![(0, b0.clone())]);
+    assert_eq!(p.batches, vec![b0.clone()]);
+    let mut voter = started(&r, 2);
+    let mut stripped = p.clone();
+    stripped.batches.clear();
+    deliver(
+        &mut voter,
+        at(first_second(), 10),
+        3,
+        Message::Proposal(stripped),
+    );
+    let mut reordered = p.clone();
+    reordered.batches.push(b0.clone());
+    deliver(
+        &mut voter,
+        at(first_second(), 11),
+        3,
+        Message::Proposal(reordered),
+    );
+    deliver(
+        &mut voter,
+        at(first_second(), 20),
+        1,
+        Message::Proposal(p.clone()),
+    );
+    let actions = deliver(
+        &mut voter,
+        at(first_second(), 80),
+        0,
+        finalization_of(&r, &p.tick),
+    );
+    assert_eq!(
+        finalized_batches(&actions),
+        Some(Some(vec![b0.clone()])),
+        "forged lists are ignored and the true one is reported"
+    );
+
+    // An equivocating leader: the first proposal for view 1 carries b0, a second one (another
+    // tick for the same view) carries nothing; the second is certified.
+    let mut voter = started(&r, 3);
+    deliver(
+        &mut voter,
+        at(first_second(), 20),
+        1,
+        Message::Proposal(p.clone()),
+    );
+    let other = proposal_after_batches(&r, Vec::new());
+    assert_ne!(other.tick, p.tick);
+    deliver(
+        &mut voter,
+        at(first_second(), 25),
+        1,
+        Message::Proposal(other.clone()),
+    );
+    let actions = deliver(
+        &mut voter,
+        at(first_second(), 80),
+        0,
+        finalization_of(&r, &other.tick),
+    );
+    assert_eq!(
+        finalized_batches(&actions),
+        Some(Some(Vec::new())),
+        "the certified tick's own (empty) list, never the first proposal's"
+    );
+}
+
+/// `specs/consensus.md` §5, Batches: the core broadcasts our batch at once, offers it again
+/// when no final tick carried it `batch_reoffer_after` later, and never again once a final
+/// tick carries it.
+#[test]
+fn a_confirmed_batch_is_never_offered_again_and_a_fresh_one_waits() {
+    let r = ring(4);
+    let batch = |s: u64, d: u8| {
+        r.net
+            .batch(NodeId(0), Second(s), &[tickchain_sdk::Digest([d; 32])])
+            .batch
+    };
+    let (b1, b2) = (batch(GENESIS.0, 1), batch(GENESIS.0 - 1, 2));
+    let broadcast_batches = |actions: &[Action]| -> Vec<tickchain_sdk::Batch> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Broadcast(Message::Batch(b)) => Some(b.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut node = started(&r, 0);
+    let offered = node.handle(&at(GENESIS, 950), Input::Batch(b1.clone()));
+    assert_eq!(broadcast_batches(&offered), vec![b1.clone()]);
+    assert!(offered.iter().any(|a| matches!(
+        a,
+        Action::SetTimer {
+            timer: Timer::Reoffer,
+            ..
+        }
+    )));
+    node.handle(&at(GENESIS, 951), Input::Batch(b2.clone()));
+    assert_eq!(node.unconfirmed_batches(), 2);
+    let early = node.handle(&at(first_second(), 0), Input::Timer(Timer::Reoffer));
+    assert!(broadcast_batches(&early).is_empty(), "just offered");
+
+    // The leader's proposal carries b1 (node 0 offered it to node 1), and the tick is final.
+    let p = proposal_after_batches(&r, vec![(0, b1.clone())]);
+    assert_eq!(p.batches, vec![b1.clone()]);
+    deliver(
+        &mut node,
+        at(first_second(), 20),
+        1,
+        Message::Proposal(p.clone()),
+    );
+    let fin = deliver(
+        &mut node,
+        at(first_second(), 80),
+        1,
+        finalization_of(&r, &p.tick),
+    );
+    assert_eq!(finalized_batches(&fin), Some(Some(vec![b1.clone()])));
+    assert_eq!(node.unconfirmed_batches(), 1);
+
+    let later = node.handle(&at(Second(GENESIS.0 + 4), 0), Input::Timer(Timer::Reoffer));
+    assert_eq!(
+        broadcast_batches(&later),
+        vec![b2.clone()],
+        "only the batch no final tick carries is offered again"
+    );
+}
+
+/// The proposals whose batch lists the core holds are bounded: rounds (and their proposals)
+/// below the final tip's view are dropped, and a proposal beyond `max_views_ahead` is never
+/// stored.
+#[test]
+fn proposals_are_held_only_between_the_final_tip_and_the_view_window() {
+    let r = ring(4);
+    let p = leader_proposal(&r);
+    let mut voter = started(&r, 2);
+    deliver(
+        &mut voter,
+        at(first_second(), 20),
+        1,
+        Message::Proposal(p.clone()),
+    );
+    deliver(
+        &mut voter,
+        at(first_second(), 80),
+        0,
+        finalization_of(&r, &p.tick),
+    );
+    assert!(voter.rounds.keys().all(|v| *v >= p.tick.view));
+
+    let far = View(Config::default().max_views_ahead + 10);
+    let leader = r.ctxs[0].leader(far);
+    let mut tick = p.tick.clone();
+    tick.view = far;
+    tick.proposer = leader;
+    let hash = tick.hash(&r.net.genesis.hash);
+    let vote = TickVote::sign(
+        tickchain_sdk::votes::VoteKind::Notarize,
+        &r.net.keys[leader.index()],
+        &r.net.genesis.hash,
+        leader,
+        far,
+        hash,
+        p.vote.reading,
+    );
+    let far_proposal = Proposal {
+        tick,
+        parent_view: View(1),
+        batches: Vec::new(),
+        vote,
+    };
+    deliver(
+        &mut voter,
+        at(first_second(), 90),
+        leader.index(),
+        Message::Proposal(far_proposal),
+    );
+    assert!(!voter.rounds.contains_key(&far));
+}

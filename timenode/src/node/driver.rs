@@ -1,0 +1,142 @@
+//! Executes what the consensus core asks for, in order.
+//!
+//! Owns: the driver's side of the core's contract (`tickchain_consensus::io`): make every
+//! `Persist` durable (one flush for a run of them) before executing any later action, so no
+//! vote leaves the node before it would survive SIGKILL; send what the core sends; keep its
+//! timers; store each final tick and tell the pool, the API and observers. Never: decides
+//! anything about the protocol (the core does) or reads peer bytes (the shell does).
+
+use super::api_handle::{self, LiveStatus};
+use super::records;
+use super::timers::Timers;
+use super::{FinalEvent, NodeError};
+use crate::net::Transport;
+use crate::pool::Pool;
+use crate::store::{ChainStore, Store};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tickchain_api::TickSummary;
+use tickchain_consensus::codec;
+use tickchain_consensus::io::Action;
+use tickchain_consensus::{ChainTick, LocalClock};
+use tickchain_sdk::{Batch, Genesis, Hash, NodeId};
+use tracing::info;
+
+/// The executor of the core's actions, with everything they touch.
+pub(super) struct Driver {
+    pub store: Store,
+    pub transport: Transport,
+    pub timers: Timers,
+    /// Height of the newest final tick in the chain store.
+    pub tip: u64,
+    pub genesis: Genesis,
+    pub me: NodeId,
+    pub events: Option<tokio::sync::broadcast::Sender<FinalEvent>>,
+    pub pool: Arc<Pool>,
+    pub ticks: tokio::sync::broadcast::Sender<TickSummary>,
+    pub live: Arc<LiveStatus>,
+}
+
+impl Driver {
+    /// Executes actions in order; a run of `Persist`s is flushed once, before the next action.
+    pub fn execute(&mut self, now: &LocalClock, actions: Vec<Action>) -> Result<(), NodeError> {
+        let mut pending: Vec<Vec<u8>> = Vec::new();
+        for action in actions {
+            tracing::trace!(?action, "core action");
+            if let Action::Persist(record) = &action {
+                pending.push(records::encode(record));
+                continue;
+            }
+            if !pending.is_empty() {
+                self.store.append_records(&std::mem::take(&mut pending))?;
+            }
+            match action {
+                Action::Persist(_) => unreachable!("handled above"),
+                Action::Broadcast(m) => {
+                    tracing::debug!(kind = m.kind(), "broadcast");
+                    self.transport.broadcast(&codec::encode(&m));
+                }
+                Action::Send { to, message } => {
+                    self.transport.send(to, codec::encode(&message));
+                }
+                Action::SetTimer { timer, at } => {
+                    tracing::debug!(?timer, in_ms = (at.0 - now.mid().0) / 1_000_000, "timer");
+                    self.timers.set(timer, at);
+                }
+                Action::Finalized { tick, batches } => self.finalized(now, tick, batches)?,
+            }
+        }
+        if !pending.is_empty() {
+            self.store.append_records(&pending)?;
+        }
+        Ok(())
+    }
+
+    /// Stores a final tick, records which of our batches it carries, and publishes it.
+    fn finalized(
+        &mut self,
+        now: &LocalClock,
+        t: ChainTick,
+        batches: Option<Vec<Batch>>,
+    ) -> Result<(), NodeError> {
+        let height = t.tick.height.0;
+        if height <= self.tip {
+            return Ok(()); // already stored (reported again after a restart)
+        }
+        let hash = t.tick.hash(&self.genesis.hash);
+        self.store.append_final(
+            t.tick.height,
+            t.tick.second,
+            &hash,
+            &records::encode_final(&t),
+        )?;
+        self.tip = height;
+        self.record_inclusions(&t.tick, &hash, batches.as_deref())?;
+        let lag = tickchain_sdk::Nanos(now.mid().0 - t.tick.second.start().0);
+        self.live.ticks_final.fetch_add(1, Ordering::Relaxed);
+        self.live.last_lag_ns.store(lag.0, Ordering::Relaxed);
+        let _ = self.ticks.send(api_handle::summary(&t, &self.genesis));
+        if let Some(events) = &self.events {
+            let _ = events.send(FinalEvent {
+                height: t.tick.height,
+                second: t.tick.second,
+                lag,
+                certified: t.certificate.is_some(),
+            });
+        }
+        let lag_ms = lag.0 as f64 / 1e6;
+        info!(
+            height,
+            second = t.tick.second.0,
+            view = t.tick.view.0,
+            certified = t.certificate.is_some(),
+            lag_ms,
+            "final tick"
+        );
+        Ok(())
+    }
+
+    /// Tells the pool which of our batches the final `tick` carries, so their proofs can be
+    /// served. A tick whose batch list the core does not know teaches nothing: the core offers
+    /// our batches in it again and they land in a later tick.
+    fn record_inclusions(
+        &mut self,
+        tick: &tickchain_sdk::Tick,
+        hash: &Hash,
+        batches: Option<&[Batch]>,
+    ) -> Result<(), NodeError> {
+        if tick.batch_count == 0 {
+            return Ok(());
+        }
+        let Some(batches) = batches else {
+            tracing::debug!(height = tick.height.0, hash = ?hash, "final tick's batches unknown here");
+            return Ok(());
+        };
+        for b in batches.iter().filter(|b| b.node == self.me) {
+            self.pool
+                .reader
+                .mark_included(b.second, tick.height, batches)?;
+        }
+        Ok(())
+    }
+}
