@@ -4,7 +4,7 @@
 //!
 //! Owns: calls to a `TickOracle` deployment (deploy, `anchor`, `rotate`, views), signing
 //! EIP-712 digests with attestation keys, and relaying anchors (schedule, turns, transactions,
-//! confirmed-anchor records). Never: defines what is signed (the digests, the anchored root and
+//! confirmed-anchor records), and the one rule for which anchors a node co-signs ([`cosign`]). Never: defines what is signed (the digests, the anchored root and
 //! the packed signature format live in `tickchain_sdk::anchor`, once), stores ticks, or gathers
 //! other nodes' signatures (the node implements [`TickSource`] and [`Attestor`]).
 
@@ -13,6 +13,7 @@ pub mod anvil;
 pub mod bindings;
 pub mod client;
 pub mod config;
+pub mod cosign;
 pub mod deliver;
 #[cfg(feature = "devnet")]
 pub mod devnet;
@@ -27,6 +28,7 @@ pub mod source;
 pub use anvil::{Anvil, AnvilError, AnvilOptions};
 pub use client::{OracleClient, TxOutcome, connect};
 pub use config::ChainConfig;
+pub use cosign::{ChainHeads, CosignRule, Head, Refusal};
 pub use error::OracleError;
 pub use record::{AnchorPath, AnchorRecord};
 pub use relayer::{RelayError, RelayEvent, Relayer};

@@ -17,6 +17,7 @@
 use super::bindings::TickOracle;
 use super::client::OracleClient;
 use super::config::{ChainConfig, ChainConfigError};
+use super::cosign::{ChainHeads, Head};
 use super::deliver::{Attempt, DeliverError, Inflight, Progress, SendPolicy, Wallet};
 use super::error::OracleError;
 use super::record::AnchorRecord;
@@ -157,6 +158,7 @@ pub struct Relayer<S, A> {
     reported_to: Height,
     ready_since: Option<(Range, Instant)>,
     inflight: Option<Inflight>,
+    heads: Option<ChainHeads>,
 }
 
 impl<S, A> std::fmt::Debug for Relayer<S, A> {
@@ -206,7 +208,15 @@ impl<S: TickSource, A: Attestor> Relayer<S, A> {
             reported_to: Height(0),
             ready_since: None,
             inflight: None,
+            heads: None,
         })
+    }
+
+    /// Also publishes the contract's newest anchored height to `heads` on every poll, for the
+    /// node's co-signing rule ([`crate::cosign`]).
+    pub fn reporting_heads(mut self, heads: ChainHeads) -> Relayer<S, A> {
+        self.heads = Some(heads);
+        self
     }
 
     /// Polls until `shutdown` completes. Errors never stop it: each is logged, and the next
@@ -393,6 +403,15 @@ impl<S: TickSource, A: Attestor> Relayer<S, A> {
     async fn act(&mut self, conn: &Conn) -> Result<(), RelayError> {
         let anchored = conn.oracle.latest_height().await?;
         let chain_id = conn.oracle.domain().chain_id;
+        if let Some(heads) = &self.heads {
+            heads.set(
+                conn.oracle.domain(),
+                Head {
+                    latest: anchored,
+                    cadence: self.chain.cadence,
+                },
+            );
+        }
         if let Some(inflight) = &mut self.inflight {
             let range = inflight.range();
             let progress = inflight.poll(&conn.wallet, &self.policy, anchored).await?;

@@ -56,25 +56,39 @@ pub struct Tolerance {
 pub enum Timeliness {
     /// Within tolerance: the voter may sign.
     Timely,
-    /// Too early: `earliest < second_start - max_early`.
+    /// Too early, but within reach: `earliest < second_start - max_early` while
+    /// `second_start - max_early <= latest`; a narrower or later reading may be timely.
     Early,
     /// Too late: `latest > second_start + max_late`; it will never be timely again.
     Late,
+    /// Ahead of the clock: `second_start - max_early > latest`, or the second is past
+    /// [`Second::MAX`] and has no start at all. No leader with a timely reading of a true clock
+    /// can have proposed it yet, so a voter rejects it at once (`specs/consensus.md` §2).
+    Ahead,
     /// The clock is not synchronised.
     Unsynchronized,
 }
 
 impl Tolerance {
-    /// The voter's rule: synchronised, `earliest >= start - max_early` and
-    /// `latest <= start + max_late`.
+    /// The voter's rule (`specs/consensus.md` §2): synchronised, `earliest >= start - max_early`
+    /// and `latest <= start + max_late`; a second past [`Second::MAX`], or one starting after
+    /// `latest + max_early`, is [`Timeliness::Ahead`].
     pub fn check(&self, clock: &LocalClock, second: Second) -> Timeliness {
         if !clock.synchronized {
             return Timeliness::Unsynchronized;
         }
-        let start = second.start().0 as i128;
-        if (clock.reading.latest.0 as i128) > start + self.max_late.0 as i128 {
+        // Checked, never saturated or wrapped: `real + 2^55` wraps to `real`'s start (issue 13).
+        let Some(start) = second.checked_start() else {
+            return Timeliness::Ahead;
+        };
+        let start = i128::from(start.0);
+        let earliest_allowed = start - i128::from(self.max_early.0);
+        let latest = i128::from(clock.reading.latest.0);
+        if latest > start + i128::from(self.max_late.0) {
             Timeliness::Late
-        } else if (clock.reading.earliest.0 as i128) < start - self.max_early.0 as i128 {
+        } else if earliest_allowed > latest {
+            Timeliness::Ahead
+        } else if i128::from(clock.reading.earliest.0) < earliest_allowed {
             Timeliness::Early
         } else {
             Timeliness::Timely
@@ -82,7 +96,8 @@ impl Tolerance {
     }
 
     /// The midpoint instant at which a reading of the current width first becomes timely for
-    /// `second` (the recheck time for an early proposal).
+    /// `second` (the recheck time for an early proposal). Only meaningful for a second that
+    /// [`Tolerance::check`] found [`Timeliness::Early`], which has a start.
     pub fn timely_from(&self, clock: &LocalClock, second: Second) -> UtcNanos {
         second
             .start()
@@ -92,11 +107,11 @@ impl Tolerance {
 }
 
 /// The second a leader proposes: the next second boundary not before the parent's successor,
-/// `max(parent + 1, ceil(now))`.
+/// `max(parent + 1, ceil(now))` (saturating; the leader checks the result has a start).
 pub fn proposal_second(parent: Second, now: UtcNanos) -> Second {
     let ceil =
         now.0.div_euclid(NANOS_PER_SECOND) + i64::from(now.0.rem_euclid(NANOS_PER_SECOND) != 0);
-    Second((parent.0 + 1).max(ceil.max(0) as u64))
+    Second(parent.0.saturating_add(1).max(ceil.max(0) as u64))
 }
 
 #[cfg(test)]
@@ -129,6 +144,39 @@ mod tests {
     #[test]
     fn a_reading_whose_earliest_precedes_max_early_is_early() {
         assert_eq!(TOL.check(&clock(9_510, 20), Second(10)), Timeliness::Early);
+    }
+
+    #[test]
+    fn a_second_starting_after_latest_plus_max_early_is_ahead_not_early() {
+        // latest = 9_520 ms: second 10 starts 480 ms later, within max_early (500 ms).
+        assert_eq!(TOL.check(&clock(9_500, 20), Second(10)), Timeliness::Early);
+        // latest = 9_499 ms: second 10 starts 501 ms later.
+        assert_eq!(TOL.check(&clock(9_479, 20), Second(10)), Timeliness::Ahead);
+        assert_eq!(
+            TOL.check(&clock(10_050, 20), Second(10 + 86_400)),
+            Timeliness::Ahead
+        );
+    }
+
+    #[test]
+    fn a_second_without_a_start_is_ahead_and_never_wraps_into_the_clock() {
+        let now = clock(1_764_000_010_050, 20);
+        assert_eq!(TOL.check(&now, Second(1_764_000_010)), Timeliness::Timely);
+        for second in [
+            Second(1_764_000_010 + (1 << 55)),
+            Second(Second::MAX.0 + 1),
+            Second(u64::MAX),
+        ] {
+            assert_eq!(TOL.check(&now, second), Timeliness::Ahead, "{second}");
+        }
+    }
+
+    #[test]
+    fn proposal_second_saturates_instead_of_overflowing() {
+        assert_eq!(
+            proposal_second(Second(u64::MAX), UtcNanos(0)),
+            Second(u64::MAX)
+        );
     }
 
     #[test]

@@ -30,12 +30,19 @@ pub struct Config {
     pub skip_inactive_views: u64,
     /// Interval between retries of an unanswered fetch. Default 500 ms.
     pub fetch_retry: Nanos,
-    /// Votes for views further than this beyond the current one are dropped. Default 1000.
+    /// Votes, proposals and certificates for views further than this beyond the current one
+    /// are dropped; a peer whose message is that far ahead is asked for its latest finalization
+    /// instead, and a peer that far behind is sent ours (`specs/consensus.md` §10). Default 1000.
     pub max_views_ahead: u64,
     /// Most batches held for the next proposal. Default 4096.
     pub max_pending_batches: usize,
     /// Final ticks kept to answer lagging peers. Default 1024.
     pub history: usize,
+    /// Most final ticks held while their ancestors are fetched. A longer gap below a
+    /// finalization is closed in passes: the highest held ticks are dropped, the walk goes on
+    /// down to the final tip, and the next finalization starts the next pass
+    /// (`specs/consensus.md` §10). Default 8192 ticks (a few MiB for a small ring).
+    pub max_waiting: usize,
     /// One of our batches that no final tick carries this long after it was offered is offered
     /// again (`specs/consensus.md` §5, Batches). Default 3 s.
     pub batch_reoffer_after: Nanos,
@@ -55,6 +62,7 @@ impl Default for Config {
             max_views_ahead: 1000,
             max_pending_batches: 4096,
             history: 1024,
+            max_waiting: 8192,
             batch_reoffer_after: Nanos::from_millis(3000),
             batch_reoffer_check: Nanos::from_millis(1000),
         }

@@ -4,6 +4,7 @@
 //! (`specs/consensus.md` § Views). Never: I/O, clocks, randomness or threads: every instant comes
 //! in with the input and every effect goes out as an [`Action`].
 
+use super::chain::{Waiting, shown_view};
 use super::clock::{LocalClock, proposal_second};
 use super::config::Context;
 use super::io::{Action, Input, Record, Timer};
@@ -52,8 +53,9 @@ pub struct Core {
     pub(crate) tip: Anchor,
     /// Recent final ticks, oldest first, to answer lagging peers.
     pub(crate) history: VecDeque<(Hash, ChainTick)>,
-    /// Final ticks not yet linked to the tip (their ancestors are being fetched).
-    pub(crate) waiting: BTreeMap<Hash, ChainTick>,
+    /// Final ticks not yet linked to the tip (their ancestors are being fetched), at most
+    /// `max_waiting`.
+    pub(crate) waiting: Waiting,
     /// The highest view in which each node sent a proposal, notarize or finalize vote.
     pub(crate) last_active: Vec<View>,
     /// Batches offered for our next proposal.
@@ -66,6 +68,12 @@ pub struct Core {
     pub(crate) want: Fetch,
     /// Whether the fetch retry timer is armed.
     pub(crate) fetch_armed: bool,
+    /// Per peer, when we last asked it for its latest finalization (`specs/consensus.md` §10).
+    pub(crate) asked: Vec<Option<UtcNanos>>,
+    /// Per peer, when we last sent it our latest finalization.
+    pub(crate) told: Vec<Option<UtcNanos>>,
+    /// The view whose timers wait for the answer to the start probe, if any.
+    pub(crate) probing: Option<View>,
     /// Actions produced by the input being handled.
     pub(crate) out: Vec<Action>,
 }
@@ -95,13 +103,16 @@ impl Core {
             rounds: BTreeMap::new(),
             tip,
             history,
-            waiting: BTreeMap::new(),
+            waiting: Waiting::default(),
             last_active: vec![View(0); n],
             batches: Vec::new(),
             own: BTreeMap::new(),
             reoffer_armed: false,
             want: Fetch::default(),
             fetch_armed: false,
+            asked: vec![None; n],
+            told: vec![None; n],
+            probing: None,
             out: Vec::new(),
         };
         core.restore(persisted);
@@ -173,6 +184,12 @@ impl Core {
         self.tip.height
     }
 
+    /// Final ticks held while their ancestors are fetched (at most `Config::max_waiting`), for
+    /// metrics.
+    pub fn unlinked_ticks(&self) -> usize {
+        self.waiting.len()
+    }
+
     /// This node's id.
     pub fn me(&self) -> NodeId {
         self.ctx.me
@@ -181,6 +198,9 @@ impl Core {
     /// Handles one input at local clock `now` and returns what to do, in order.
     pub fn handle(&mut self, now: &LocalClock, input: Input) -> Vec<Action> {
         match input {
+            // A node whose final tip is older than the view window asks where the ring is
+            // before it runs its old view (`specs/consensus.md` §10).
+            Input::Start if self.tip_is_stale(now) => self.probe(now),
             Input::Start => self.arm_view(now),
             Input::Message { from, message } => self.on_message(now, from, message),
             Input::Timer(timer) => self.on_timer(now, timer),
@@ -193,6 +213,9 @@ impl Core {
     fn on_message(&mut self, now: &LocalClock, from: NodeId, message: Message) {
         if from.index() >= self.ctx.n() || from == self.ctx.me {
             return;
+        }
+        if let Some(view) = shown_view(&message) {
+            self.gauge(now, from, view);
         }
         match message {
             Message::Proposal(p) => self.on_proposal(now, p),
@@ -260,7 +283,12 @@ impl Core {
         }
         self.view = view;
         self.entry = Some(entry);
-        self.arm_view(now);
+        // During the start probe the view is not run yet: the probe's end arms the highest view
+        // reached, so a faulty peer answering first with an old finalization cannot make a
+        // wiped node act in a view it may have voted in before (`specs/consensus.md` §10).
+        if self.probing.is_none() {
+            self.arm_view(now);
+        }
     }
 
     /// Sets the current view's timers and acts on what is already known about it.
@@ -387,7 +415,7 @@ impl Core {
     /// state identity).
     pub(crate) fn state_digest(&self) -> [u8; 32] {
         let text = format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}",
             self.view,
             self.entry,
             self.rounds,
@@ -397,7 +425,10 @@ impl Core {
             self.last_active,
             self.batches,
             self.want,
-            self.fetch_armed
+            self.fetch_armed,
+            self.asked,
+            self.told,
+            self.probing
         );
         *blake3::hash(text.as_bytes()).as_bytes()
     }

@@ -78,10 +78,15 @@ impl Core {
         } else {
             proposal_second(parent.second, now.mid())
         };
-        if now.mid() < second.start() {
+        // Never a second without a start (`specs/consensus.md` §2): no voter would take it.
+        let Some(start) = second.checked_start() else {
+            self.nullify(now, view);
+            return;
+        };
+        if now.mid() < start {
             self.out.push(Action::SetTimer {
                 timer: Timer::Propose(view),
-                at: second.start(),
+                at: start,
             });
             return;
         }
@@ -94,7 +99,7 @@ impl Core {
                 });
                 return;
             }
-            Timeliness::Late | Timeliness::Unsynchronized => {
+            Timeliness::Late | Timeliness::Ahead | Timeliness::Unsynchronized => {
                 self.nullify(now, view);
                 return;
             }

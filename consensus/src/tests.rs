@@ -673,3 +673,96 @@ fn proposals_are_held_only_between_the_final_tip_and_the_view_window() {
     );
     assert!(!voter.rounds.contains_key(&far));
 }
+
+/// `p` with its tick's second set to `second` and signed again by its leader (node 1): a
+/// Byzantine leader's own, validly signed proposal.
+fn resigned_for(r: &Ring, mut p: Proposal, second: Second) -> Proposal {
+    let gh = r.net.genesis.hash;
+    p.tick.second = second;
+    p.vote = TickVote::sign(
+        tickchain_sdk::votes::VoteKind::Notarize,
+        &r.net.keys[1],
+        &gh,
+        NodeId(1),
+        p.tick.view,
+        p.tick.hash(&gh),
+        p.vote.reading,
+    );
+    p
+}
+
+fn nullified(actions: &[Action]) -> bool {
+    actions
+        .iter()
+        .any(|a| matches!(a, Action::Broadcast(Message::Nullify(_))))
+}
+
+/// Issue 13: `real + 2^55` seconds starts, modulo 2^64 nanoseconds, exactly when `real` does;
+/// a voter whose arithmetic wrapped found the proposal timely and notarized it (and a build
+/// with overflow checks panicked every honest voter).
+#[test]
+fn a_leader_signed_proposal_for_a_wrapped_second_is_nullified_and_never_notarized() {
+    let r = ring(4);
+    let real = first_second();
+    let p = resigned_for(&r, leader_proposal(&r), Second(real.0 + (1 << 55)));
+    let mut voter = started(&r, 2);
+    let actions = deliver(&mut voter, at(real, 30), 1, Message::Proposal(p));
+    assert!(notarize_of(&actions).is_none(), "{actions:?}");
+    assert!(nullified(&actions), "{actions:?}");
+}
+
+/// `specs/consensus.md` §2 and §5: a second a day ahead, the last valid second, and seconds
+/// past it are all refused at once, whatever the leader signed.
+#[test]
+fn a_leader_signed_proposal_far_in_the_future_is_nullified_and_never_notarized() {
+    let r = ring(4);
+    for second in [
+        Second(first_second().0 + 86_400),
+        Second::MAX,
+        Second(Second::MAX.0 + 1),
+        Second(u64::MAX),
+    ] {
+        let p = resigned_for(&r, leader_proposal(&r), second);
+        let mut voter = started(&r, 2);
+        let actions = deliver(&mut voter, at(first_second(), 30), 1, Message::Proposal(p));
+        assert!(notarize_of(&actions).is_none(), "{second}: {actions:?}");
+        assert!(nullified(&actions), "{second}: {actions:?}");
+    }
+}
+
+/// `specs/consensus.md` §2: no leader with a timely reading of a true clock proposes a second
+/// starting after the voter's `latest + max_early`, so such a proposal is nullified at once;
+/// one starting exactly there is early and waits for a recheck.
+#[test]
+fn a_proposal_starting_after_the_voters_latest_plus_max_early_is_nullified_at_once() {
+    let r = ring(4);
+    let s = Second(first_second().0 + 1);
+    let p = resigned_for(&r, leader_proposal(&r), s);
+    let edge = s.start().saturating_sub(r.ctxs[2].tolerance().max_early);
+    let latest_at = |latest: UtcNanos| {
+        LocalClock::synced(
+            latest.saturating_sub(Nanos::from_millis(10)),
+            Nanos::from_millis(10),
+        )
+    };
+
+    let mut voter = started(&r, 2);
+    let actions = deliver(&mut voter, latest_at(edge), 1, Message::Proposal(p.clone()));
+    assert!(!nullified(&actions), "{actions:?}");
+    assert!(
+        actions.iter().any(|a| matches!(
+            a,
+            Action::SetTimer {
+                timer: Timer::Recheck(_),
+                ..
+            }
+        )),
+        "{actions:?}"
+    );
+
+    let mut voter = started(&r, 2);
+    let beyond = latest_at(edge.saturating_sub(Nanos(1)));
+    let actions = deliver(&mut voter, beyond, 1, Message::Proposal(p));
+    assert!(notarize_of(&actions).is_none(), "{actions:?}");
+    assert!(nullified(&actions), "{actions:?}");
+}

@@ -1,16 +1,17 @@
 //! The voter's side: judging a proposal, and casting our notarize, finalize and nullify votes.
 //!
-//! Owns: the notarize rule (valid, extends a certified parent over nullified views, and timely
-//! on our synchronised clock), the finalize rule (notarized and not nullified by us, with the
-//! same reading as our notarize) and the nullify rule (`specs/consensus.md` § Votes). Never:
-//! votes twice of a kind in a view, notarizes after nullifying, or nullifies a view it left.
+//! Owns: the notarize rule (valid, extends a certified parent over nullified views with a
+//! later second that has a start, and timely on our synchronised clock), the finalize rule
+//! (notarized and not nullified by us, with the same reading as our notarize) and the nullify
+//! rule (`specs/consensus.md` § Votes). Never: votes twice of a kind in a view, notarizes after
+//! nullifying, or nullifies a view it left.
 
 use super::clock::{LocalClock, Timeliness};
 use super::core::Core;
 use super::io::{Action, Timer};
 use super::messages::{NullifyVote, Proposal, TickVote, Vote};
-use tickchain_sdk::View;
 use tickchain_sdk::votes::VoteKind;
+use tickchain_sdk::{Second, View};
 
 /// Most views between a proposal's parent view and its own, not known to be nullified, that a
 /// voter asks the proposer's certificates for at once, lowest first (`specs/consensus.md` §5).
@@ -108,7 +109,10 @@ impl Core {
                 }
                 return;
             }
-            Timeliness::Late | Timeliness::Unsynchronized => return self.nullify(now, v),
+            // §2: a second ahead of our clock (or with no start at all) is never waited for.
+            Timeliness::Late | Timeliness::Ahead | Timeliness::Unsynchronized => {
+                return self.nullify(now, v);
+            }
         }
         let gh = self.ctx.genesis_hash();
         let me = self.ctx.me;
@@ -158,6 +162,7 @@ impl Core {
         if t.prev_hash != parent.hash
             || t.height.0 != parent.height.0 + 1
             || t.second <= parent.second
+            || t.second > Second::MAX
             || t.batch_count as usize != p.batches.len()
         {
             return Verdict::Invalid;

@@ -63,6 +63,23 @@ pub enum VerifyError {
         /// The batch's node.
         node: NodeId,
     },
+    /// §4.6, §4.8, §4.12: a tick's second is not one a tick can carry: at or before the genesis
+    /// second, or past the last second whose start in nanoseconds fits in an `i64`
+    /// ([`crate::Second::MAX`]; such a second would wrap).
+    #[error(
+        "tick at height {height} has second {second}: a tick's second must be after the genesis \
+         second {genesis_second} and at most {max_second}"
+    )]
+    InvalidSecond {
+        /// Height of the offending tick.
+        height: u64,
+        /// Its second.
+        second: u64,
+        /// The genesis second.
+        genesis_second: u64,
+        /// The last valid second.
+        max_second: u64,
+    },
     /// §4.6: the batch was sealed after the tick's second.
     #[error("batch sealed in second {batch_second}, after tick second {tick_second}")]
     BatchAfterTick {
@@ -169,6 +186,23 @@ pub enum VerifyError {
         /// What is wrong with it.
         source: AnchorProofError,
     },
+    /// §5: the certified tick's second is further ahead of the local clock than the margin.
+    /// Never returned by [`crate::Network::verify`], which has no clock; only by
+    /// [`crate::verify::check_not_future`], which `tickchain verify` runs.
+    #[error(
+        "tick second {second} is {ahead_s} s ahead of the local clock (second {now_second}); \
+         at most {margin_s} s is accepted"
+    )]
+    FutureSecond {
+        /// The certified tick's second.
+        second: u64,
+        /// The local clock's second.
+        now_second: i64,
+        /// How far ahead it is, in seconds.
+        ahead_s: u64,
+        /// The margin, in seconds.
+        margin_s: u64,
+    },
 }
 
 impl VerifyError {
@@ -182,6 +216,7 @@ impl VerifyError {
             VerifyError::BatchInclusion { .. } => "batch_inclusion",
             VerifyError::UnknownBatchNode { .. } => "unknown_batch_node",
             VerifyError::BadBatchSignature { .. } => "bad_batch_signature",
+            VerifyError::InvalidSecond { .. } => "invalid_second",
             VerifyError::BatchAfterTick { .. } => "batch_after_tick",
             VerifyError::TickBatchCountMismatch { .. } => "tick_batch_count_mismatch",
             VerifyError::TickInclusion { .. } => "tick_inclusion",
@@ -194,6 +229,7 @@ impl VerifyError {
             VerifyError::BadSignature { .. } => "bad_signature",
             VerifyError::TickOutsideWindow { .. } => "tick_outside_window",
             VerifyError::AnchorPath { .. } => "anchor_path",
+            VerifyError::FutureSecond { .. } => "future_second",
         }
     }
 }

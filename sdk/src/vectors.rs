@@ -34,6 +34,10 @@ pub struct Case {
     /// For `format_error`: the field the error must name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// What `tickchain verify` must report instead of `expect`, when its clock check
+    /// (`specs/proof.md` §5) fails a proof the offline verifier accepts; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cli_expect: Option<String>,
 }
 
 /// Every vector file: path relative to `specs/vectors/` → contents.
@@ -65,6 +69,7 @@ pub fn files() -> BTreeMap<String, Vec<u8>> {
             proof: path,
             expect: expect.into(),
             field: None,
+            cli_expect: None,
         });
     };
 
@@ -326,6 +331,7 @@ pub fn files() -> BTreeMap<String, Vec<u8>> {
             proof: path,
             expect: "format_error".into(),
             field: Some(field.into()),
+            cli_expect: None,
         });
     };
     format_case(
@@ -374,6 +380,7 @@ pub fn files() -> BTreeMap<String, Vec<u8>> {
         proof: "proofs/valid-3of4.tcproof.bin".into(),
         expect: "ok".into(),
         field: None,
+        cli_expect: None,
     });
 
     // Anchored proofs (`specs/proof.md` §4.14): cases added after the original set, so the
@@ -404,6 +411,7 @@ pub fn files() -> BTreeMap<String, Vec<u8>> {
             proof: path,
             expect: expect.into(),
             field: None,
+            cli_expect: None,
         });
     }
     let compact = anchored
@@ -417,13 +425,145 @@ pub fn files() -> BTreeMap<String, Vec<u8>> {
         proof: "proofs/valid-anchored.tcproof.bin".into(),
         expect: "ok".into(),
         field: None,
+        cli_expect: None,
     });
+
+    // Issue 13 and the codes no vector showed yet: cases added after the anchored ones, so the
+    // earlier files and index entries stay as they were.
+    for (name, expect, cli_expect, description, proof) in issue_13_cases(&net4, &base) {
+        let path = format!("proofs/{name}.tcproof");
+        out.insert(path.clone(), json_file(&proof.to_json()));
+        cases.push(Case {
+            name: name.into(),
+            description: description.into(),
+            genesis: "genesis-4.json".into(),
+            proof: path,
+            expect: expect.into(),
+            field: None,
+            cli_expect: cli_expect.map(Into::into),
+        });
+    }
 
     out.insert(
         "index.json".into(),
         json_file(&serde_json::to_string_pretty(&cases).expect("cases serialize")),
     );
     out.insert("encoding.json".into(), json_file(&encoding_vectors()));
+    out
+}
+
+/// One new vector: name, library outcome, CLI outcome when it differs, description, proof.
+type NewCase = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    Proof,
+);
+
+/// The cases of issue 13 (seconds that wrap, precede genesis or lie far ahead) and the codes no
+/// vector had shown: `view_mismatch`, `batch_after_tick`, `unknown_batch_node`, and a notarize
+/// vote in a certificate (`bad_signature`). Each certificate is signed by the genesis keys, as a
+/// quorum of colluding or fooled nodes would sign it.
+fn issue_13_cases(net: &TestNetwork, base: &Proof) -> Vec<NewCase> {
+    let g = net.hash();
+    let readings = |second: Second| -> Vec<(NodeId, ClockReading)> {
+        (0..3u16)
+            .map(|i| (NodeId(i), TestNetwork::reading(second, 5 + i64::from(i), 2)))
+            .collect()
+    };
+    // The tick relabelled with `second`, certified by readings taken in `clock_second`.
+    let relabelled = |second: Second, clock_second: Second| {
+        let mut p = base.clone();
+        p.tick.second = second;
+        p.certificate = net.certify(&p.tick, &readings(clock_second));
+        p
+    };
+    let real = base.tick.second;
+    let mut out: Vec<NewCase> = vec![
+        (
+            "wrapped-second",
+            "invalid_second",
+            None,
+            "tick second 2^55 after the real one, certified by readings in the real second: a \
+             wrapping start() puts it exactly there",
+            relabelled(Second(real.0 + (1 << 55)), real),
+        ),
+        (
+            "second-at-genesis",
+            "invalid_second",
+            None,
+            "tick labelled with the genesis second itself, certified by readings in that second",
+            relabelled(VECTOR_GENESIS_SECOND, VECTOR_GENESIS_SECOND),
+        ),
+        (
+            "far-future-second",
+            "ok",
+            Some("future_second"),
+            "tick labelled with the last valid second (2262-04-11T23:47:16Z), certified by \
+             readings in it: valid offline, refused by the CLI's clock check",
+            relabelled(Second::MAX, Second::MAX),
+        ),
+        (
+            "batch-after-tick",
+            "batch_after_tick",
+            None,
+            "tick labelled one second before its batch was sealed, certified in that second",
+            relabelled(
+                Second(base.batch.second.0 - 1),
+                Second(base.batch.second.0 - 1),
+            ),
+        ),
+    ];
+
+    // A certificate genuinely signed for view 13 over the hash of the view-12 tick.
+    let mut p = base.clone();
+    p.certificate.view = View(13);
+    for vote in &mut p.certificate.votes {
+        let msg = vote_signing_bytes(
+            VoteKind::Finalize,
+            &g,
+            View(13),
+            &p.certificate.tick_hash,
+            &vote.reading,
+        );
+        vote.signature = crate::signing::sign(&net.keys[vote.signer.index()], &msg);
+    }
+    out.push((
+        "view-mismatch",
+        "view_mismatch",
+        None,
+        "certificate signed for view 13 over the hash of a view-12 tick",
+        p,
+    ));
+
+    let mut p = base.clone();
+    p.batch.node = NodeId(9);
+    out.push((
+        "unknown-batch-node",
+        "unknown_batch_node",
+        None,
+        "batch attributed to node 9 in a 4-node ring",
+        p,
+    ));
+
+    let mut p = base.clone();
+    let vote = &mut p.certificate.votes[1];
+    let msg = vote_signing_bytes(
+        VoteKind::Notarize,
+        &g,
+        p.certificate.view,
+        &p.certificate.tick_hash,
+        &vote.reading,
+    );
+    vote.signature = crate::signing::sign(&net.keys[vote.signer.index()], &msg);
+    out.push((
+        "notarize-vote-in-certificate",
+        "bad_signature",
+        None,
+        "signer 1's vote is its genuine notarize vote, not a finalize vote",
+        p,
+    ));
     out
 }
 

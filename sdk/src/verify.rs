@@ -1,7 +1,8 @@
 //! Offline verification of proofs and certificates against a genesis (`specs/proof.md` §4).
 //!
-//! Owns: the ordered list of checks and the verified result. Never: I/O, clocks, or any
-//! trust in the proof beyond what the genesis keys sign.
+//! Owns: the ordered list of checks and the verified result, and the far-future check a caller
+//! with a clock adds (§5). Never: I/O, reading a clock, or any trust in the proof beyond what the
+//! genesis keys sign.
 
 use crate::anchor::{Anchor, EvmAddress};
 use crate::anchor_proof::EvmTxHash;
@@ -165,7 +166,7 @@ impl Network {
         let window = cert
             .window(g.f as usize)
             .expect("quorum >= f + 1 votes, checked above");
-        let start = tick.second.start().0 as i128;
+        let start = i128::from(self.check_second(tick)?.0);
         let early = g.max_early_ms as i128 * 1_000_000;
         let late = g.max_late_ms as i128 * 1_000_000;
         if (window.earliest.0 as i128) < start - early || (window.latest.0 as i128) > start + late {
@@ -178,6 +179,22 @@ impl Network {
             });
         }
         Ok(window)
+    }
+
+    /// Checks that `tick`'s second is one a tick can carry (§4.6, §4.8, §4.12): after the genesis
+    /// second and at most [`Second::MAX`], and returns its start. Checked, never wrapped: a
+    /// second `real + 2^55` would otherwise start exactly when `real` does (issue 13).
+    pub fn check_second(&self, tick: &Tick) -> Result<UtcNanos, VerifyError> {
+        let genesis_second = self.genesis.genesis_second;
+        tick.second
+            .checked_start()
+            .filter(|_| tick.second > genesis_second)
+            .ok_or(VerifyError::InvalidSecond {
+                height: tick.height.0,
+                second: tick.second.0,
+                genesis_second: genesis_second.0,
+                max_second: Second::MAX.0,
+            })
     }
 
     /// Runs every check of `specs/proof.md` §4, in order, and returns what the proof shows.
@@ -216,9 +233,10 @@ impl Network {
                 stated: batch.root,
             });
         }
-        // §4.5 batch signature, §4.6 batch before tick.
+        // §4.5 batch signature, §4.6 the tick's second, and batch before tick.
         self.verify_batch(batch)?;
         let tick = &proof.tick;
+        self.check_second(tick)?;
         if batch.second > tick.second {
             return Err(VerifyError::BatchAfterTick {
                 batch_second: batch.second.0,
@@ -257,6 +275,7 @@ impl Network {
                     height: next.height.0,
                 });
             }
+            self.check_second(next)?;
             certified = next;
         }
         // §4.9–4.12 certified tick → certificate → window.
@@ -294,6 +313,30 @@ impl Network {
             anchors,
         })
     }
+}
+
+/// How far ahead of the local clock `tickchain verify` accepts a proof's certified tick
+/// (`specs/proof.md` §5): one day, in seconds. No honest ring labels a tick more than its
+/// tolerances ahead of true UTC; the margin leaves room for a badly set local clock.
+pub const FUTURE_MARGIN_S: u64 = 86_400;
+
+/// The clock check the offline verifier cannot make (`specs/proof.md` §5): fails with
+/// `future_second` when the certified tick's second (the last descendant's, or the tick's own)
+/// is more than `margin_s` seconds after the second `now` falls in. `now` is the caller's
+/// clock; run it after [`Network::verify`] accepted the proof.
+pub fn check_not_future(proof: &Proof, now: UtcNanos, margin_s: u64) -> Result<(), VerifyError> {
+    let second = proof.descendants.last().unwrap_or(&proof.tick).second;
+    let now_second = now.posix_second();
+    let ahead = i128::from(second.0) - i128::from(now_second);
+    if ahead > i128::from(margin_s) {
+        return Err(VerifyError::FutureSecond {
+            second: second.0,
+            now_second,
+            ahead_s: u64::try_from(ahead).unwrap_or(u64::MAX),
+            margin_s,
+        });
+    }
+    Ok(())
 }
 
 /// Verifies `proof` against `genesis` (convenience for one proof; use [`Network`] for many).

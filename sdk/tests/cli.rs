@@ -45,7 +45,7 @@ fn cli_verifies_every_valid_vector_and_rejects_every_invalid_one_with_its_label(
             genesis.to_str().unwrap(),
         ]);
         let (stdout, stderr) = text(&out);
-        match case.expect.as_str() {
+        match case.cli_expect.as_deref().unwrap_or(&case.expect) {
             "ok" => {
                 assert_eq!(out.status.code(), Some(0), "{}: {stderr}", case.name);
                 assert!(stdout.starts_with("OK  digest "), "{}: {stdout}", case.name);
@@ -69,6 +69,45 @@ fn cli_verifies_every_valid_vector_and_rejects_every_invalid_one_with_its_label(
             }
         }
     }
+}
+
+/// `specs/proof.md` §5: a tick labelled in 2262 verifies offline but fails the CLI's clock
+/// check, unless `--no-clock-check` is given; a tick within a day of the clock passes it.
+#[test]
+fn verify_refuses_a_far_future_second_unless_the_clock_check_is_off() {
+    let proof = vectors().join("proofs/far-future-second.tcproof");
+    let genesis = vectors().join("genesis-4.json");
+    let (p, g) = (proof.to_str().unwrap(), genesis.to_str().unwrap());
+    let checked = tickchain(&["verify", p, "--genesis", g]);
+    assert_eq!(checked.status.code(), Some(1), "{:?}", text(&checked));
+    assert!(
+        text(&checked).1.starts_with("FAILED future_second: "),
+        "{:?}",
+        text(&checked)
+    );
+    let unchecked = tickchain(&["verify", p, "--genesis", g, "--no-clock-check"]);
+    assert_eq!(unchecked.status.code(), Some(0), "{:?}", text(&unchecked));
+
+    // A tick at the current second passes the clock check.
+    let dir = temp_dir("now");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let net =
+        tickchain_sdk::testkit::TestNetwork::new("cli-now", 4, 1, tickchain_sdk::Second(now - 100));
+    let proof_path = dir.join("now.tcproof");
+    std::fs::write(&proof_path, net.sample_proof(2, 0, 1, 3).to_json()).unwrap();
+    let genesis_path = dir.join("genesis.json");
+    std::fs::write(&genesis_path, net.genesis.to_json()).unwrap();
+    let out = tickchain(&[
+        "verify",
+        proof_path.to_str().unwrap(),
+        "--genesis",
+        genesis_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -27,6 +27,7 @@ pub fn start(dir: &Path, genesis: &Genesis) -> anyhow::Result<Vec<DevChain>> {
                 attest_key_file: node.join("attest.key"),
                 gas_key_file: Some(path.clone()),
                 chains: Vec::new(),
+                max_cosign_range: tickchain_anchor::cosign::DEFAULT_MAX_RANGE,
             }
             .gas_signer()
             .map(|s| tickchain_sdk::anchor::EvmAddress(s.address().into_array()))

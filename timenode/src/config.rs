@@ -48,16 +48,44 @@ pub struct AnchorSection {
     pub attest_key_file: std::path::PathBuf,
     /// A funded EVM account that pays for this node's anchor transactions: a file holding its
     /// private key as hex, mode 0600 (required when `chains` is not empty; keep it apart from
-    /// the attestation key). A node with no chains still co-signs its peers' anchors.
+    /// the attestation key). A node with no chains still co-signs its peers' anchors, but
+    /// only a chain's first range or one right after a confirmed anchor it stored
+    /// (`specs/encoding.md` §6.6).
     #[serde(default)]
     pub gas_key_file: Option<std::path::PathBuf>,
+    /// Most ticks one anchor this node co-signs for a peer may span (ticks, at least 1 and at
+    /// least every configured chain's `cadence`; default 10,000). Longer requests are refused
+    /// before anything is read.
+    #[serde(default = "default_max_cosign_range")]
+    pub max_cosign_range: u64,
     /// The chains (`[[anchor.chains]]`), each with `name`, `rpc-url`, `contract`, `cadence` and
     /// the optional keys of `tickchain_anchor::ChainConfig`.
     #[serde(default)]
     pub chains: Vec<tickchain_anchor::ChainConfig>,
 }
 
+fn default_max_cosign_range() -> u64 {
+    tickchain_anchor::cosign::DEFAULT_MAX_RANGE
+}
+
 impl AnchorSection {
+    /// The co-signing rule these settings give; fails if `max-cosign-range` is 0 or below a
+    /// configured chain's cadence (peers with the same settings would refuse this node's own
+    /// anchors).
+    pub fn cosign_rule(&self) -> Result<tickchain_anchor::CosignRule, String> {
+        let max = self.max_cosign_range;
+        if max == 0 {
+            return Err("anchor.max-cosign-range: expected at least 1 tick, found 0".into());
+        }
+        if let Some(c) = self.chains.iter().find(|c| c.cadence > max) {
+            return Err(format!(
+                "anchor.max-cosign-range: expected at least chain {:?}'s cadence {}, found {max}",
+                c.name, c.cadence
+            ));
+        }
+        Ok(tickchain_anchor::CosignRule { max_range: max })
+    }
+
     /// Reads the gas account's key, refusing a file others can read.
     pub fn gas_signer(&self) -> Result<alloy::signers::local::PrivateKeySigner, String> {
         let path = self

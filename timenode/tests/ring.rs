@@ -57,23 +57,9 @@ fn four_processes_tick_survive_a_sigkill_and_the_restarted_node_catches_up() {
         nodes[2].top() >= target
     });
 
-    for n in &mut nodes {
-        n.sigterm();
-    }
     let network = Network::new(genesis);
-    let chains: Vec<_> = nodes
-        .iter()
-        .map(|n| verified_chain(&n.dir, &network))
-        .collect();
-    let shortest = chains.iter().map(Vec::len).min().unwrap();
-    assert!(shortest >= 8);
-    for (i, chain) in chains.iter().enumerate() {
-        assert_eq!(
-            chain[..shortest],
-            chains[0][..shortest],
-            "node {i} disagrees with node 0"
-        );
-    }
+    let chains = ringkit::stop_and_check_agreement(&mut nodes, &network);
+    assert!(chains.iter().map(Vec::len).min().unwrap() >= 8);
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -279,22 +265,7 @@ fn rolling_sigkill_for_two_minutes_keeps_one_chain_without_equivocation_or_losin
         "rolling SIGKILL: all {} acknowledged digests have proofs",
         acked.len()
     );
-    for n in &mut nodes {
-        n.sigterm();
-    }
-
-    let chains: Vec<_> = nodes
-        .iter()
-        .map(|n| verified_chain(&n.dir, &network))
-        .collect();
-    let shortest = chains.iter().map(Vec::len).min().unwrap();
-    for (i, chain) in chains.iter().enumerate() {
-        assert_eq!(
-            chain[..shortest],
-            chains[0][..shortest],
-            "node {i} forked from node 0"
-        );
-    }
+    ringkit::stop_and_check_agreement(&mut nodes, &network);
     // No equivocation: across every node's stored certificates, a signer has one finalize vote
     // per view.
     let mut votes: BTreeMap<(u16, u64), tickchain_sdk::Hash> = BTreeMap::new();

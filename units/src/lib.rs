@@ -6,8 +6,9 @@
 //! serde: the sans-IO aggregator and the offline verifier both build on it.
 //!
 //! Arithmetic is as each method documents it: most of it saturates, so a hostile sample can make
-//! an interval huge but never wrap it around; [`Nanos::from_millis`] and [`Second::start`] are
-//! the plain (unchecked) constructors used for configured constants.
+//! an interval huge but never wrap it around; [`Nanos::from_millis`] is the plain (unchecked)
+//! constructor used for configured constants. A [`Second`] is valid up to [`Second::MAX`]:
+//! [`Second::checked_start`] says whether it is, and [`Second::start`] saturates.
 
 mod nanos;
 mod ppm;

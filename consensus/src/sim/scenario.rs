@@ -3,6 +3,7 @@
 //! Owns: [`Scenario`] and the seeded chaos generator. Never: runs anything (see `world`).
 
 use super::rng::Rng;
+use crate::Config;
 use tickchain_sdk::{Nanos, NodeId};
 
 /// A node crash and its restart from persisted state.
@@ -14,6 +15,9 @@ pub struct Crash {
     pub at: Nanos,
     /// Simulated time of the restart.
     pub restart: Nanos,
+    /// Whether the node's data is lost while it is down: it restarts from
+    /// `Persisted::default()`, as a wiped data directory would.
+    pub wipe: bool,
 }
 
 /// A network partition: nodes only reach nodes in their own group.
@@ -63,6 +67,8 @@ pub struct Scenario {
     pub byzantine: Option<(NodeId, Byzantine)>,
     /// Time after which no crash or partition is active (liveness is measured after it).
     pub heal: Nanos,
+    /// Every core's tunables (a test may shrink the view window to make a long outage short).
+    pub config: Config,
 }
 
 const SECOND: i64 = 1_000_000_000;
@@ -83,6 +89,7 @@ impl Scenario {
             partitions: Vec::new(),
             byzantine: None,
             heal: Nanos(0),
+            config: Config::default(),
         }
     }
 
@@ -113,6 +120,7 @@ impl Scenario {
                 node,
                 at: Nanos(at),
                 restart: Nanos(restart),
+                wipe: false,
             });
         }
         let mut partitions = Vec::new();
@@ -138,6 +146,7 @@ impl Scenario {
             partitions,
             byzantine,
             heal: Nanos(heal),
+            config: Config::default(),
         }
     }
 

@@ -130,6 +130,7 @@ fn nodes_restarted_from_persisted_state_never_vote_twice() {
                     (3 + 4 * i as i64) * 1_000_000_000 + seed as i64 * 7_000_000,
                 ),
                 restart: tickchain_sdk::Nanos((4 + 4 * i as i64) * 1_000_000_000),
+                wipe: false,
             })
             .collect();
         scenario.heal = tickchain_sdk::Nanos(20_000_000_000);
@@ -175,5 +176,113 @@ fn every_offered_batch_lands_in_a_final_tick_that_reports_its_batches() {
                 batch.second
             );
         }
+    }
+}
+
+/// A ring of `n` whose node 2 is down for `down_s` seconds from second 10 (wiped if `wipe`),
+/// with a view window of 20 views: the test-only short form of an outage longer than the
+/// default window of 1000 views (about 17 minutes).
+fn long_outage(seed: u64, n: usize, down_s: i64, wipe: bool, max_waiting: usize) -> Scenario {
+    let mut scenario = Scenario::calm(seed, n, 20, 10 + down_s + 40);
+    scenario.loss_per_mille = 10;
+    scenario.config = crate::Config {
+        max_views_ahead: 20,
+        max_waiting,
+        ..crate::Config::default()
+    };
+    scenario.crashes = vec![Crash {
+        node: tickchain_sdk::NodeId(2),
+        at: tickchain_sdk::Nanos(10_000_000_000 + seed as i64 * 37_000_000),
+        restart: tickchain_sdk::Nanos((10 + down_s) * 1_000_000_000 + seed as i64 * 53_000_000),
+        wipe,
+    }];
+    scenario.heal = scenario.crashes[0].restart;
+    scenario
+}
+
+/// Runs `scenario` (a [`long_outage`]) and checks that every invariant holds and that node 2,
+/// within `bound_s` seconds of its restart, reports a final tick proposed after its restart,
+/// having reported every tick below it (the checks hold its reports to a linked chain).
+fn rejoins_within(scenario: Scenario, bound_s: i64) -> World {
+    let seed = scenario.seed;
+    let restart = scenario.crashes[0].restart.0;
+    let mut world = World::new(scenario);
+    world.run();
+    let stats = check(&world).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    assert!(
+        stats.ticked_seconds * 10 >= stats.window_seconds * 9,
+        "seed {seed}: {stats:?}"
+    );
+    let back = world.start + restart;
+    let view_at = |node: usize, t: i64| {
+        let views = &world.log.views[node];
+        views
+            .iter()
+            .take_while(|(at, _)| *at < t)
+            .last()
+            .map_or(0, |(_, v)| v.0)
+    };
+    let crash = world.start + world.scenario.crashes[0].at.0;
+    let behind = view_at(0, back) - view_at(2, crash);
+    assert!(
+        behind > world.scenario.config.max_views_ahead,
+        "seed {seed}: node 2 restarted only {behind} views behind"
+    );
+    let rejoined = world.log.finalized[2]
+        .iter()
+        .find(|(at, t)| *at >= back && t.tick.second.start().0 >= back)
+        .map(|(at, _)| at - back);
+    assert!(
+        rejoined.is_some_and(|lag| lag <= bound_s * 1_000_000_000),
+        "seed {seed}: node 2 back at {back} reported no tick of the ring's after it within \
+         {bound_s} s (first after {rejoined:?} ns)"
+    );
+    println!("seed {seed}: {behind} views behind, rejoined after {rejoined:?} ns");
+    world
+}
+
+/// Issue 13, finding 2: a node down for longer than the view window (here 60 s against a
+/// window of 20 views) used to drop every message of the ring as too far ahead and never
+/// catch up. Now it is sent, or asks for, the ring's latest finalization, jumps to its view,
+/// walks the chain gap back by hash, and finalizes the ring's new ticks within seconds.
+#[test]
+fn a_node_down_longer_than_the_view_window_rejoins_within_seconds_of_its_restart() {
+    for (seed, n) in [(0, 4), (1, 4), (2, 4), (3, 4), (4, 7)] {
+        rejoins_within(long_outage(seed, n, 60, false, 8192), 10);
+    }
+}
+
+/// A wiped node (restarted from `Persisted::default()`) far beyond the window re-syncs the
+/// whole chain from genesis and rejoins; it never votes again in a view it voted in before
+/// the wipe (the invariants check its votes across the wipe).
+#[test]
+fn a_wiped_node_beyond_the_view_window_resyncs_from_genesis_and_rejoins() {
+    for (seed, n) in [(0, 4), (1, 4), (2, 4), (3, 4), (4, 7)] {
+        let world = rejoins_within(long_outage(seed, n, 60, true, 8192), 10);
+        let wiped_at = world.log.wiped[2][0];
+        let after = &world.log.finalized[2][wiped_at..];
+        assert_eq!(
+            after.first().map(|(_, t)| t.tick.height.0),
+            Some(1),
+            "seed {seed}: the wiped node reports the chain again from genesis"
+        );
+    }
+}
+
+/// The ticks a catching-up core holds unlinked stay within `max_waiting`: a gap of about 60
+/// ticks closes through a waiting set of 8, in passes, and the node still rejoins.
+#[test]
+fn a_gap_longer_than_the_waiting_bound_closes_in_passes_within_the_bound() {
+    for (seed, wipe) in [(0, false), (1, true)] {
+        let world = rejoins_within(long_outage(seed, 4, 60, wipe, 8), 20);
+        assert!(
+            world.log.max_waiting[2] <= 8,
+            "seed {seed}: {} ticks held",
+            world.log.max_waiting[2]
+        );
+        assert_eq!(
+            world.log.max_waiting[2], 8,
+            "seed {seed}: the waiting set never filled"
+        );
     }
 }

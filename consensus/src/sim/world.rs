@@ -8,7 +8,7 @@ use super::byzantine::Equivocator;
 use super::rng::Rng;
 use super::scenario::{Byzantine, Scenario};
 use crate::{
-    Action, ChainTick, Config, Context, Core, Input, LocalClock, Message, Persisted, Record, Timer,
+    Action, ChainTick, Context, Core, Input, LocalClock, Message, Persisted, Record, Timer,
     Verifier, Vote,
 };
 use std::cmp::Reverse;
@@ -32,7 +32,10 @@ enum Event {
         timer: Timer,
         at: UtcNanos,
     },
-    Crash(NodeId),
+    Crash {
+        node: NodeId,
+        wipe: bool,
+    },
     Restart(NodeId),
     Batch(i64),
 }
@@ -84,6 +87,13 @@ pub struct Log {
     pub carried: Vec<HashMap<Hash, Vec<tickchain_sdk::Batch>>>,
     /// Node 0's batches, with the true time each was sealed.
     pub offered: Vec<(i64, tickchain_sdk::Batch)>,
+    /// Each node's persisted records, in order (across restarts).
+    pub records: Vec<Vec<crate::Record>>,
+    /// For each node, the length of its `finalized` list at each wipe (it reports the chain
+    /// again from genesis after one).
+    pub wiped: Vec<Vec<usize>>,
+    /// For each node, the most final ticks its core ever held unlinked (`Config::max_waiting`).
+    pub max_waiting: Vec<usize>,
     /// Messages sent.
     pub sent: u64,
     /// Messages lost or cut by a partition.
@@ -120,7 +130,7 @@ impl World {
         let f = ((n - 1) / 3) as u16;
         let net = TestNetwork::new(&format!("sim-{n}"), n, f, GENESIS_SECOND);
         let mut rng = Rng::new(scenario.seed.wrapping_mul(31).wrapping_add(7));
-        let ctxs: Vec<Arc<Context>> = Context::ring(&net, Config::default());
+        let ctxs: Vec<Arc<Context>> = Context::ring(&net, scenario.config.clone());
         let verifier = ctxs[0].verifier.clone();
         let err = scenario.clock_error.0;
         let nodes = (0..n)
@@ -156,9 +166,12 @@ impl World {
             log: Log {
                 finalized: vec![Vec::new(); n],
                 carried: vec![HashMap::new(); n],
+                records: vec![Vec::new(); n],
                 offered: Vec::new(),
                 votes: vec![Vec::new(); n],
                 views: vec![Vec::new(); n],
+                wiped: vec![Vec::new(); n],
+                max_waiting: vec![0; n],
                 ..Log::default()
             },
             trace: false,
@@ -178,7 +191,13 @@ impl World {
             world.restart(NodeId(i as u16));
         }
         for c in world.scenario.crashes.clone() {
-            world.push(start + c.at.0, Event::Crash(c.node));
+            world.push(
+                start + c.at.0,
+                Event::Crash {
+                    node: c.node,
+                    wipe: c.wipe,
+                },
+            );
             world.push(start + c.restart.0, Event::Restart(c.node));
         }
         world.push(start, Event::Batch(0));
@@ -238,10 +257,15 @@ impl World {
                         self.input(node, Input::Timer(timer));
                     }
                 }
-                Event::Crash(id) => {
+                Event::Crash { node: id, wipe } => {
                     let node = &mut self.nodes[id.index()];
                     node.core = None;
                     node.timers.clear();
+                    if wipe {
+                        node.persisted = Persisted::default();
+                        let reported = self.log.finalized[id.index()].len();
+                        self.log.wiped[id.index()].push(reported);
+                    }
                 }
                 Event::Restart(id) => self.restart(id),
                 Event::Batch(k) => self.offer_batch(k),
@@ -285,6 +309,8 @@ impl World {
         }
         let before = core.view();
         let mut actions = core.handle(&clock, input);
+        let held = &mut self.log.max_waiting[id.index()];
+        *held = (*held).max(core.unlinked_ticks());
         if core.view() != before {
             self.log.views[id.index()].push((self.now, core.view()));
         }
@@ -304,6 +330,7 @@ impl World {
     fn execute(&mut self, id: NodeId, action: Action) {
         match action {
             Action::Persist(record) => {
+                self.log.records[id.index()].push(record.clone());
                 self.nodes[id.index()].persisted.apply(&record);
                 match record {
                     Record::Vote(v) => self.log.votes[id.index()].push(v),

@@ -7,6 +7,7 @@
 //! anything about the protocol (the core does) or reads peer bytes (the shell does).
 
 use super::api_handle::{self, LiveStatus};
+use super::failpoint::{self, WriteKind};
 use super::records;
 use super::timers::Timers;
 use super::{FinalEvent, NodeError};
@@ -14,11 +15,11 @@ use crate::net::Transport;
 use crate::pool::Pool;
 use crate::store::{ChainStore, Store};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tickchain_api::TickSummary;
 use tickchain_consensus::codec;
-use tickchain_consensus::io::Action;
-use tickchain_consensus::{ChainTick, LocalClock};
+use tickchain_consensus::io::{Action, Record};
+use tickchain_consensus::{ChainTick, LocalClock, Persisted};
 use tickchain_sdk::{Batch, Genesis, Hash, NodeId};
 use tracing::info;
 
@@ -35,20 +36,29 @@ pub(super) struct Driver {
     pub pool: Arc<Pool>,
     pub ticks: tokio::sync::broadcast::Sender<TickSummary>,
     pub live: Arc<LiveStatus>,
+    /// Whether a prune of the record log is under way (at most one at a time).
+    pub pruning: Arc<AtomicBool>,
 }
+
+/// The record log is pruned on disk after every this many final ticks (`specs/consensus.md`
+/// §9): the log then holds at most about this many seconds of records plus the live views.
+pub const PRUNE_EVERY_TICKS: u64 = 16;
 
 impl Driver {
     /// Executes actions in order; a run of `Persist`s is flushed once, before the next action.
     pub fn execute(&mut self, now: &LocalClock, actions: Vec<Action>) -> Result<(), NodeError> {
         let mut pending: Vec<Vec<u8>> = Vec::new();
+        let mut pending_final = false;
         for action in actions {
             tracing::trace!(?action, "core action");
             if let Action::Persist(record) = &action {
+                pending_final |= matches!(record, Record::Finalized(_));
                 pending.push(records::encode(record));
                 continue;
             }
             if !pending.is_empty() {
-                self.store.append_records(&std::mem::take(&mut pending))?;
+                self.append_records(&std::mem::take(&mut pending), pending_final)?;
+                pending_final = false;
             }
             match action {
                 Action::Persist(_) => unreachable!("handled above"),
@@ -67,7 +77,17 @@ impl Driver {
             }
         }
         if !pending.is_empty() {
-            self.store.append_records(&pending)?;
+            self.append_records(&pending, pending_final)?;
+        }
+        Ok(())
+    }
+
+    /// Appends records to the log (one flush); `has_final` says one of them is a final tick's.
+    fn append_records(&self, pending: &[Vec<u8>], has_final: bool) -> Result<(), NodeError> {
+        self.store.append_records(pending)?;
+        failpoint::wrote(WriteKind::Records);
+        if has_final {
+            failpoint::wrote(WriteKind::FinalRecord);
         }
         Ok(())
     }
@@ -90,7 +110,11 @@ impl Driver {
             &hash,
             &records::encode_final(&t),
         )?;
+        failpoint::wrote(WriteKind::Final);
         self.tip = height;
+        if height.is_multiple_of(PRUNE_EVERY_TICKS) {
+            self.prune_records(t.clone());
+        }
         self.record_inclusions(&t.tick, &hash, batches.as_deref())?;
         let lag = tickchain_sdk::Nanos(now.mid().0 - t.tick.second.start().0);
         self.live.ticks_final.fetch_add(1, Ordering::Relaxed);
@@ -114,6 +138,38 @@ impl Driver {
             "final tick"
         );
         Ok(())
+    }
+
+    /// Deletes from the on-disk record log what a replay would drop now that `tip` is final
+    /// (`Persisted::obsolete`), in a blocking task off the event loop, one prune at a time. The
+    /// tip's own record was flushed before this tick was stored, so it is never among them; a
+    /// record that does not decode is kept. A failed prune costs only disk space: it is logged
+    /// and the next one tries again.
+    fn prune_records(&self, tip: ChainTick) {
+        if self.pruning.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let store = self.store.clone();
+        let pruning = self.pruning.clone();
+        tokio::task::spawn_blocking(move || {
+            // Clears the flag even if the prune panics, so later prunes still run.
+            struct Done(Arc<AtomicBool>);
+            impl Drop for Done {
+                fn drop(&mut self) {
+                    self.0.store(false, Ordering::Release);
+                }
+            }
+            let _done = Done(pruning);
+            let result = store.prune_records(&mut |bytes| {
+                records::decode(bytes).is_ok_and(|r| Persisted::obsolete(&r, &tip))
+            });
+            match result {
+                Ok(n) => {
+                    tracing::debug!(pruned = n, height = tip.tick.height.0, "record log pruned")
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot prune the record log"),
+            }
+        });
     }
 
     /// Tells the pool which of our batches the final `tick` carries, so their proofs can be

@@ -11,9 +11,12 @@ pub mod anchoring;
 pub mod api_handle;
 pub mod clock;
 mod driver;
+pub mod failpoint;
 pub mod records;
 mod shell;
 pub mod timers;
+
+pub use driver::PRUNE_EVERY_TICKS;
 
 use crate::config::NodeConfig;
 use crate::net::{Transport, TransportConfig};
@@ -74,6 +77,9 @@ pub enum NodeError {
     /// A socket error.
     #[error("socket: {0}")]
     Io(#[from] std::io::Error),
+    /// The record log and the chain store disagree in a way no crash can explain.
+    #[error("store is inconsistent: {0}")]
+    Inconsistent(String),
 }
 
 /// A tick this node saw become final.
@@ -136,7 +142,7 @@ impl Node {
         for (_, bytes) in store.records()? {
             persisted.apply(&records::decode(&bytes)?);
         }
-        let tip = store.tip()?;
+        let tip = reconcile(&store, &genesis, &persisted)?;
         info!(node = %me, view = %persisted.highest_view(), tip = ?tip, "restored state");
         Ok(Node {
             config,
@@ -251,6 +257,7 @@ impl Node {
             pool: pool.clone(),
             ticks: ticks_tx,
             live,
+            pruning: Default::default(),
         };
         let mut shell = Shell {
             core,
@@ -281,6 +288,54 @@ impl Node {
         shell.driver.transport.shutdown().await;
         result
     }
+}
+
+/// Brings the chain store level with the record log after a crash and returns the chain's tip.
+///
+/// A final tick is made durable twice, first as a record (with the votes it depends on), then in
+/// the chain; a process that dies between the two restarts with the core's newest final tick
+/// one above the chain's tip. That tick is appended here, after checking that it extends the
+/// stored tip, so the next final tick follows it (`specs/consensus.md` §9).
+fn reconcile(
+    store: &Store,
+    genesis: &Genesis,
+    persisted: &Persisted,
+) -> Result<Option<(Height, Second)>, NodeError> {
+    let tip = store.tip()?;
+    let Some(t) = &persisted.finalized else {
+        return Ok(tip);
+    };
+    let stored = tip.map_or(0, |(h, _)| h.0);
+    if t.tick.height.0 <= stored {
+        return Ok(tip);
+    }
+    let parent = match tip {
+        None => genesis.hash,
+        Some((h, _)) => {
+            let bytes = store.final_at(h)?.ok_or_else(|| {
+                NodeError::Inconsistent(format!("the chain's tip at height {} is missing", h.0))
+            })?;
+            records::decode_final(&bytes)?.tick.hash(&genesis.hash)
+        }
+    };
+    if t.tick.height.0 != stored + 1 || t.tick.prev_hash != parent {
+        return Err(NodeError::Inconsistent(format!(
+            "the record log's final tick at height {} does not extend the chain's tip at height              {stored}",
+            t.tick.height.0
+        )));
+    }
+    let hash = t.tick.hash(&genesis.hash);
+    store.append_final(
+        t.tick.height,
+        t.tick.second,
+        &hash,
+        &records::encode_final(t),
+    )?;
+    info!(
+        height = t.tick.height.0,
+        "recovered a final tick that reached the record log but not the chain before a crash"
+    );
+    Ok(store.tip()?)
 }
 
 /// Runs the node described by `config` until `shutdown` completes.

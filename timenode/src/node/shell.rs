@@ -6,7 +6,7 @@
 //! anchoring wiring. Never: decodes bytes itself (`PeerMessage::decode` does), makes protocol
 //! decisions (the core does), or executes the core's actions (the driver does).
 
-use super::anchoring::Anchoring;
+use super::anchoring::{Anchoring, Outgoing};
 use super::clock::NodeClock;
 use super::driver::Driver;
 use super::{NodeError, records};
@@ -70,14 +70,17 @@ impl Shell {
                     let t1 = local_now().0;
                     self.driver.transport.broadcast(&TimeMessage::Request { t1 }.encode());
                 }
-                Some(request) = async {
+                Some(out) = async {
                     match &mut self.anchoring {
-                        Some(a) => a.requests.recv().await,
+                        Some(a) => a.next_outgoing().await,
                         None => std::future::pending().await,
                     }
-                } => {
-                    self.driver.transport.broadcast(&request);
-                }
+                } => match out {
+                    Outgoing::Broadcast(request) => self.driver.transport.broadcast(&request),
+                    Outgoing::Reply(to, reply) => {
+                        self.driver.transport.send(to, reply);
+                    }
+                },
                 Some(batch) = sealed.recv() => {
                     tracing::debug!(second = batch.second.0, count = batch.count, "offering batch");
                     self.input(Input::Batch(batch))?;
@@ -155,18 +158,15 @@ impl Shell {
         Ok(())
     }
 
-    /// Co-signs a peer's anchor if it is our chain, or records a peer's co-signature made with
-    /// the attestation key genesis binds to that peer.
+    /// Hands a peer's request to co-sign to the anchoring worker (which reads, hashes and
+    /// signs off this loop, and replies through `Anchoring::next_outgoing`), or records a
+    /// peer's co-signature made with the attestation key genesis binds to that peer.
     fn on_attest(&self, from: NodeId, message: AttestMessage) {
         let Some(anchoring) = &self.anchoring else {
             return; // no attestation key configured: nothing to sign or gather
         };
         match message {
-            AttestMessage::Request { domain, anchor } => {
-                if let Some(reply) = anchoring.answer(&domain, &anchor) {
-                    self.driver.transport.send(from, reply);
-                }
-            }
+            AttestMessage::Request { domain, anchor } => anchoring.submit(from, domain, anchor),
             AttestMessage::Reply {
                 domain,
                 anchor,

@@ -48,6 +48,8 @@ pub struct Node {
     pub finals: Finals,
     /// Its Timestamp API base URL (empty when the test did not configure one).
     pub api: String,
+    /// Extra environment variables for the next start (e.g. a test hook).
+    pub env: Vec<(String, String)>,
 }
 
 impl Node {
@@ -59,6 +61,7 @@ impl Node {
             child: None,
             finals: Finals::default(),
             api: String::new(),
+            env: Vec::new(),
         }
     }
 
@@ -84,6 +87,7 @@ impl Node {
             ])
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -164,6 +168,24 @@ impl Node {
         }
     }
 
+    /// Waits up to `limit` for the process to exit by itself and reaps it; panics if it is
+    /// still running then.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("a started node");
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = c.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = c.kill();
+                let _ = c.wait();
+                panic!("node in {} still ran after {limit:?}", self.dir.display());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The highest final height logged (0 if none).
     pub fn top(&self) -> u64 {
         self.finals
@@ -197,6 +219,30 @@ pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Stops every node with SIGTERM, reads each one's verified chain, and checks that they agree
+/// on their common prefix (no fork); returns the chains, in node order.
+pub fn stop_and_check_agreement(
+    nodes: &mut [Node],
+    network: &Network,
+) -> Vec<Vec<(u64, tickchain_sdk::Hash)>> {
+    for n in nodes.iter_mut() {
+        n.sigterm();
+    }
+    let chains: Vec<_> = nodes
+        .iter()
+        .map(|n| verified_chain(&n.dir, network))
+        .collect();
+    let shortest = chains.iter().map(Vec::len).min().unwrap_or(0);
+    for (i, chain) in chains.iter().enumerate() {
+        assert_eq!(
+            chain[..shortest],
+            chains[0][..shortest],
+            "node {i} forked from node 0"
+        );
+    }
+    chains
 }
 
 /// Reads a stopped node's chain and checks links, strictly increasing seconds and every

@@ -44,6 +44,10 @@ enum Command {
         /// Repeatable, one per chain.
         #[arg(long, value_name = "CHAIN=URL", value_parser = anchors::parse_rpc)]
         rpc: Vec<anchors::RpcArg>,
+        /// Skip the local-clock check: by default a proof whose certified tick's second is more
+        /// than a day ahead of this machine's clock fails with `future_second`.
+        #[arg(long)]
+        no_clock_check: bool,
     },
     /// Print a readable summary of a proof (does not verify it).
     Inspect {
@@ -116,7 +120,15 @@ fn main() -> ExitCode {
             file,
             json,
             rpc,
-        } => verify_cmd::run(&proof, &genesis, file.as_deref(), json, &rpc),
+            no_clock_check,
+        } => verify_cmd::run(
+            &proof,
+            &genesis,
+            file.as_deref(),
+            json,
+            &rpc,
+            !no_clock_check,
+        ),
         Command::Inspect { proof } => inspect::run(&proof),
         Command::Digest { file } => digest::run(&file),
         Command::Convert { proof, out, to } => verify_cmd::convert(&proof, &out, to),

@@ -5,7 +5,8 @@ use crate::anchors::{RpcArg, Standing, check_on_chain, describe};
 use crate::digest::sha256_file;
 use crate::text::{read_genesis, read_proof, rfc3339, second};
 use std::path::Path;
-use tickchain_sdk::{Hash, Height, Network, VerifiedTimestamp};
+use tickchain_sdk::verify::{FUTURE_MARGIN_S, check_not_future};
+use tickchain_sdk::{Hash, Height, Network, UtcNanos, VerifiedTimestamp, VerifyError};
 
 /// Proof file forms.
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -35,21 +36,26 @@ struct RpcConfirmed {
     root: Hash,
 }
 
-/// Verifies `proof_path` against `genesis_path`, optionally against a document too, and the
-/// anchors of the chains in `rpcs` on chain.
+/// Verifies `proof_path` against `genesis_path`, then (with `clock_check`) that its certified
+/// tick is not more than [`FUTURE_MARGIN_S`] ahead of this machine's clock
+/// (`specs/proof.md` §5), optionally against a document too, and the anchors of the chains in
+/// `rpcs` on chain.
 pub fn run(
     proof_path: &Path,
     genesis_path: &Path,
     file: Option<&Path>,
     json: bool,
     rpcs: &[RpcArg],
+    clock_check: bool,
 ) -> Result<(), Failure> {
     let proof = read_proof(proof_path)?;
     let genesis = read_genesis(genesis_path)?;
     let network = Network::new(genesis);
-    let verified = network
-        .verify(&proof)
-        .map_err(|e| Failure::Invalid(format!("{}: {e}", e.code())))?;
+    let invalid = |e: VerifyError| Failure::Invalid(format!("{}: {e}", e.code()));
+    let verified = network.verify(&proof).map_err(invalid)?;
+    if clock_check {
+        check_not_future(&proof, local_now(), FUTURE_MARGIN_S).map_err(invalid)?;
+    }
     if let Some(doc) = file {
         let digest = sha256_file(doc)?;
         if digest != verified.digest.0 {
@@ -127,6 +133,17 @@ pub fn run(
     }
     println!("    network {} (genesis {})", g.chain_id, g.hash);
     Ok(())
+}
+
+/// This machine's clock, for the far-future check only.
+fn local_now() -> UtcNanos {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    UtcNanos::from_parts(
+        i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX),
+        since_epoch.subsec_nanos(),
+    )
 }
 
 /// Rewrites a proof in the other form.
