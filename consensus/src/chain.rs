@@ -144,13 +144,77 @@ fn take_slot(
 impl Core {
     /// `t` is final (by its own certificate): report it and its ancestors once linked to the tip.
     pub(crate) fn finalize_tick(&mut self, now: &LocalClock, t: ChainTick) {
+        if self.conflicted {
+            return;
+        }
         if t.tick.height <= self.tip.height {
+            self.check_conflict_below(t);
             return;
         }
         let hash = t.tick.hash(&self.ctx.genesis_hash());
         self.waiting.insert(hash, t);
         self.waiting.trim(self.ctx.config.max_waiting);
         self.link(now);
+    }
+
+    /// A final tick at or below our tip, final by its own certificate (verified against genesis
+    /// before it got here): if our final tick at that height is another one, report the
+    /// conflict (`specs/consensus.md` §7). Heights older than the core's history are not
+    /// compared here.
+    fn check_conflict_below(&mut self, t: ChainTick) {
+        if t.certificate.is_none() {
+            return;
+        }
+        let gh = self.ctx.genesis_hash();
+        let theirs = t.tick.hash(&gh);
+        let ours = self
+            .history
+            .iter()
+            .find(|(_, o)| o.tick.height == t.tick.height)
+            .filter(|(h, _)| *h != theirs)
+            .map(|(_, o)| o.clone());
+        if let Some(ours) = ours {
+            self.report_conflict(ours, vec![t]);
+        }
+    }
+
+    /// The walk from a waiting tick (`path`, top first, hash-linked) reached our tip's height
+    /// plus one without extending our tip: a conflict if the top has its own certificate,
+    /// otherwise an unlinkable tick, dropped and counted.
+    fn not_extending(&mut self, path: &[Hash]) {
+        let theirs: Vec<ChainTick> = path.iter().filter_map(|h| self.known_tick(h)).collect();
+        let ours = self
+            .history
+            .back()
+            .filter(|(h, _)| *h == self.tip.hash)
+            .map(|(_, t)| t.clone());
+        match (theirs.first(), ours) {
+            (Some(top), Some(ours)) if top.certificate.is_some() && theirs.len() == path.len() => {
+                // The tick at our tip's height on their chain is the parent of the lowest one.
+                let mut theirs = theirs;
+                let parent = theirs.last().map(|t| t.tick.prev_hash);
+                if let Some(p) = parent.and_then(|p| self.known_tick(&p)) {
+                    theirs.push(p);
+                }
+                self.report_conflict(ours, theirs);
+            }
+            _ => self.unlinkable += 1,
+        }
+    }
+
+    /// Final ticks dropped because they did not extend our chain and no certificate of theirs
+    /// proved a conflict (`specs/consensus.md` §7).
+    pub fn unlinkable_ticks(&self) -> u64 {
+        self.unlinkable
+    }
+
+    fn report_conflict(&mut self, ours: ChainTick, theirs: Vec<ChainTick>) {
+        self.conflicted = true;
+        self.out.push(Action::Conflict {
+            height: ours.tick.height,
+            ours,
+            theirs,
+        });
     }
 
     /// The tick with `hash` known as notarized above the tip, or waiting to be linked.
@@ -188,7 +252,10 @@ impl Core {
                 let (height, parent) = (t.height, t.prev_hash);
                 if height.0 == self.tip.height.0 + 1 {
                     if parent != self.tip.hash {
-                        // Does not extend our final chain: never report it.
+                        // Does not extend our final chain: never report it. If the walk
+                        // started at a tick with its own certificate, the ring finalized
+                        // another tick at our tip's height: a conflict.
+                        self.not_extending(&path);
                         self.waiting.clear();
                         return;
                     }

@@ -64,6 +64,11 @@ pub struct Core {
     pub(crate) own: BTreeMap<Second, (Batch, UtcNanos)>,
     /// Whether the re-offer timer is armed.
     pub(crate) reoffer_armed: bool,
+    /// Final ticks dropped because they did not extend our chain and no certificate of theirs
+    /// proved a conflict (a faulty peer's `Chain` answer, say).
+    pub(crate) unlinkable: u64,
+    /// Whether a conflict was reported: the core then reports no further final tick.
+    pub(crate) conflicted: bool,
     /// What we are fetching.
     pub(crate) want: Fetch,
     /// Whether the fetch retry timer is armed.
@@ -108,6 +113,8 @@ impl Core {
             batches: Vec::new(),
             own: BTreeMap::new(),
             reoffer_armed: false,
+            unlinkable: 0,
+            conflicted: false,
             want: Fetch::default(),
             fetch_armed: false,
             asked: vec![None; n],
@@ -415,7 +422,7 @@ impl Core {
     /// state identity).
     pub(crate) fn state_digest(&self) -> [u8; 32] {
         let text = format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}",
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{}",
             self.view,
             self.entry,
             self.rounds,
@@ -428,7 +435,8 @@ impl Core {
             self.fetch_armed,
             self.asked,
             self.told,
-            self.probing
+            self.probing,
+            self.conflicted
         );
         *blake3::hash(text.as_bytes()).as_bytes()
     }

@@ -5,7 +5,7 @@
 //! later send. Never: performs any of it (the driver or the simulator does).
 
 use super::messages::{ChainTick, Message, Notarization, Nullification, Proposal, Vote};
-use tickchain_sdk::{Batch, NodeId, UtcNanos, View};
+use tickchain_sdk::{Batch, Height, NodeId, UtcNanos, View};
 
 /// A timer the core asked for; it comes back as [`Input::Timer`] when the local clock's
 /// midpoint reaches the requested instant. Stale timers (for views already left) are ignored.
@@ -91,5 +91,18 @@ pub enum Action {
         /// a tick learnt only from a certificate or a catch-up answer. Our batches in a tick
         /// whose list is unknown are offered again and land in a later tick.
         batches: Option<Vec<Batch>>,
+    },
+    /// Two different final ticks at one height, each final by a certificate that verifies
+    /// against genesis: more than `f` members signed both, and the ring's promise is broken
+    /// (`specs/consensus.md` §7). The driver keeps both as evidence, raises the alarm and stops
+    /// the node (fail-stop); the core reports nothing after it.
+    Conflict {
+        /// The height at which the two chains differ.
+        height: Height,
+        /// This node's final tick at `height`.
+        ours: ChainTick,
+        /// The other chain: a tick with its own certificate first, then its hash-linked
+        /// ancestors down to the tick at `height`.
+        theirs: Vec<ChainTick>,
     },
 }

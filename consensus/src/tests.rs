@@ -766,3 +766,108 @@ fn a_proposal_starting_after_the_voters_latest_plus_max_early_is_nullified_at_on
     assert!(notarize_of(&actions).is_none(), "{actions:?}");
     assert!(nullified(&actions), "{actions:?}");
 }
+
+fn conflict_of(actions: &[Action]) -> Option<(tickchain_sdk::Height, ChainTick, Vec<ChainTick>)> {
+    actions.iter().find_map(|a| match a {
+        Action::Conflict {
+            height,
+            ours,
+            theirs,
+        } => Some((*height, ours.clone(), theirs.clone())),
+        _ => None,
+    })
+}
+
+/// `specs/consensus.md` §7: with more than f faulty members two ticks can each get a valid
+/// finality certificate at one height. Whether the other one arrives for a height this node
+/// already has, or as a certified chain that cannot extend its tip, the core reports the
+/// conflict with both sides (and nothing final after it); a tick that fails to link without a
+/// certificate of its own is only counted.
+#[test]
+fn two_certified_final_ticks_at_one_height_are_reported_as_a_conflict() {
+    let r = ring(4);
+    let gh = r.net.genesis.hash;
+    let p = leader_proposal(&r);
+    // Our final tick at height 1 (view 1).
+    let mut node = started(&r, 2);
+    deliver(
+        &mut node,
+        at(first_second(), 20),
+        1,
+        Message::Proposal(p.clone()),
+    );
+    let fin = deliver(
+        &mut node,
+        at(first_second(), 80),
+        0,
+        finalization_of(&r, &p.tick),
+    );
+    assert!(finalized_batches(&fin).is_some());
+    assert!(conflict_of(&fin).is_none());
+
+    // Another tick at height 1 (view 2, the next second), certified by 3 of 4 keys.
+    let (other, _) = r.net.tick(
+        tickchain_sdk::Height(1),
+        View(2),
+        Second(first_second().0 + 1),
+        gh,
+        &[],
+    );
+    assert_ne!(other.hash(&gh), p.tick.hash(&gh));
+    let mut below = node.clone();
+    let actions = deliver(
+        &mut below,
+        at(Second(first_second().0 + 1), 80),
+        0,
+        finalization_of(&r, &other),
+    );
+    let (height, ours, theirs) = conflict_of(&actions).expect("a conflict at height 1");
+    assert_eq!(height, tickchain_sdk::Height(1));
+    assert_eq!(ours.tick, p.tick);
+    assert_eq!(theirs[0].tick, other);
+    assert!(theirs[0].certificate.is_some());
+
+    // A certified tick at height 2 whose parent is that other tick: it cannot extend our tip.
+    let child = r.net.child(&other, View(3), Second(first_second().0 + 2));
+    let mut above = node.clone();
+    let actions = deliver(
+        &mut above,
+        at(Second(first_second().0 + 2), 80),
+        0,
+        finalization_of(&r, &child),
+    );
+    let (height, ours, theirs) = conflict_of(&actions).expect("a conflict below height 2");
+    assert_eq!(height, tickchain_sdk::Height(1));
+    assert_eq!(ours.tick, p.tick);
+    assert_eq!(theirs[0].tick, child);
+    // Nothing is reported final after a conflict.
+    let later = r.net.child(&child, View(4), Second(first_second().0 + 3));
+    let after = deliver(
+        &mut above,
+        at(Second(first_second().0 + 3), 80),
+        0,
+        finalization_of(&r, &later),
+    );
+    assert!(finalized_batches(&after).is_none() && conflict_of(&after).is_none());
+
+    // The same fork seen only through an uncertified tick is no conflict: it is counted.
+    let mut uncertified = node.clone();
+    let actions = deliver(
+        &mut uncertified,
+        at(Second(first_second().0 + 2), 80),
+        0,
+        Message::Chain(vec![ChainTick {
+            tick: child.clone(),
+            certificate: None,
+        }]),
+    );
+    assert!(
+        conflict_of(&actions).is_none(),
+        "no certificate, no conflict"
+    );
+    assert_eq!(
+        uncertified.unlinkable_ticks(),
+        0,
+        "an unwanted tick is not even linked"
+    );
+}

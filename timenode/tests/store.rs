@@ -186,3 +186,24 @@ fn every_acknowledged_record_survives_sigkill() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn evidence_of_conflicting_finality_is_kept_once_per_height_across_a_reopen() {
+    let dir = temp_dir("evidence");
+    {
+        let store = Store::open(&dir).unwrap();
+        assert!(store.evidence().unwrap().is_empty());
+        store.put_evidence(Height(7), b"first").unwrap();
+        store.put_evidence(Height(7), b"second").unwrap();
+        store.put_evidence(Height(3), b"other").unwrap();
+    }
+    let store = Store::open(&dir).unwrap();
+    assert_eq!(
+        store.evidence().unwrap(),
+        vec![
+            (Height(3), b"other".to_vec()),
+            (Height(7), b"first".to_vec())
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

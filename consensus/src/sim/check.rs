@@ -35,6 +35,11 @@ pub fn check(world: &World) -> Result<Stats, String> {
     let mut first_seen: BTreeMap<Hash, (i64, &tickchain_sdk::Tick)> = BTreeMap::new();
     let mut verified: HashSet<Hash> = HashSet::new();
     let mut stats = Stats::default();
+    if let Some((node, height)) = world.log.conflicts.first() {
+        return Err(format!(
+            "node {node} reported conflicting final ticks at height {height}"
+        ));
+    }
     for (i, log) in world.log.finalized.iter().enumerate() {
         if !honest(i) {
             continue;

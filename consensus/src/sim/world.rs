@@ -87,6 +87,8 @@ pub struct Log {
     pub carried: Vec<HashMap<Hash, Vec<tickchain_sdk::Batch>>>,
     /// Node 0's batches, with the true time each was sealed.
     pub offered: Vec<(i64, tickchain_sdk::Batch)>,
+    /// Conflicts the nodes reported (node, height): with at most f faulty, never.
+    pub conflicts: Vec<(NodeId, tickchain_sdk::Height)>,
     /// Each node's persisted records, in order (across restarts).
     pub records: Vec<Vec<crate::Record>>,
     /// For each node, the length of its `finalized` list at each wipe (it reports the chain
@@ -167,6 +169,7 @@ impl World {
                 finalized: vec![Vec::new(); n],
                 carried: vec![HashMap::new(); n],
                 records: vec![Vec::new(); n],
+                conflicts: Vec::new(),
                 offered: Vec::new(),
                 votes: vec![Vec::new(); n],
                 views: vec![Vec::new(); n],
@@ -329,6 +332,7 @@ impl World {
 
     fn execute(&mut self, id: NodeId, action: Action) {
         match action {
+            Action::Conflict { height, .. } => self.log.conflicts.push((id, height)),
             Action::Persist(record) => {
                 self.log.records[id.index()].push(record.clone());
                 self.nodes[id.index()].persisted.apply(&record);
@@ -436,6 +440,7 @@ fn describe_action(a: &Action) -> String {
         Action::Broadcast(m) => format!("broadcast {}", describe_message(m)),
         Action::Send { to, message } => format!("send {to} {}", describe_message(message)),
         Action::Persist(_) => "persist".into(),
+        Action::Conflict { height, .. } => format!("CONFLICT at height {height}"),
         Action::SetTimer { timer, at } => {
             format!("timer {timer:?} at {}", at.0 % 100_000_000_000 / 1_000_000)
         }

@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tickchain_api::TickSummary;
 use tickchain_consensus::codec;
 use tickchain_consensus::io::{Action, Record};
-use tickchain_consensus::{ChainTick, LocalClock, Persisted};
-use tickchain_sdk::{Batch, Genesis, Hash, NodeId};
+use tickchain_consensus::{ChainTick, LocalClock, Message, Persisted};
+use tickchain_sdk::{Batch, Genesis, Hash, Height, NodeId};
 use tracing::info;
 
 /// The executor of the core's actions, with everything they touch.
@@ -74,6 +74,11 @@ impl Driver {
                     self.timers.set(timer, at);
                 }
                 Action::Finalized { tick, batches } => self.finalized(now, tick, batches)?,
+                Action::Conflict {
+                    height,
+                    ours,
+                    theirs,
+                } => return Err(self.conflict(height, ours, theirs)),
             }
         }
         if !pending.is_empty() {
@@ -138,6 +143,31 @@ impl Driver {
             "final tick"
         );
         Ok(())
+    }
+
+    /// Two certified final ticks at one height: keeps both sides as evidence (our tick, then
+    /// theirs, as one `Chain` message under the height), raises the alarm, and stops the node:
+    /// with more than f faulty members its ticks can no longer be trusted (fail-stop,
+    /// `specs/consensus.md` §7).
+    fn conflict(&mut self, height: Height, ours: ChainTick, theirs: Vec<ChainTick>) -> NodeError {
+        let hash = |t: &ChainTick| t.tick.hash(&self.genesis.hash);
+        let their_hash = theirs.last().map(hash);
+        tracing::error!(
+            height = height.0,
+            ours = ?hash(&ours),
+            theirs = ?their_hash,
+            "CONFLICTING FINAL TICKS: more than f ring members signed two ticks at one height; \
+             keeping both as evidence and stopping"
+        );
+        let mut evidence = vec![ours];
+        evidence.extend(theirs);
+        if let Err(e) = self
+            .store
+            .put_evidence(height, &codec::encode(&Message::Chain(evidence)))
+        {
+            tracing::error!(error = %e, "cannot store the evidence of conflicting final ticks");
+        }
+        NodeError::ConflictingFinality { height }
     }
 
     /// Deletes from the on-disk record log what a replay would drop now that `tip` is final

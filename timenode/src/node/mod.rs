@@ -77,6 +77,16 @@ pub enum NodeError {
     /// A socket error.
     #[error("socket: {0}")]
     Io(#[from] std::io::Error),
+    /// Two final ticks at one height, each with a valid certificate: more than f members are
+    /// faulty. The evidence is in the store's `evidence` tree; the node stops (fail-stop).
+    #[error(
+        "conflicting final ticks at height {height}: more than f ring members are faulty; the \
+         evidence is kept in the node's store (tree `evidence`)"
+    )]
+    ConflictingFinality {
+        /// The height of the conflict.
+        height: Height,
+    },
     /// The record log and the chain store disagree in a way no crash can explain.
     #[error("store is inconsistent: {0}")]
     Inconsistent(String),

@@ -91,6 +91,29 @@ impl Store {
         })
     }
 
+    /// Keeps evidence of conflicting finality (`specs/consensus.md` §7): `bytes` under
+    /// `height`, in the `evidence` tree, flushed before it returns. A second report for the
+    /// same height keeps the first.
+    pub fn put_evidence(&self, height: Height, bytes: &[u8]) -> Result<(), StoreError> {
+        let tree = self.db.open_tree("evidence")?;
+        let _ = tree.compare_and_swap(be(height.0), None::<&[u8]>, Some(bytes))?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The evidence of conflicting finality kept so far: (height, the `Chain` message bytes
+    /// holding our tick, then theirs).
+    pub fn evidence(&self) -> Result<Vec<(Height, Vec<u8>)>, StoreError> {
+        self.db
+            .open_tree("evidence")?
+            .iter()
+            .map(|kv| {
+                kv.map(|(k, v)| (Height(from_be(&k)), v.to_vec()))
+                    .map_err(StoreError::from)
+            })
+            .collect()
+    }
+
     /// The underlying database, for other components' trees (the request pool's).
     pub fn db(&self) -> &sled::Db {
         &self.db
