@@ -8,6 +8,19 @@ use tickchain_timenode::node::{FinalEvent, NodeError, run_observed};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinSet;
 
+/// Bytes of every file under `dir`, as allocated on disk (`du -s -B1`; 0 if `du` fails).
+pub fn disk_bytes(dir: &std::path::Path) -> u64 {
+    let out = std::process::Command::new("du")
+        .args(["-s", "-B1", dir.to_str().expect("utf-8 path")])
+        .output()
+        .expect("run du");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 /// An in-process ring on loopback: real QUIC, real sled files in a temp directory, the
 /// declared system clock (±20 ms), and each node's Timestamp API on its own port.
 pub struct LocalRing {

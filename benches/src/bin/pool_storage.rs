@@ -8,24 +8,12 @@
 
 use std::sync::Arc;
 use std::time::Instant;
+use tickchain_benches::disk_bytes;
 use tickchain_sdk::testkit::TestNetwork;
 use tickchain_sdk::{Digest, Height, NodeId, Second, UtcNanos};
 use tickchain_timenode::config::PoolSection;
 use tickchain_timenode::pool::Pool;
 use tickchain_timenode::store::Store;
-
-/// Bytes of every file under `dir`, as allocated on disk.
-fn disk_bytes(dir: &std::path::Path) -> u64 {
-    let out = std::process::Command::new("du")
-        .args(["-s", "-B1", dir.to_str().expect("utf-8 path")])
-        .output()
-        .expect("run du");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
 
 fn main() {
     let millions: u64 = std::env::args()

@@ -10,24 +10,13 @@
 //! the records read, and the bytes on disk. Bounded; removes its temp directory.
 
 use std::time::Instant;
+use tickchain_benches::disk_bytes;
 use tickchain_consensus::{ChainTick, Notarization, Persisted, Record, TickVote, Vote};
 use tickchain_sdk::testkit::TestNetwork;
 use tickchain_sdk::votes::VoteKind;
 use tickchain_sdk::{Height, NodeId, Second, View};
 use tickchain_timenode::node::{PRUNE_EVERY_TICKS, records};
 use tickchain_timenode::store::{ChainStore, Store};
-
-fn disk_bytes(dir: &std::path::Path) -> u64 {
-    let out = std::process::Command::new("du")
-        .args(["-s", "-B1", dir.to_str().expect("utf-8 path")])
-        .output()
-        .expect("run du");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
 
 /// Reopens the store in `dir` and does what `Node::open` does with it; returns (seconds taken,
 /// records replayed, the tip's height).
