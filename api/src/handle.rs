@@ -7,7 +7,7 @@
 use crate::wire::{MetricsSnapshot, NetworkStatus, Nonce, Receipt, SignedTime, TickSummary};
 use async_trait::async_trait;
 use std::time::Duration;
-use tickchain_sdk::{Digest, Height, Proof};
+use tickchain_sdk::{Digest, Evidence, Height, Proof};
 use tokio::sync::broadcast;
 
 /// Where a digest stands on this node.
@@ -79,4 +79,8 @@ pub trait NodeHandle: Send + Sync + 'static {
 
     /// The node's counters and gauges.
     async fn metrics(&self) -> MetricsSnapshot;
+
+    /// Up to `limit` pieces of evidence of misbehaviour this node holds, newest first
+    /// (`specs/evidence.md`).
+    async fn evidence(&self, limit: u32) -> Result<Vec<Evidence>, HandleError>;
 }

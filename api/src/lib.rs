@@ -28,5 +28,6 @@ pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use handle::{HandleError, NodeHandle, ProofStatus, SubmitError};
 pub use router::{router, serve};
 pub use wire::{
-    MetricsSnapshot, NetworkStatus, NodeStatus, Receipt, SignedTime, SourceMetric, TickSummary,
+    EvidenceBody, MetricsSnapshot, NetworkStatus, NodeStatus, Receipt, SignedTime, SourceMetric,
+    TickSummary,
 };

@@ -96,6 +96,26 @@ impl RequestMetrics {
             "The consensus view the node is in.",
             node.view as f64,
         );
+        gauge(
+            &mut out,
+            "tickchain_misbehaviour_evidence_total",
+            "counter",
+            "Evidence of misbehaviour held: pairs of conflicting statements one member signed.",
+            node.evidence as f64,
+        );
+        header(
+            &mut out,
+            "tickchain_peer_rejected_total",
+            "counter",
+            "Peer messages dropped, by reason.",
+        );
+        for (kind, n) in &node.peer_rejections {
+            let _ = writeln!(
+                out,
+                "tickchain_peer_rejected_total{{kind=\"{}\"}} {n}",
+                escape(kind)
+            );
+        }
         header(
             &mut out,
             "tickchain_source_offset_seconds",
@@ -204,5 +224,22 @@ mod tests {
         assert!(text.contains(
             "tickchain_api_request_duration_seconds_bucket{route=\"/v1/time\",le=\"0.005\"} 2"
         ));
+    }
+
+    #[test]
+    fn evidence_and_peer_rejections_are_counters_with_a_kind_label() {
+        let node = MetricsSnapshot {
+            evidence: 3,
+            peer_rejections: [("wrapped_second".to_string(), 2), ("old_view".into(), 5)]
+                .into_iter()
+                .collect(),
+            ..MetricsSnapshot::default()
+        };
+        let text = RequestMetrics::default().render(&node);
+        assert!(text.contains("# TYPE tickchain_misbehaviour_evidence_total counter\n"));
+        assert!(text.contains("tickchain_misbehaviour_evidence_total 3\n"));
+        assert!(text.contains("# TYPE tickchain_peer_rejected_total counter\n"));
+        assert!(text.contains("tickchain_peer_rejected_total{kind=\"wrapped_second\"} 2\n"));
+        assert!(text.contains("tickchain_peer_rejected_total{kind=\"old_view\"} 5\n"));
     }
 }

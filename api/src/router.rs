@@ -6,7 +6,7 @@
 use crate::config::ApiConfig;
 use crate::error::ApiError;
 use crate::handle::NodeHandle;
-use crate::routes::{node, ops, proofs, stamp, ticks};
+use crate::routes::{evidence, node, ops, proofs, stamp, ticks};
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
@@ -32,6 +32,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ticks::page))
         .routes(routes!(node::time))
         .routes(routes!(node::network))
+        .routes(routes!(evidence::list))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::openapi))

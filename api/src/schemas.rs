@@ -67,3 +67,47 @@ pub struct TickRefSchema {
     /// Its hash, 64 hex.
     hash: String,
 }
+
+/// Evidence of misbehaviour (`tickchain_sdk::Evidence`, `specs/evidence.md`): two statements
+/// one member signed that break `rule` together.
+#[derive(ToSchema)]
+#[schema(as = Evidence)]
+pub struct EvidenceSchema {
+    /// Genesis hash of the network, 64 hex.
+    genesis: String,
+    /// The member's index in the genesis.
+    member: u16,
+    /// `conflicting_proposals`, `conflicting_notarize`, `conflicting_finalize`,
+    /// `finalize_and_nullify` or `finalize_contradicts_notarize`.
+    rule: String,
+    /// The statement seen first.
+    first: StatementSchema,
+    /// The statement that contradicts it.
+    second: StatementSchema,
+}
+
+/// One signed consensus statement.
+#[derive(ToSchema)]
+#[schema(as = Statement)]
+pub struct StatementSchema {
+    /// `notarize`, `finalize` or `nullify`.
+    kind: String,
+    /// The view.
+    view: u64,
+    /// The tick voted for, 64 hex (notarize and finalize only).
+    tick_hash: Option<String>,
+    /// The signer's clock reading (notarize and finalize only).
+    reading: Option<ReadingSchema>,
+    /// Ed25519 signature over the statement's signing bytes, 128 hex.
+    signature: String,
+}
+
+/// A clock reading: bounds on true UTC, nanoseconds since the Unix epoch.
+#[derive(ToSchema)]
+#[schema(as = ClockReading)]
+pub struct ReadingSchema {
+    /// Lower bound.
+    earliest: i64,
+    /// Upper bound.
+    latest: i64,
+}

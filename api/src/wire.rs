@@ -4,8 +4,9 @@
 //! `decode`) or behaviour.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use tickchain_sdk::certificate::CertWindow;
-use tickchain_sdk::{Digest, Hash, Height, NodeId, Proof, PublicKey, Second};
+use tickchain_sdk::{Digest, Evidence, Hash, Height, NodeId, Proof, PublicKey, Second};
 
 pub use tickchain_sdk::time_response::{Nonce, SignedTime, SourceSummary, TickRef, TimeStatement};
 
@@ -168,4 +169,19 @@ pub struct MetricsSnapshot {
     pub view: u64,
     /// Per-source offset and radius.
     pub sources: Vec<SourceMetric>,
+    /// Evidence of misbehaviour this node holds (`specs/evidence.md`).
+    #[serde(default)]
+    pub evidence: u64,
+    /// Peer messages dropped, by reason (stable snake_case codes: the consensus core's
+    /// `Rejection` codes and the transport's).
+    #[serde(default)]
+    pub peer_rejections: BTreeMap<String, u64>,
+}
+
+/// `GET /v1/evidence` answer: evidence of misbehaviour this node holds, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EvidenceBody {
+    /// Each one checks offline with `tickchain verify-evidence` (`specs/evidence.md`).
+    #[schema(value_type = Vec<crate::schemas::EvidenceSchema>)]
+    pub evidence: Vec<Evidence>,
 }

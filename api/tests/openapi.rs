@@ -16,6 +16,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/ticks/stream"),
     ("get", "/v1/time"),
     ("get", "/v1/network"),
+    ("get", "/v1/evidence"),
     ("get", "/metrics"),
     ("get", "/healthz"),
     ("get", "/openapi.json"),
@@ -87,6 +88,30 @@ fn the_documented_time_schema_matches_the_real_json() {
         ("TimeStatement", &time["statement"]),
         ("SourceSummary", &time["statement"]["sources"][0]),
         ("TickRef", &time["statement"]["latest_tick"]),
+    ] {
+        assert_eq!(keys(&schemas[name]["properties"]), keys(value), "{name}");
+    }
+}
+
+/// The documented fields of evidence are exactly the served ones.
+#[test]
+fn the_documented_evidence_schema_matches_the_real_json() {
+    let s = Server::start(ApiConfig::default());
+    s.node.record_evidence(5);
+    let doc = get(&format!("{}/openapi.json", s.url)).json();
+    let body = get(&format!("{}/v1/evidence", s.url)).json();
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let schemas = &doc["components"]["schemas"];
+    let e = &body["evidence"][0];
+    for (name, value) in [
+        ("EvidenceBody", &body),
+        ("Evidence", e),
+        ("Statement", &e["first"]),
+        ("ClockReading", &e["first"]["reading"]),
     ] {
         assert_eq!(keys(&schemas[name]["properties"]), keys(value), "{name}");
     }

@@ -120,3 +120,29 @@ fn ten_thousand_digests_fit_the_default_limits_and_one_more_does_not() {
     let r = post(&url, "application/json", &body);
     assert_eq!((r.status, r.code().as_str()), (400, "too_many_digests"));
 }
+
+#[test]
+fn evidence_is_listed_newest_first_within_the_limit_and_verifies_offline() {
+    let s = Server::start(ApiConfig::default());
+    let empty = get(&format!("{}/v1/evidence", s.url));
+    assert_eq!(empty.status, 200, "{}", empty.body);
+    assert_eq!(empty.json()["evidence"], serde_json::json!([]));
+    s.node.record_evidence(5);
+    let newest = s.node.record_evidence(9);
+    let r = get(&format!("{}/v1/evidence?limit=1", s.url));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body: tickchain_api::EvidenceBody = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(body.evidence, vec![newest]);
+    let v = body.evidence[0].verify(s.node.genesis()).expect("verifies");
+    assert_eq!(v.rule.code(), "conflicting_notarize");
+    for bad in ["limit=0", "limit=1001", "limit=x", "from=1"] {
+        let r = get(&format!("{}/v1/evidence?{bad}", s.url));
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+    let metrics = get(&format!("{}/metrics", s.url)).body;
+    assert!(
+        metrics.contains("tickchain_misbehaviour_evidence_total 2\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("tickchain_peer_rejected_total{kind=\"old_view\"} 4\n"));
+}

@@ -198,7 +198,10 @@ impl Core {
                 }
                 self.report_conflict(ours, theirs);
             }
-            _ => self.unlinkable += 1,
+            _ => {
+                self.unlinkable += 1;
+                self.reject(super::reject::Rejection::UnlinkableTick);
+            }
         }
     }
 

@@ -10,6 +10,7 @@ use super::config::Context;
 use super::io::{Action, Input, Record, Timer};
 use super::messages::{ChainTick, Fetch, Message, Vote};
 use super::persist::Persisted;
+use super::reject::{Rejection, Rejections};
 use super::round::Round;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -69,6 +70,8 @@ pub struct Core {
     pub(crate) unlinkable: u64,
     /// Whether a conflict was reported: the core then reports no further final tick.
     pub(crate) conflicted: bool,
+    /// Peer messages dropped, per reason (metrics only: nothing reads them back).
+    pub(crate) rejected: Rejections,
     /// What we are fetching.
     pub(crate) want: Fetch,
     /// Whether the fetch retry timer is armed.
@@ -115,6 +118,7 @@ impl Core {
             reoffer_armed: false,
             unlinkable: 0,
             conflicted: false,
+            rejected: Rejections::default(),
             want: Fetch::default(),
             fetch_armed: false,
             asked: vec![None; n],
@@ -202,6 +206,30 @@ impl Core {
         self.ctx.me
     }
 
+    /// How many peer messages this core dropped, per reason, since it was built.
+    pub fn rejections(&self) -> &Rejections {
+        &self.rejected
+    }
+
+    /// Counts one dropped peer message.
+    pub(crate) fn reject(&mut self, why: Rejection) {
+        self.rejected.add(why);
+    }
+
+    /// Whether a message for `view` is in the window ([`Self::in_window`]); if not, counts it
+    /// as old or too far ahead.
+    pub(crate) fn admit(&mut self, view: View) -> bool {
+        if self.in_window(view) {
+            return true;
+        }
+        self.reject(if view <= self.tip.view {
+            Rejection::OldView
+        } else {
+            Rejection::ViewTooFarAhead
+        });
+        false
+    }
+
     /// Handles one input at local clock `now` and returns what to do, in order.
     pub fn handle(&mut self, now: &LocalClock, input: Input) -> Vec<Action> {
         match input {
@@ -219,6 +247,7 @@ impl Core {
 
     fn on_message(&mut self, now: &LocalClock, from: NodeId, message: Message) {
         if from.index() >= self.ctx.n() || from == self.ctx.me {
+            self.reject(Rejection::UnknownSender);
             return;
         }
         if let Some(view) = shown_view(&message) {
@@ -236,7 +265,7 @@ impl Core {
             Message::Chain(ticks) => self.on_chain(now, ticks),
             // Only a batch's own signer offers it (the ring's batches are not gossiped).
             Message::Batch(b) if b.node == from => self.on_batch(now, b),
-            Message::Batch(_) => {}
+            Message::Batch(_) => self.reject(Rejection::BatchNotFromSigner),
         }
     }
 

@@ -5,7 +5,7 @@
 //! later send. Never: performs any of it (the driver or the simulator does).
 
 use super::messages::{ChainTick, Message, Notarization, Nullification, Proposal, Vote};
-use tickchain_sdk::{Batch, Height, NodeId, UtcNanos, View};
+use tickchain_sdk::{Batch, Evidence, Height, NodeId, UtcNanos, View};
 
 /// A timer the core asked for; it comes back as [`Input::Timer`] when the local clock's
 /// midpoint reaches the requested instant. Stale timers (for views already left) are ignored.
@@ -105,4 +105,9 @@ pub enum Action {
         /// ancestors down to the tick at `height`.
         theirs: Vec<ChainTick>,
     },
+    /// A ring member signed two statements no honest member signs together (two proposals or
+    /// two notarize votes in one view, a finalize and a nullify, ...), both with valid
+    /// signatures (`specs/evidence.md`). Reported once per member, view and rule; the driver
+    /// keeps it and counts it, and the core goes on (the first statement is the one counted).
+    Evidence(Evidence),
 }

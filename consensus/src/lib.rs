@@ -23,11 +23,13 @@ pub mod codec;
 pub mod config;
 mod core;
 pub mod crypto;
+mod evidence;
 pub mod io;
 mod leader;
 pub mod messages;
 pub mod peer;
 pub mod persist;
+pub mod reject;
 mod round;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
@@ -51,3 +53,4 @@ pub use messages::{
 };
 pub use peer::{PeerDecodeError, PeerMessage};
 pub use persist::Persisted;
+pub use reject::{Rejection, Rejections};

@@ -1,11 +1,12 @@
 //! What one node knows about one view.
 //!
 //! Owns: the per-view record of the proposal, every vote seen (first per signer and kind), the
-//! certificates, and this node's own votes. Never: decides anything; the core reads and writes
+//! certificates, this node's own votes, and which evidence was reported. Never: decides anything; the core reads and writes
 //! it.
 
 use super::messages::{Notarization, Nullification, NullifyVote, Proposal, TickVote};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use tickchain_sdk::evidence::Rule;
 use tickchain_sdk::{Hash, NodeId, Tick};
 
 /// One view's state.
@@ -33,6 +34,9 @@ pub(crate) struct Round {
     pub my_nullify: bool,
     /// Whether we (as leader) proposed in this view.
     pub proposed: bool,
+    /// The (member, rule) pairs already reported as evidence in this view (at most one per
+    /// member and rule, so at most `5 n` entries).
+    pub reported: BTreeSet<(NodeId, Rule)>,
 }
 
 impl Round {

@@ -2,15 +2,17 @@
 //!
 //! Owns: vote and certificate verification (signer in the ring, one vote per signer, signature
 //! over the sdk's bytes), assembling notarizations, nullifications and finality certificates at
-//! q = n − f, and what each certificate triggers (`specs/consensus.md` § Certificates). Never:
+//! q = n − f, what each certificate triggers (`specs/consensus.md` § Certificates), and which
+//! votes and certificates are dropped, under which [`Rejection`] reason. Never:
 //! counts a vote whose signature it has not checked, or two votes from one signer.
 
-use super::clock::LocalClock;
+use super::clock::{LocalClock, Timeliness};
 use super::core::Core;
 use super::io::{Action, Record};
 use super::messages::{
     ChainTick, Finalization, Message, Notarization, Nullification, NullifyVote, TickVote,
 };
+use super::reject::Rejection;
 use super::round::Round;
 use std::collections::BTreeSet;
 use tickchain_sdk::votes::{VoteKind, nullify_signing_bytes};
@@ -35,9 +37,57 @@ impl Core {
                 .check(v.signer, &nullify_signing_bytes(&gh, v.view), &v.signature)
     }
 
+    /// Why a validly signed notarize or finalize vote's reading cannot be an honest one: not
+    /// a bound (`earliest > latest`), or not timely for the second of its tick when the round
+    /// holds the tick (an honest voter signs only timely readings, `specs/consensus.md` §6).
+    fn reading_fault(&self, v: &TickVote) -> Option<Rejection> {
+        if v.reading.earliest > v.reading.latest {
+            return Some(Rejection::ReadingInvalid);
+        }
+        let tick = self.rounds.get(&v.view)?.tick(&v.tick_hash)?;
+        let clock = LocalClock {
+            reading: v.reading,
+            synchronized: true,
+        };
+        (self.ctx.tolerance().check(&clock, tick.second) != Timeliness::Timely)
+            .then_some(Rejection::UntimelyReading)
+    }
+
+    /// Checks a peer's notarize or finalize vote before it is counted: in the window, signed,
+    /// with an honest reading; reports it if it contradicts what its signer said before in the
+    /// view (`specs/evidence.md`) and counts it if it repeats or contradicts a held vote of its
+    /// kind. Returns whether to go on with it.
+    fn admit_tick_vote(&mut self, kind: VoteKind, v: &TickVote) -> bool {
+        if !self.admit(v.view) {
+            return false;
+        }
+        if !self.vote_is_valid(kind, v) {
+            self.reject(Rejection::BadSignature);
+            return false;
+        }
+        let equivocates = self.witness_tick_vote(kind, v);
+        if let Some(why) = self.reading_fault(v) {
+            self.reject(why);
+            return false;
+        }
+        let held = self.rounds.get(&v.view).is_some_and(|r| {
+            let votes = match kind {
+                VoteKind::Notarize => &r.notarizes,
+                VoteKind::Finalize => &r.finalizes,
+            };
+            votes.contains_key(&v.signer)
+        });
+        if equivocates {
+            self.reject(Rejection::Equivocation);
+        } else if held {
+            self.reject(Rejection::Duplicate);
+        }
+        true
+    }
+
     /// A peer's notarize vote.
     pub(crate) fn on_notarize(&mut self, now: &LocalClock, v: TickVote) {
-        if !self.in_window(v.view) || !self.vote_is_valid(VoteKind::Notarize, &v) {
+        if !self.admit_tick_vote(VoteKind::Notarize, &v) {
             return;
         }
         let view = v.view;
@@ -57,7 +107,7 @@ impl Core {
 
     /// A peer's finalize vote.
     pub(crate) fn on_finalize(&mut self, now: &LocalClock, v: TickVote) {
-        if !self.in_window(v.view) || !self.vote_is_valid(VoteKind::Finalize, &v) {
+        if !self.admit_tick_vote(VoteKind::Finalize, &v) {
             return;
         }
         let view = v.view;
@@ -68,8 +118,20 @@ impl Core {
 
     /// A peer's nullify vote.
     pub(crate) fn on_nullify(&mut self, now: &LocalClock, v: NullifyVote) {
-        if !self.in_window(v.view) || !self.nullify_is_valid(&v) {
+        if !self.admit(v.view) {
             return;
+        }
+        if !self.nullify_is_valid(&v) {
+            return self.reject(Rejection::BadSignature);
+        }
+        if self.witness_nullify(&v) {
+            self.reject(Rejection::Equivocation);
+        } else if self
+            .rounds
+            .get(&v.view)
+            .is_some_and(|r| r.nullifies.contains_key(&v.signer))
+        {
+            self.reject(Rejection::Duplicate);
         }
         let view = v.view;
         self.catch_up(now, v.signer, view);
@@ -152,38 +214,61 @@ impl Core {
     /// A peer's notarization: verified, then accepted.
     pub(crate) fn on_notarization(&mut self, now: &LocalClock, n: Notarization) {
         let view = n.tick.view;
-        if !self.in_window(view)
-            || self
-                .rounds
-                .get(&view)
-                .is_some_and(|r| r.notarization.is_some())
-        {
+        if !self.admit(view) {
             return;
         }
         let hash = n.tick.hash(&self.ctx.genesis_hash());
-        let mut signers = BTreeSet::new();
-        let valid = n.tick.proposer == self.ctx.leader(view)
-            && n.votes.iter().all(|v| {
-                v.view == view
-                    && v.tick_hash == hash
-                    && signers.insert(v.signer)
-                    && self.vote_is_valid(VoteKind::Notarize, v)
-            })
-            && signers.len() >= self.ctx.quorum();
-        if valid {
-            self.accept_notarization(now, n, hash, false);
+        // A certificate's votes are compared with what their signers told us (evidence), even
+        // when we already hold the view's notarization; each signature is checked at most once.
+        let witness = |core: &mut Core| {
+            for v in n
+                .votes
+                .iter()
+                .filter(|v| v.view == view && v.tick_hash == hash)
+            {
+                core.witness_tick_vote(VoteKind::Notarize, v);
+            }
+        };
+        if self
+            .rounds
+            .get(&view)
+            .is_some_and(|r| r.notarization.is_some())
+        {
+            return witness(self);
         }
+        if n.tick.proposer != self.ctx.leader(view) {
+            return self.reject(Rejection::WrongLeader);
+        }
+        let mut signers = BTreeSet::new();
+        let valid = n.votes.iter().all(|v| {
+            v.view == view
+                && v.tick_hash == hash
+                && signers.insert(v.signer)
+                && self.vote_is_valid(VoteKind::Notarize, v)
+        }) && signers.len() >= self.ctx.quorum();
+        if !valid {
+            return self.reject(Rejection::BadCertificate);
+        }
+        witness(self);
+        self.accept_notarization(now, n, hash, false);
     }
 
     /// A peer's nullification: verified, then accepted.
     pub(crate) fn on_nullification(&mut self, now: &LocalClock, n: Nullification) {
-        if !self.in_window(n.view)
-            || self
-                .rounds
-                .get(&n.view)
-                .is_some_and(|r| r.nullification.is_some())
-        {
+        if !self.admit(n.view) {
             return;
+        }
+        let witness = |core: &mut Core| {
+            for v in n.votes.iter().filter(|v| v.view == n.view) {
+                core.witness_nullify(v);
+            }
+        };
+        if self
+            .rounds
+            .get(&n.view)
+            .is_some_and(|r| r.nullification.is_some())
+        {
+            return witness(self);
         }
         let mut signers = BTreeSet::new();
         let valid = n
@@ -191,26 +276,46 @@ impl Core {
             .iter()
             .all(|v| v.view == n.view && signers.insert(v.signer) && self.nullify_is_valid(v))
             && signers.len() >= self.ctx.quorum();
-        if valid {
-            self.accept_nullification(now, n, false);
+        if !valid {
+            return self.reject(Rejection::BadCertificate);
         }
+        witness(self);
+        self.accept_nullification(now, n, false);
     }
 
     /// A peer's finalization: verified with the sdk verifier (signatures and time window).
     pub(crate) fn on_finalization(&mut self, now: &LocalClock, f: Finalization) {
         let view = f.tick.view;
-        if view <= self.tip.view || self.rounds.get(&view).is_some_and(|r| r.finalized) {
-            return;
+        if view <= self.tip.view {
+            return self.reject(Rejection::OldView);
+        }
+        let witness = |core: &mut Core| {
+            let c = &f.certificate;
+            for v in &c.votes {
+                let vote = TickVote {
+                    view: c.view,
+                    tick_hash: c.tick_hash,
+                    signer: v.signer,
+                    reading: v.reading,
+                    signature: v.signature,
+                };
+                core.witness_tick_vote(VoteKind::Finalize, &vote);
+            }
+        };
+        if self.rounds.get(&view).is_some_and(|r| r.finalized) {
+            return witness(self);
         }
         if self
             .ctx
             .verifier
             .network()
             .verify_certificate(&f.tick, &f.certificate)
-            .is_ok()
+            .is_err()
         {
-            self.accept_finalization(now, f);
+            return self.reject(Rejection::BadCertificate);
         }
+        witness(self);
+        self.accept_finalization(now, f);
     }
 
     fn accept_notarization(&mut self, now: &LocalClock, n: Notarization, hash: Hash, local: bool) {

@@ -2,6 +2,7 @@
 //! the outcome against `specs/consensus.md`.
 
 use super::*;
+use crate::reject::Rejection;
 use std::sync::Arc;
 use tickchain_sdk::testkit::TestNetwork;
 use tickchain_sdk::votes::ClockReading;
@@ -709,6 +710,7 @@ fn a_leader_signed_proposal_for_a_wrapped_second_is_nullified_and_never_notarize
     let actions = deliver(&mut voter, at(real, 30), 1, Message::Proposal(p));
     assert!(notarize_of(&actions).is_none(), "{actions:?}");
     assert!(nullified(&actions), "{actions:?}");
+    assert_eq!(voter.rejections().get(Rejection::WrappedSecond), 1);
 }
 
 /// `specs/consensus.md` §2 and §5: a second a day ahead, the last valid second, and seconds
@@ -716,17 +718,19 @@ fn a_leader_signed_proposal_for_a_wrapped_second_is_nullified_and_never_notarize
 #[test]
 fn a_leader_signed_proposal_far_in_the_future_is_nullified_and_never_notarized() {
     let r = ring(4);
-    for second in [
-        Second(first_second().0 + 86_400),
-        Second::MAX,
-        Second(Second::MAX.0 + 1),
-        Second(u64::MAX),
+    for (second, why) in [
+        (Second(first_second().0 + 86_400), Rejection::FutureSecond),
+        (Second::MAX, Rejection::FutureSecond),
+        (Second(Second::MAX.0 + 1), Rejection::WrappedSecond),
+        (Second(u64::MAX), Rejection::WrappedSecond),
     ] {
         let p = resigned_for(&r, leader_proposal(&r), second);
         let mut voter = started(&r, 2);
         let actions = deliver(&mut voter, at(first_second(), 30), 1, Message::Proposal(p));
         assert!(notarize_of(&actions).is_none(), "{second}: {actions:?}");
         assert!(nullified(&actions), "{second}: {actions:?}");
+        assert_eq!(voter.rejections().get(why), 1, "{second}");
+        assert_eq!(voter.rejections().total(), 1, "{second}");
     }
 }
 
@@ -870,4 +874,499 @@ fn two_certified_final_ticks_at_one_height_are_reported_as_a_conflict() {
         0,
         "an unwanted tick is not even linked"
     );
+}
+
+// Evidence of misbehaviour (`specs/evidence.md`) and the per-reason rejection counters.
+
+fn evidence_of(actions: &[Action]) -> Vec<tickchain_sdk::Evidence> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Evidence(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Node `signer`'s vote of `kind` for `view` on `hash` at `reading`.
+fn vote_by(
+    r: &Ring,
+    kind: tickchain_sdk::votes::VoteKind,
+    signer: usize,
+    view: View,
+    hash: Hash,
+    reading: ClockReading,
+) -> TickVote {
+    TickVote::sign(
+        kind,
+        &r.net.keys[signer],
+        &r.net.genesis.hash,
+        NodeId(signer as u16),
+        view,
+        hash,
+        reading,
+    )
+}
+
+fn nullify_by(r: &Ring, signer: usize, view: View) -> NullifyVote {
+    NullifyVote::sign(
+        &r.net.keys[signer],
+        &r.net.genesis.hash,
+        NodeId(signer as u16),
+        view,
+    )
+}
+
+/// Delivers `messages` from `from` to `core` in order, 30 ms into the first second, and
+/// returns every action.
+fn deliver_all(core: &mut Core, from: usize, messages: Vec<Message>) -> Vec<Action> {
+    messages
+        .into_iter()
+        .flat_map(|m| deliver(core, at(first_second(), 30), from, m))
+        .collect()
+}
+
+fn the_one_verified(r: &Ring, actions: &[Action]) -> tickchain_sdk::VerifiedEvidence {
+    let found = evidence_of(actions);
+    assert_eq!(found.len(), 1, "{found:?}");
+    found[0]
+        .verify(&r.net.genesis)
+        .expect("evidence verifies against genesis")
+}
+
+#[test]
+fn two_conflicting_proposals_from_a_leader_yield_exactly_one_evidence_that_verifies() {
+    let r = ring(4);
+    let p = leader_proposal(&r);
+    let other = resigned_for(&r, p.clone(), Second(first_second().0 + 1));
+    let mut voter = started(&r, 2);
+    let actions = deliver_all(
+        &mut voter,
+        1,
+        vec![
+            Message::Proposal(p.clone()),
+            Message::Proposal(other.clone()),
+            Message::Proposal(other),
+            Message::Proposal(p),
+        ],
+    );
+    let v = the_one_verified(&r, &actions);
+    assert_eq!(v.member, NodeId(1));
+    assert_eq!(v.rule, tickchain_sdk::Rule::ConflictingProposals);
+    assert_eq!(v.view, View(1));
+    assert_eq!(voter.rejections().get(Rejection::Equivocation), 2);
+}
+
+#[test]
+fn two_notarize_votes_for_one_view_from_one_signer_yield_exactly_one_evidence() {
+    let r = ring(4);
+    let reading = at(first_second(), 30).reading;
+    let kind = tickchain_sdk::votes::VoteKind::Notarize;
+    let a = vote_by(&r, kind, 3, View(1), Hash([1; 32]), reading);
+    let b = vote_by(&r, kind, 3, View(1), Hash([2; 32]), reading);
+    let mut voter = started(&r, 2);
+    let actions = deliver_all(
+        &mut voter,
+        3,
+        vec![
+            Message::Notarize(a.clone()),
+            Message::Notarize(b.clone()),
+            Message::Notarize(b),
+        ],
+    );
+    let v = the_one_verified(&r, &actions);
+    assert_eq!(
+        (v.member, v.rule),
+        (NodeId(3), tickchain_sdk::Rule::ConflictingNotarize)
+    );
+    let e = &evidence_of(&actions)[0];
+    assert_eq!(
+        e.first,
+        crate::evidence::tick_statement(kind, &a),
+        "the first statement is the one seen first"
+    );
+}
+
+#[test]
+fn a_finalize_and_a_nullify_for_one_view_yield_one_evidence_in_either_order() {
+    let r = ring(4);
+    let reading = at(first_second(), 30).reading;
+    let fin = Message::Finalize(vote_by(
+        &r,
+        tickchain_sdk::votes::VoteKind::Finalize,
+        3,
+        View(1),
+        Hash([1; 32]),
+        reading,
+    ));
+    let null = Message::Nullify(nullify_by(&r, 3, View(1)));
+    for order in [vec![fin.clone(), null.clone()], vec![null, fin]] {
+        let mut voter = started(&r, 2);
+        let actions = deliver_all(&mut voter, 3, order);
+        let v = the_one_verified(&r, &actions);
+        assert_eq!(v.rule, tickchain_sdk::Rule::FinalizeAndNullify);
+    }
+}
+
+#[test]
+fn a_finalize_with_another_reading_than_its_signers_notarize_is_evidence() {
+    let r = ring(4);
+    let (n, f) = (
+        tickchain_sdk::votes::VoteKind::Notarize,
+        tickchain_sdk::votes::VoteKind::Finalize,
+    );
+    let early = at(first_second(), 30).reading;
+    let later = at(first_second(), 60).reading;
+    let mut voter = started(&r, 2);
+    let same = deliver_all(
+        &mut voter,
+        3,
+        vec![
+            Message::Notarize(vote_by(&r, n, 3, View(1), Hash([1; 32]), early)),
+            Message::Finalize(vote_by(&r, f, 3, View(1), Hash([1; 32]), early)),
+        ],
+    );
+    assert!(evidence_of(&same).is_empty(), "what an honest node signs");
+    let mut voter = started(&r, 2);
+    let actions = deliver_all(
+        &mut voter,
+        3,
+        vec![
+            Message::Notarize(vote_by(&r, n, 3, View(1), Hash([1; 32]), early)),
+            Message::Finalize(vote_by(&r, f, 3, View(1), Hash([1; 32]), later)),
+        ],
+    );
+    let v = the_one_verified(&r, &actions);
+    assert_eq!(v.rule, tickchain_sdk::Rule::FinalizeContradictsNotarize);
+}
+
+#[test]
+fn an_identical_duplicate_yields_no_evidence_and_is_counted_as_a_duplicate() {
+    let r = ring(4);
+    let p = leader_proposal(&r);
+    let mut voter = started(&r, 2);
+    let vote = vote_by(
+        &r,
+        tickchain_sdk::votes::VoteKind::Notarize,
+        3,
+        View(1),
+        p.vote.tick_hash,
+        at(first_second(), 40).reading,
+    );
+    let actions = deliver_all(
+        &mut voter,
+        3,
+        vec![
+            Message::Proposal(p.clone()),
+            Message::Proposal(p),
+            Message::Notarize(vote.clone()),
+            Message::Notarize(vote),
+            Message::Nullify(nullify_by(&r, 3, View(1))),
+            Message::Nullify(nullify_by(&r, 3, View(1))),
+        ],
+    );
+    assert!(evidence_of(&actions).is_empty(), "{actions:?}");
+    assert_eq!(voter.rejections().get(Rejection::Duplicate), 2);
+    assert_eq!(voter.rejections().get(Rejection::Equivocation), 0);
+}
+
+/// A Byzantine member that sends each half of the ring another vote is caught by whoever sees
+/// its other vote inside a certificate.
+#[test]
+fn a_vote_inside_a_notarization_that_contradicts_its_signers_own_vote_is_evidence() {
+    let r = ring(4);
+    let p = leader_proposal(&r);
+    let kind = tickchain_sdk::votes::VoteKind::Notarize;
+    let reading = at(first_second(), 40).reading;
+    let mut voter = started(&r, 2);
+    let mut actions = deliver_all(
+        &mut voter,
+        3,
+        vec![Message::Notarize(vote_by(
+            &r,
+            kind,
+            3,
+            View(1),
+            Hash([7; 32]),
+            reading,
+        ))],
+    );
+    assert!(evidence_of(&actions).is_empty());
+    let votes = vec![
+        vote_by(&r, kind, 0, View(1), p.vote.tick_hash, reading),
+        p.vote.clone(),
+        vote_by(&r, kind, 3, View(1), p.vote.tick_hash, reading),
+    ];
+    actions.extend(deliver_all(
+        &mut voter,
+        0,
+        vec![Message::Notarization(Notarization {
+            tick: p.tick.clone(),
+            votes,
+        })],
+    ));
+    let v = the_one_verified(&r, &actions);
+    assert_eq!(
+        (v.member, v.rule),
+        (NodeId(3), tickchain_sdk::Rule::ConflictingNotarize)
+    );
+}
+
+/// Issue 13: each way a peer's message is dropped has its own counter, and one message counts
+/// once, under its reason.
+#[test]
+fn each_dropped_message_is_counted_once_under_its_reason() {
+    use tickchain_sdk::votes::VoteKind::{Finalize, Notarize};
+    let r = ring(4);
+    let gh = r.net.genesis.hash;
+    let p = leader_proposal(&r);
+    let reading = at(first_second(), 30).reading;
+    let resign = |mut p: Proposal| {
+        p.vote = vote_by(
+            &r,
+            Notarize,
+            1,
+            p.tick.view,
+            p.tick.hash(&gh),
+            p.vote.reading,
+        );
+        p
+    };
+    let mut bad_sig = p.clone();
+    bad_sig.vote.signature.0[0] ^= 1;
+    let mut wrong_leader = p.clone();
+    wrong_leader.tick.view = View(2);
+    let wrong_leader = resign(wrong_leader);
+    let mut malformed = p.clone();
+    malformed.vote.view = View(2);
+    let mut stripped = p.clone();
+    stripped.batches.push(
+        r.net
+            .batch(NodeId(0), GENESIS, &[tickchain_sdk::Digest([1; 32])])
+            .batch,
+    );
+    let mut bad_parent = p.clone();
+    bad_parent.tick.prev_hash = Hash([9; 32]);
+    let bad_parent = resign(bad_parent);
+    let mut late_batch = p.clone();
+    let sealed_late = r
+        .net
+        .batch(
+            NodeId(0),
+            Second(first_second().0 + 5),
+            &[tickchain_sdk::Digest([1; 32])],
+        )
+        .batch;
+    late_batch.batches = vec![sealed_late];
+    let tree = tickchain_sdk::batch::tick_tree(&late_batch.batches, &gh);
+    late_batch.tick.batch_root = tree.root();
+    late_batch.tick.batch_count = tree.len();
+    let late_batch = resign(late_batch);
+    let mut inverted = reading;
+    std::mem::swap(&mut inverted.earliest, &mut inverted.latest);
+    let far = View(Config::default().max_views_ahead + 10);
+    let too_few = Notarization {
+        tick: p.tick.clone(),
+        votes: vec![p.vote.clone()],
+    };
+    let other = Message::Batch(
+        r.net
+            .batch(NodeId(0), first_second(), &[tickchain_sdk::Digest([1; 32])])
+            .batch,
+    );
+    let extreme = ClockReading {
+        earliest: UtcNanos(i64::MIN),
+        latest: UtcNanos(i64::MAX),
+    };
+    // (reason, message from peer 3 unless said, what the voter held before)
+    let cases: Vec<(Rejection, usize, Message, Vec<Message>)> = vec![
+        (
+            Rejection::BadSignature,
+            1,
+            Message::Proposal(bad_sig),
+            vec![],
+        ),
+        (
+            Rejection::WrongLeader,
+            1,
+            Message::Proposal(wrong_leader),
+            vec![],
+        ),
+        (
+            Rejection::Malformed,
+            1,
+            Message::Proposal(malformed),
+            vec![],
+        ),
+        (
+            Rejection::BatchListMismatch,
+            1,
+            Message::Proposal(stripped),
+            vec![],
+        ),
+        (
+            Rejection::BadParent,
+            1,
+            Message::Proposal(bad_parent),
+            vec![],
+        ),
+        (
+            Rejection::BadBatches,
+            1,
+            Message::Proposal(late_batch),
+            vec![],
+        ),
+        (
+            Rejection::WrappedSecond,
+            1,
+            Message::Proposal(resigned_for(
+                &r,
+                p.clone(),
+                Second(first_second().0 + (1 << 55)),
+            )),
+            vec![],
+        ),
+        (
+            Rejection::FutureSecond,
+            1,
+            Message::Proposal(resigned_for(&r, p.clone(), Second::MAX)),
+            vec![],
+        ),
+        (
+            Rejection::SecondNotAfterParent,
+            1,
+            Message::Proposal(resigned_for(&r, p.clone(), GENESIS)),
+            vec![],
+        ),
+        (
+            Rejection::ReadingInvalid,
+            3,
+            Message::Notarize(vote_by(
+                &r,
+                Notarize,
+                3,
+                View(1),
+                p.vote.tick_hash,
+                inverted,
+            )),
+            vec![],
+        ),
+        (
+            Rejection::UntimelyReading,
+            3,
+            Message::Finalize(vote_by(&r, Finalize, 3, View(1), p.vote.tick_hash, extreme)),
+            vec![Message::Proposal(p.clone())],
+        ),
+        (
+            Rejection::ViewTooFarAhead,
+            3,
+            Message::Nullify(nullify_by(&r, 3, far)),
+            vec![],
+        ),
+        (
+            Rejection::BadCertificate,
+            3,
+            Message::Notarization(too_few),
+            vec![],
+        ),
+        (
+            Rejection::UnknownSender,
+            2,
+            Message::Nullify(nullify_by(&r, 2, View(1))),
+            vec![],
+        ),
+        (Rejection::BatchNotFromSigner, 3, other, vec![]),
+    ];
+    for (why, from, message, before) in cases {
+        let mut voter = started(&r, 2);
+        let leader_of = |m: &Message| match m {
+            Message::Proposal(_) => 1,
+            _ => 3,
+        };
+        for m in before {
+            let from = leader_of(&m);
+            deliver(&mut voter, at(first_second(), 20), from, m);
+        }
+        let before = voter.rejections().clone();
+        deliver(&mut voter, at(first_second(), 30), from, message);
+        let counts = voter.rejections();
+        assert_eq!(counts.get(why), before.get(why) + 1, "{why:?}");
+        assert_eq!(counts.total(), before.total() + 1, "{why:?}: {counts:?}");
+    }
+}
+
+/// Issue 13: a late proposal, one for a second ahead of the clock, a replayed vote for a view
+/// below the final tip, and a proposal on a parent below it are each counted.
+#[test]
+fn late_proposals_replayed_votes_and_stale_parents_are_counted() {
+    let r = ring(4);
+    let p = leader_proposal(&r);
+    let mut voter = started(&r, 2);
+    deliver(
+        &mut voter,
+        at(first_second(), 995),
+        1,
+        Message::Proposal(p.clone()),
+    );
+    assert_eq!(voter.rejections().get(Rejection::LateProposal), 1);
+
+    let mut voter = started(&r, 3);
+    let ahead = resigned_for(&r, p.clone(), Second(first_second().0 + 86_400));
+    deliver(
+        &mut voter,
+        at(first_second(), 30),
+        1,
+        Message::Proposal(ahead),
+    );
+    assert_eq!(voter.rejections().get(Rejection::FutureSecond), 1);
+
+    // View 1 final: its votes are old, and a view-2 proposal on the genesis parent is stale.
+    let mut voter = started(&r, 3);
+    deliver(
+        &mut voter,
+        at(first_second(), 30),
+        1,
+        Message::Proposal(p.clone()),
+    );
+    deliver(
+        &mut voter,
+        at(first_second(), 80),
+        0,
+        finalization_of(&r, &p.tick),
+    );
+    assert_eq!(voter.view(), View(2));
+    deliver(
+        &mut voter,
+        at(first_second(), 90),
+        1,
+        Message::Notarize(p.vote.clone()),
+    );
+    deliver(
+        &mut voter,
+        at(first_second(), 90),
+        0,
+        finalization_of(&r, &p.tick),
+    );
+    assert_eq!(voter.rejections().get(Rejection::OldView), 2);
+    let gh = r.net.genesis.hash;
+    let mut stale = p.clone();
+    stale.tick.view = View(2);
+    stale.tick.proposer = NodeId(2);
+    stale.tick.second = Second(first_second().0 + 1);
+    stale.vote = vote_by(
+        &r,
+        tickchain_sdk::votes::VoteKind::Notarize,
+        2,
+        View(2),
+        stale.tick.hash(&gh),
+        p.vote.reading,
+    );
+    let actions = deliver(
+        &mut voter,
+        at(Second(first_second().0 + 1), 30),
+        2,
+        Message::Proposal(stale),
+    );
+    assert!(nullified(&actions), "{actions:?}");
+    assert_eq!(voter.rejections().get(Rejection::StaleParent), 1);
 }

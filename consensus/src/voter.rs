@@ -10,6 +10,7 @@ use super::clock::{LocalClock, Timeliness};
 use super::core::Core;
 use super::io::{Action, Timer};
 use super::messages::{NullifyVote, Proposal, TickVote, Vote};
+use super::reject::Rejection;
 use tickchain_sdk::votes::VoteKind;
 use tickchain_sdk::{Second, View};
 
@@ -20,7 +21,7 @@ const PROPOSAL_GAP_VIEWS: usize = 64;
 /// What a proposal's validity check concluded.
 enum Verdict {
     Valid,
-    Invalid,
+    Invalid(Rejection),
     Missing(Vec<View>),
 }
 
@@ -30,29 +31,37 @@ impl Core {
     pub(crate) fn on_proposal(&mut self, now: &LocalClock, p: Proposal) {
         let v = p.tick.view;
         let leader = self.ctx.leader(v);
-        if p.tick.proposer != leader
-            || p.vote.signer != leader
-            || p.vote.view != v
-            || !self.in_window(v)
-        {
+        if p.tick.proposer != leader || p.vote.signer != leader {
+            return self.reject(Rejection::WrongLeader);
+        }
+        if p.vote.view != v {
+            return self.reject(Rejection::Malformed);
+        }
+        if !self.admit(v) {
             return;
         }
         let gh = self.ctx.genesis_hash();
         let hash = p.tick.hash(&gh);
-        if p.vote.tick_hash != hash
-            || !self.ctx.verifier.check(
-                leader,
-                &p.vote.signing_bytes(VoteKind::Notarize, &gh),
-                &p.vote.signature,
-            )
-        {
-            return;
+        if p.vote.tick_hash != hash {
+            return self.reject(Rejection::Malformed);
+        }
+        if !self.ctx.verifier.check(
+            leader,
+            &p.vote.signing_bytes(VoteKind::Notarize, &gh),
+            &p.vote.signature,
+        ) {
+            return self.reject(Rejection::BadSignature);
+        }
+        // A second proposal from the leader of a view is evidence (`specs/evidence.md`); the
+        // first one stays the round's.
+        if self.witness_tick_vote(VoteKind::Notarize, &p.vote) {
+            self.reject(Rejection::Equivocation);
         }
         // The leader's signature covers the tick, not the batch list: a list that is not the one
         // the tick commits to (stripped or forged by whoever relayed it) is dropped here, so it
         // can neither take the round's place of the true proposal nor be reported as carried.
         if !super::batches::carries(&p.tick, &p.batches, &gh) {
-            return;
+            return self.reject(Rejection::BatchListMismatch);
         }
         self.catch_up(now, leader, v);
         let r = self.round(v);
@@ -84,7 +93,10 @@ impl Core {
             // offered again by us when we lead; if its view fails, their signers offer them
             // again (`specs/consensus.md` § Batches).
             Verdict::Valid => self.batches.retain(|b| !p.batches.contains(b)),
-            Verdict::Invalid => return self.nullify(now, v),
+            Verdict::Invalid(why) => {
+                self.reject(why);
+                return self.nullify(now, v);
+            }
             Verdict::Missing(views) => {
                 return self.fetch(now, Some(p.tick.proposer), views, Vec::new());
             }
@@ -105,14 +117,21 @@ impl Core {
                         at,
                     });
                 } else {
+                    self.reject(Rejection::FutureSecond);
                     self.nullify(now, v);
                 }
                 return;
             }
             // §2: a second ahead of our clock (or with no start at all) is never waited for.
-            Timeliness::Late | Timeliness::Ahead | Timeliness::Unsynchronized => {
+            Timeliness::Ahead => {
+                self.reject(Rejection::FutureSecond);
                 return self.nullify(now, v);
             }
+            Timeliness::Late => {
+                self.reject(Rejection::LateProposal);
+                return self.nullify(now, v);
+            }
+            Timeliness::Unsynchronized => return self.nullify(now, v),
         }
         let gh = self.ctx.genesis_hash();
         let me = self.ctx.me;
@@ -135,8 +154,11 @@ impl Core {
     /// Checks a proposal against the chain we know (not the clock).
     fn judge(&self, p: &Proposal) -> Verdict {
         let v = p.tick.view;
-        if p.parent_view >= v || p.parent_view < self.tip.view {
-            return Verdict::Invalid;
+        if p.parent_view >= v {
+            return Verdict::Invalid(Rejection::BadParent);
+        }
+        if p.parent_view < self.tip.view {
+            return Verdict::Invalid(Rejection::StaleParent);
         }
         let parent = if p.parent_view == self.tip.view {
             self.tip
@@ -159,13 +181,18 @@ impl Core {
             return Verdict::Missing(gaps);
         }
         let t = &p.tick;
-        if t.prev_hash != parent.hash
-            || t.height.0 != parent.height.0 + 1
-            || t.second <= parent.second
-            || t.second > Second::MAX
-            || t.batch_count as usize != p.batches.len()
-        {
-            return Verdict::Invalid;
+        if t.prev_hash != parent.hash || t.height.0 != parent.height.0 + 1 {
+            return Verdict::Invalid(Rejection::BadParent);
+        }
+        // Checked before the parent's second: `real + 2^55` is after it, and wraps (§2).
+        if t.second > Second::MAX {
+            return Verdict::Invalid(Rejection::WrappedSecond);
+        }
+        if t.second <= parent.second {
+            return Verdict::Invalid(Rejection::SecondNotAfterParent);
+        }
+        if t.batch_count as usize != p.batches.len() {
+            return Verdict::Invalid(Rejection::BadBatches);
         }
         let gh = self.ctx.genesis_hash();
         let n = self.ctx.n();
@@ -179,7 +206,7 @@ impl Core {
         });
         let tree = tickchain_sdk::batch::tick_tree(&p.batches, &gh);
         if !batches_ok || tree.root() != t.batch_root {
-            return Verdict::Invalid;
+            return Verdict::Invalid(Rejection::BadBatches);
         }
         Verdict::Valid
     }

@@ -22,6 +22,7 @@ pub mod certificate;
 pub mod client;
 pub mod encoding;
 mod error;
+pub mod evidence;
 #[cfg(feature = "client")]
 pub mod evm_rpc;
 mod genesis;
@@ -43,6 +44,7 @@ pub use batch::Batch;
 pub use bytes::{Digest, Hash, HexError, PublicKey, Salt, Signature, decode_hex};
 pub use certificate::{CertVote, CertWindow, FinalityCertificate};
 pub use error::VerifyError;
+pub use evidence::{Evidence, EvidenceError, Rule, Statement, VerifiedEvidence};
 pub use genesis::{
     GENESIS_VERSION, GENESIS_VERSION_NO_ATTESTATION, Genesis, GenesisError, GenesisNode,
 };

@@ -7,6 +7,7 @@
 use crate::anchor::{Anchor, EvmAddress, keccak256};
 use crate::anchor_proof::{AnchorProof, EvmTxHash};
 use crate::attest;
+use crate::evidence::{Evidence, Rule, Statement};
 use crate::merkle::{self, MerkleTree};
 use crate::testkit::{TestNetwork, seeded};
 use crate::votes::{ClockReading, VoteKind, nullify_signing_bytes, vote_signing_bytes};
@@ -449,6 +450,7 @@ pub fn files() -> BTreeMap<String, Vec<u8>> {
         json_file(&serde_json::to_string_pretty(&cases).expect("cases serialize")),
     );
     out.insert("encoding.json".into(), json_file(&encoding_vectors()));
+    out.insert("evidence.json".into(), json_file(&evidence_vectors()));
     out
 }
 
@@ -700,4 +702,242 @@ fn encoding_vectors() -> String {
         },
     });
     serde_json::to_string_pretty(&v).expect("json")
+}
+
+/// One labelled case in `specs/vectors/evidence.json` (`specs/evidence.md` §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceCase {
+    /// Case name.
+    pub name: String,
+    /// What the case shows.
+    pub description: String,
+    /// Genesis file to verify against, relative to the vectors directory.
+    pub genesis: String,
+    /// `ok`, or an `EvidenceError` code.
+    pub expect: String,
+    /// The evidence, in its JSON form.
+    pub evidence: Evidence,
+}
+
+/// Evidence cases: every rule once, and one case per way evidence can fail, all on the
+/// 4-node vector network (view 5 is led by node 1).
+fn evidence_vectors() -> String {
+    let net = TestNetwork::new("vectors-4", 4, 1, VECTOR_GENESIS_SECOND);
+    let g = net.hash();
+    let reading = |ms: i64| ClockReading {
+        earliest: UtcNanos(1_764_000_010_000_000_000 + ms * 1_000_000),
+        latest: UtcNanos(1_764_000_010_040_000_000 + ms * 1_000_000),
+    };
+    let tick = |label: &str| Hash(seeded(&format!("evidence-tick/{label}")));
+    let tick_vote = |kind: VoteKind, key: usize, view: u64, t: Hash, r: ClockReading| {
+        let signature = crate::signing::sign(
+            &net.keys[key],
+            &vote_signing_bytes(kind, &g, View(view), &t, &r),
+        );
+        match kind {
+            VoteKind::Notarize => Statement::Notarize {
+                view: View(view),
+                tick_hash: t,
+                reading: r,
+                signature,
+            },
+            VoteKind::Finalize => Statement::Finalize {
+                view: View(view),
+                tick_hash: t,
+                reading: r,
+                signature,
+            },
+        }
+    };
+    let nullify = |key: usize, view: u64| Statement::Nullify {
+        view: View(view),
+        signature: crate::signing::sign(&net.keys[key], &nullify_signing_bytes(&g, View(view))),
+    };
+    let (n, f) = (VoteKind::Notarize, VoteKind::Finalize);
+    let evidence = |member: u16, rule: Rule, first: Statement, second: Statement| Evidence {
+        genesis: g,
+        member: NodeId(member),
+        rule,
+        first,
+        second,
+    };
+    let proposals = evidence(
+        1,
+        Rule::ConflictingProposals,
+        tick_vote(n, 1, 5, tick("a"), reading(0)),
+        tick_vote(n, 1, 5, tick("b"), reading(0)),
+    );
+    let mut cases: Vec<(&str, &str, &str, &str, Evidence)> = vec![
+        (
+            "valid-conflicting-proposals",
+            "genesis-4.json",
+            "ok",
+            "node 1 leads view 5 and signed proposals of two different ticks",
+            proposals.clone(),
+        ),
+        (
+            "valid-conflicting-notarize",
+            "genesis-4.json",
+            "ok",
+            "node 2 notarized two different ticks in view 5",
+            evidence(
+                2,
+                Rule::ConflictingNotarize,
+                tick_vote(n, 2, 5, tick("a"), reading(3)),
+                tick_vote(n, 2, 5, tick("b"), reading(9)),
+            ),
+        ),
+        (
+            "valid-conflicting-finalize",
+            "genesis-4.json",
+            "ok",
+            "node 3 finalized two different ticks in view 5",
+            evidence(
+                3,
+                Rule::ConflictingFinalize,
+                tick_vote(f, 3, 5, tick("a"), reading(4)),
+                tick_vote(f, 3, 5, tick("b"), reading(4)),
+            ),
+        ),
+        (
+            "valid-finalize-and-nullify",
+            "genesis-4.json",
+            "ok",
+            "node 0 finalized a tick in view 5 and nullified view 5",
+            evidence(
+                0,
+                Rule::FinalizeAndNullify,
+                tick_vote(f, 0, 5, tick("a"), reading(2)),
+                nullify(0, 5),
+            ),
+        ),
+        (
+            "valid-finalize-contradicts-notarize",
+            "genesis-4.json",
+            "ok",
+            "node 2's finalize vote in view 5 carries a reading 900 ms later than its notarize vote \
+             on the same tick",
+            evidence(
+                2,
+                Rule::FinalizeContradictsNotarize,
+                tick_vote(n, 2, 5, tick("a"), reading(3)),
+                tick_vote(f, 2, 5, tick("a"), reading(903)),
+            ),
+        ),
+        (
+            "same-statement-twice",
+            "genesis-4.json",
+            "same_statement",
+            "node 1's one proposal signature, given as both statements",
+            evidence(
+                1,
+                Rule::ConflictingProposals,
+                proposals.first.clone(),
+                proposals.first.clone(),
+            ),
+        ),
+        (
+            "different-views",
+            "genesis-4.json",
+            "different_views",
+            "node 2 notarized one tick in view 5 and another in view 9: no rule relates them",
+            evidence(
+                2,
+                Rule::ConflictingNotarize,
+                tick_vote(n, 2, 5, tick("a"), reading(3)),
+                tick_vote(n, 2, 9, tick("b"), reading(3)),
+            ),
+        ),
+        (
+            "wrong-signer",
+            "genesis-4.json",
+            "bad_signature",
+            "node 3's two conflicting notarize votes in view 5, attributed to node 2",
+            evidence(
+                2,
+                Rule::ConflictingNotarize,
+                tick_vote(n, 3, 5, tick("a"), reading(3)),
+                tick_vote(n, 3, 5, tick("b"), reading(3)),
+            ),
+        ),
+        (
+            "not-the-leader",
+            "genesis-4.json",
+            "not_leader",
+            "node 2's two notarize votes in view 5 named as proposals, but node 1 leads view 5",
+            evidence(
+                2,
+                Rule::ConflictingProposals,
+                tick_vote(n, 2, 5, tick("a"), reading(3)),
+                tick_vote(n, 2, 5, tick("b"), reading(3)),
+            ),
+        ),
+        (
+            "finalize-repeats-notarize",
+            "genesis-4.json",
+            "no_conflict",
+            "node 2's notarize and finalize in view 5 on one tick with one reading: what an \
+             honest node signs",
+            evidence(
+                2,
+                Rule::FinalizeContradictsNotarize,
+                tick_vote(n, 2, 5, tick("a"), reading(3)),
+                tick_vote(f, 2, 5, tick("a"), reading(3)),
+            ),
+        ),
+        (
+            "notarize-and-nullify",
+            "genesis-4.json",
+            "wrong_kinds",
+            "node 2 notarized in view 5 and nullified it (allowed: a timeout after a notarize)",
+            evidence(
+                2,
+                Rule::FinalizeAndNullify,
+                tick_vote(n, 2, 5, tick("a"), reading(3)),
+                nullify(2, 5),
+            ),
+        ),
+        (
+            "unknown-member",
+            "genesis-4.json",
+            "unknown_member",
+            "member 4 in a 4-node ring",
+            Evidence {
+                member: NodeId(4),
+                ..proposals.clone()
+            },
+        ),
+        (
+            "other-network",
+            "genesis-other.json",
+            "wrong_genesis",
+            "valid evidence from the 4-node vector network, checked against another genesis",
+            proposals.clone(),
+        ),
+    ];
+    let mut flipped = proposals.clone();
+    if let Statement::Notarize { signature, .. } = &mut flipped.second {
+        signature.0[7] ^= 1;
+    }
+    cases.push((
+        "bad-signature",
+        "genesis-4.json",
+        "bad_signature",
+        "node 1's conflicting proposals with one bit of the second signature flipped",
+        flipped,
+    ));
+    let cases: Vec<EvidenceCase> = cases
+        .into_iter()
+        .map(
+            |(name, genesis, expect, description, evidence)| EvidenceCase {
+                name: name.into(),
+                description: description.into(),
+                genesis: genesis.into(),
+                expect: expect.into(),
+                evidence,
+            },
+        )
+        .collect();
+    serde_json::to_string_pretty(&cases).expect("vectors serialize")
 }

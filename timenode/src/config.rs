@@ -37,6 +37,53 @@ pub struct NodeConfig {
     /// Anchoring ticks to EVM chains (`[anchor]`; default: off).
     #[serde(default)]
     pub anchor: Option<AnchorSection>,
+    /// Tunables of the consensus core (`[consensus]`; default: the core's own defaults).
+    #[serde(default)]
+    pub consensus: ConsensusSection,
+}
+
+/// `[consensus]`: the few consensus-core tunables a node's operator may set. Meant for tests
+/// and for operators who know why; every other tunable keeps `tickchain_consensus::Config`'s
+/// default.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConsensusSection {
+    /// The view window: proposals, votes and certificates for views more than this many beyond
+    /// the node's own are dropped, and a node that far behind catches up through its peers'
+    /// latest finalization instead (`specs/consensus.md` §10); a node whose final tip is this
+    /// many seconds old probes for it at start (views, in 10..=1000000; default 1000, about 17
+    /// minutes of a live ring). Smaller only makes the finalization path start sooner (tests
+    /// use 20 to exercise it in a minute); larger makes a lagging node hold more rounds.
+    #[serde(default = "default_max_views_ahead")]
+    pub max_views_ahead: u64,
+}
+
+/// The smallest `[consensus] max-views-ahead` accepted (views): a few seconds of ordinary lag
+/// behind the ring must stay inside the window.
+pub const MIN_MAX_VIEWS_AHEAD: u64 = 10;
+/// The largest `[consensus] max-views-ahead` accepted (views, about 11.5 days of a live ring).
+pub const MAX_MAX_VIEWS_AHEAD: u64 = 1_000_000;
+
+fn default_max_views_ahead() -> u64 {
+    tickchain_consensus::config::Config::default().max_views_ahead
+}
+
+impl Default for ConsensusSection {
+    fn default() -> Self {
+        ConsensusSection {
+            max_views_ahead: default_max_views_ahead(),
+        }
+    }
+}
+
+impl ConsensusSection {
+    /// The core's tunables: its defaults with this section's values.
+    pub fn core_config(&self) -> tickchain_consensus::config::Config {
+        tickchain_consensus::config::Config {
+            max_views_ahead: self.max_views_ahead,
+            ..tickchain_consensus::config::Config::default()
+        }
+    }
 }
 
 /// `[anchor]`: anchoring ticks to EVM chains (`specs/encoding.md` §6).
@@ -435,6 +482,13 @@ impl NodeConfig {
                 found: "0".into(),
             });
         }
+        if !(MIN_MAX_VIEWS_AHEAD..=MAX_MAX_VIEWS_AHEAD).contains(&self.consensus.max_views_ahead) {
+            return Err(ConfigError::Invalid {
+                field: "consensus.max-views-ahead",
+                expected: "in 10..=1000000 views",
+                found: self.consensus.max_views_ahead.to_string(),
+            });
+        }
         self.api.validate().map_err(|e| ConfigError::Invalid {
             field: e.field,
             expected: e.expected,
@@ -577,6 +631,7 @@ mod tests {
             "NtpSourceConfig",
             "GnssSourceConfig",
             "SelectionConfig",
+            "ConsensusSection",
         ];
         let mut keys = keys_in(include_str!("config.rs"), &sections);
         keys.extend(keys_in(
@@ -606,5 +661,25 @@ mod tests {
         let c = NodeConfig::parse("").unwrap();
         assert_eq!(c.sources.polls, 4);
         assert_eq!(c.aggregator(), AggregatorConfig::default());
+        assert_eq!(
+            c.consensus.core_config(),
+            tickchain_consensus::config::Config::default()
+        );
+    }
+
+    #[test]
+    fn the_view_window_reaches_the_core_and_is_checked_against_its_range() {
+        let c = NodeConfig::parse("[consensus]\nmax-views-ahead = 20\n").unwrap();
+        assert_eq!(c.consensus.core_config().max_views_ahead, 20);
+        for bad in [0, MIN_MAX_VIEWS_AHEAD - 1, MAX_MAX_VIEWS_AHEAD + 1] {
+            let err =
+                NodeConfig::parse(&format!("[consensus]\nmax-views-ahead = {bad}\n")).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("expected consensus.max-views-ahead in 10..=1000000 views, got {bad}")
+            );
+        }
+        let err = NodeConfig::parse("[consensus]\nleader-wait-ms = 5\n").unwrap_err();
+        assert!(err.to_string().contains("leader-wait-ms"), "{err}");
     }
 }

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod identity_cmd;
 pub mod localnet;
+pub mod log_limit;
 pub mod net;
 pub mod node;
 pub mod pool;

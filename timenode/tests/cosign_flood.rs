@@ -97,7 +97,7 @@ fn a_peer_flooding_hostile_co_sign_ranges_crashes_no_node_and_gets_no_signature(
         );
     }
     let mut replies = 0;
-    while let Ok(msg) = inbound.try_recv() {
+    while let Some(msg) = inbound.try_recv() {
         if let Ok(PeerMessage::Attest(AttestMessage::Reply { .. })) =
             PeerMessage::decode(&msg.payload)
         {

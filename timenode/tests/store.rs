@@ -207,3 +207,45 @@ fn evidence_of_conflicting_finality_is_kept_once_per_height_across_a_reopen() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `specs/evidence.md` §5: each piece of misbehaviour evidence is kept once, the first 4,096
+/// only (a member cannot push out its oldest evidence by misbehaving more), newest first, and
+/// it survives a reopen.
+#[test]
+fn misbehaviour_evidence_is_kept_once_per_identity_up_to_the_cap_across_a_reopen() {
+    use tickchain_timenode::store::{Kept, MAX_MISBEHAVIOUR};
+    let dir = temp_dir("misbehaviour");
+    {
+        let store = Store::open(&dir).unwrap();
+        assert!(store.misbehaviour(10).unwrap().is_empty());
+        assert_eq!(
+            store.put_misbehaviour(b"a", b"first").unwrap(),
+            Kept::Stored
+        );
+        assert_eq!(store.put_misbehaviour(b"a", b"again").unwrap(), Kept::Known);
+        assert_eq!(
+            store.put_misbehaviour(b"b", b"second").unwrap(),
+            Kept::Stored
+        );
+    }
+    let store = Store::open(&dir).unwrap();
+    assert_eq!(
+        store.misbehaviour(10).unwrap(),
+        vec![b"second".to_vec(), b"first".to_vec()]
+    );
+    assert_eq!(store.misbehaviour(1).unwrap(), vec![b"second".to_vec()]);
+    for i in 2..MAX_MISBEHAVIOUR {
+        let id = format!("id-{i}");
+        assert_eq!(
+            store.put_misbehaviour(id.as_bytes(), b"x").unwrap(),
+            Kept::Stored
+        );
+    }
+    assert_eq!(store.put_misbehaviour(b"late", b"y").unwrap(), Kept::Full);
+    assert_eq!(
+        store.misbehaviour(usize::MAX).unwrap().len(),
+        MAX_MISBEHAVIOUR
+    );
+    assert_eq!(store.put_misbehaviour(b"a", b"z").unwrap(), Kept::Known);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -8,13 +8,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tickchain_sdk::testkit::TestNetwork;
 use tickchain_sdk::{Genesis, GenesisNode, NodeId, Second};
-use tickchain_timenode::net::{Inbound, Transport, TransportConfig, frame, tls};
-use tokio::sync::mpsc;
+use tickchain_timenode::net::{Inbound, InboundQueue, Transport, TransportConfig, frame, tls};
 use tokio::time::timeout;
 
 struct Ring {
     net: TestNetwork,
-    nodes: Vec<(Transport, mpsc::Receiver<Inbound>)>,
+    nodes: Vec<(Transport, InboundQueue)>,
 }
 
 /// Binds n loopback sockets first, so genesis can name their real ports.
@@ -68,7 +67,7 @@ async fn all_connected(ring: &Ring) {
     .expect("every pair connects within 10 s");
 }
 
-async fn expect_from(rx: &mut mpsc::Receiver<Inbound>, from: NodeId, payload: &[u8]) {
+async fn expect_from(rx: &mut InboundQueue, from: NodeId, payload: &[u8]) {
     let got = timeout(Duration::from_secs(5), rx.recv())
         .await
         .expect("message within 5 s")
@@ -242,6 +241,149 @@ async fn a_message_over_the_size_cap_closes_the_connection_and_is_counted() {
         !ring.nodes[0].0.send(NodeId(3), vec![0; 5000]),
         "senders refuse over-cap messages"
     );
+    for (t, _) in ring.nodes {
+        t.shutdown().await;
+    }
+}
+
+/// Node 0 (a genesis key on a raw connection) floods node 3 with 64 KiB frames that node 3
+/// does not consume; node 3's queue for node 0 fills to its byte budget and node 0 waits. Node
+/// 1's message still gets in, and when node 3 reads, node 1's message comes within the first
+/// two messages, not behind node 0's backlog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_peer_fills_only_its_own_queue_and_other_peers_are_read_in_turn() {
+    let config = TransportConfig {
+        inbound_bytes_per_peer: 1 << 20,
+        ..TransportConfig::default()
+    };
+    let mut ring = ring("transport-flood", 4, config);
+    all_connected(&ring).await;
+    // The real node 0 stops, so it does not redial and replace the raw connection.
+    let (real0, _) = ring.nodes.remove(0);
+    real0.shutdown().await;
+    let ep = raw_client(&ring.net.keys[0], NodeId(0), &ring.net.genesis);
+    let node3 = ring.net.genesis.nodes[3].address.parse().unwrap();
+    let conn = ep
+        .connect(node3, &tls::server_name(NodeId(3)))
+        .unwrap()
+        .await
+        .unwrap();
+    let flood = tokio::spawn(async move {
+        let mut send = conn.open_uni().await.unwrap();
+        let frame = vec![7u8; 64 * 1024];
+        let mut sent = 0usize;
+        // 64 MiB offered; node 3 holds at most 1 MiB of it, so the writes block.
+        for _ in 0..1024 {
+            let len = (frame.len() as u32).to_be_bytes();
+            match timeout(Duration::from_secs(3), async {
+                send.write_all(&len).await?;
+                send.write_all(&frame).await
+            })
+            .await
+            {
+                Err(_) => break,
+                Ok(written) => written.expect("the connection stays open"),
+            }
+            sent += 1;
+        }
+        (sent, conn)
+    });
+    let (sent, _conn) = flood.await.unwrap();
+    assert!(
+        sent < 1024,
+        "the flooding peer must be held back by flow control, but it sent all {sent} frames"
+    );
+    // ring.nodes now holds nodes 1, 2 and 3.
+    assert!(ring.nodes[0].0.send(NodeId(3), b"from node 1".to_vec()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let queued = ring.nodes[2].1.len();
+    assert!(
+        queued <= 17,
+        "node 0 may queue at most 1 MiB (16 frames) beside node 1's message, found {queued}"
+    );
+    let first = timeout(Duration::from_secs(5), ring.nodes[2].1.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let second = timeout(Duration::from_secs(5), ring.nodes[2].1.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        [&first, &second]
+            .iter()
+            .any(|m| m.from == NodeId(1) && m.payload == b"from node 1"),
+        "node 1's message must come within one turn, got messages from {} and {}",
+        first.from,
+        second.from
+    );
+    for (t, _) in ring.nodes {
+        t.shutdown().await;
+    }
+}
+
+/// A genesis peer announces 1 MiB frames on more streams than allowed and sends a few bytes of
+/// each: it gets at most `max_streams_per_peer` streams, each stalled frame is stopped after the
+/// deadline and counted, and the ring's own traffic keeps flowing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_frames_are_stopped_after_the_deadline_and_streams_are_capped() {
+    let config = TransportConfig {
+        frame_deadline: Duration::from_millis(500),
+        max_streams_per_peer: 2,
+        ..TransportConfig::default()
+    };
+    let mut ring = ring("transport-stall", 4, config);
+    all_connected(&ring).await;
+    // The real node 1 stops, so it does not redial and replace the raw connection.
+    let (real1, _) = ring.nodes.remove(1);
+    real1.shutdown().await;
+    let ep = raw_client(&ring.net.keys[1], NodeId(1), &ring.net.genesis);
+    let node3 = ring.net.genesis.nodes[3].address.parse().unwrap();
+    let conn = ep
+        .connect(node3, &tls::server_name(NodeId(3)))
+        .unwrap()
+        .await
+        .unwrap();
+    let mut streams = Vec::new();
+    for _ in 0..2 {
+        let mut send = conn.open_uni().await.unwrap();
+        send.write_all(&(1u32 << 20).to_be_bytes()).await.unwrap();
+        send.write_all(&[1u8; 100]).await.unwrap();
+        streams.push(send);
+    }
+    assert!(
+        timeout(Duration::from_millis(200), conn.open_uni())
+            .await
+            .is_err(),
+        "a third concurrent stream must not be granted"
+    );
+    timeout(Duration::from_secs(5), async {
+        // ring.nodes now holds nodes 0, 2 and 3.
+        while ring.nodes[2]
+            .0
+            .stats()
+            .stalled_stopped
+            .load(Ordering::Relaxed)
+            < 2
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("both stalled frames stopped and counted");
+    drop(streams);
+    drop(conn);
+    timeout(Duration::from_secs(10), async {
+        loop {
+            ring.nodes[0].0.send(NodeId(3), b"after".to_vec());
+            match timeout(Duration::from_millis(300), ring.nodes[2].1.recv()).await {
+                Ok(Some(m)) if m.payload == b"after" => break,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("the ring's own traffic flows");
     for (t, _) in ring.nodes {
         t.shutdown().await;
     }

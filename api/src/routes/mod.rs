@@ -2,6 +2,7 @@
 //!
 //! Owns: request → handle call → response. Never: shared state construction or middleware.
 
+pub mod evidence;
 pub mod node;
 pub mod ops;
 pub mod proofs;

@@ -14,9 +14,11 @@ use tickchain_api::{
     HandleError, MetricsSnapshot, NetworkStatus, NodeHandle, NodeStatus, ProofStatus, Receipt,
     SignedTime, SourceMetric, SubmitError, TickSummary,
 };
+use tickchain_sdk::evidence::{Evidence, Rule, Statement};
 use tickchain_sdk::testkit::TestNetwork;
+use tickchain_sdk::votes::{ClockReading, VoteKind, vote_signing_bytes};
 use tickchain_sdk::{
-    Batch, Digest, Genesis, Height, Nanos, NodeId, Proof, Second, Tick, UtcNanos, View,
+    Batch, Digest, Genesis, Hash, Height, Nanos, NodeId, Proof, Second, Tick, UtcNanos, View,
 };
 use tokio::sync::broadcast;
 
@@ -29,6 +31,8 @@ struct Inner {
     receipts: HashMap<Digest, Receipt>,
     proofs: HashMap<Digest, Proof>,
     chain: Vec<(Tick, TickSummary)>,
+    /// Evidence held, oldest first.
+    evidence: Vec<Evidence>,
 }
 
 /// A node of a 4-node test ring (it is node 0).
@@ -107,6 +111,35 @@ impl TestNode {
         inner.chain.push((tick, summary.clone()));
         let _ = self.ticks.send(summary.clone());
         summary
+    }
+
+    /// Records evidence that node 2 notarized two different ticks in view `view` (valid
+    /// against this network's genesis) and returns it.
+    pub fn record_evidence(&self, view: u64) -> Evidence {
+        let g = self.net.genesis.hash;
+        let reading = ClockReading {
+            earliest: UtcNanos(GENESIS_SECOND as i64 * 1_000_000_000),
+            latest: UtcNanos(GENESIS_SECOND as i64 * 1_000_000_000 + 20_000_000),
+        };
+        let statement = |tick: u8| {
+            let tick_hash = Hash([tick; 32]);
+            let msg = vote_signing_bytes(VoteKind::Notarize, &g, View(view), &tick_hash, &reading);
+            Statement::Notarize {
+                view: View(view),
+                tick_hash,
+                reading,
+                signature: tickchain_sdk::signing::sign(&self.net.keys[2], &msg),
+            }
+        };
+        let e = Evidence {
+            genesis: g,
+            member: NodeId(2),
+            rule: Rule::ConflictingNotarize,
+            first: statement(1),
+            second: statement(2),
+        };
+        self.inner.lock().unwrap().evidence.push(e.clone());
+        e
     }
 
     fn next_second(inner: &Inner) -> Second {
@@ -257,6 +290,19 @@ impl NodeHandle for TestNode {
                 offset_ns: 120_000,
                 radius_ns: 900_000,
             }],
+            evidence: inner.evidence.len() as u64,
+            peer_rejections: [("old_view".to_string(), 4)].into_iter().collect(),
         }
+    }
+
+    async fn evidence(&self, limit: u32) -> Result<Vec<Evidence>, HandleError> {
+        let inner = self.inner.lock().unwrap();
+        Ok(inner
+            .evidence
+            .iter()
+            .rev()
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
 }

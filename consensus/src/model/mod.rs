@@ -272,6 +272,7 @@ impl Ring {
                     }
                     st.finals[node].push(t);
                 }
+                Action::Evidence(_) => {}
                 Action::Conflict { height, .. } => {
                     st.bad_certificate
                         .get_or_insert(format!("node {node} saw a conflict at height {height}"));

@@ -333,6 +333,7 @@ impl World {
     fn execute(&mut self, id: NodeId, action: Action) {
         match action {
             Action::Conflict { height, .. } => self.log.conflicts.push((id, height)),
+            Action::Evidence(_) => {}
             Action::Persist(record) => {
                 self.log.records[id.index()].push(record.clone());
                 self.nodes[id.index()].persisted.apply(&record);
@@ -441,6 +442,7 @@ fn describe_action(a: &Action) -> String {
         Action::Send { to, message } => format!("send {to} {}", describe_message(message)),
         Action::Persist(_) => "persist".into(),
         Action::Conflict { height, .. } => format!("CONFLICT at height {height}"),
+        Action::Evidence(e) => format!("EVIDENCE {} by {} in v{}", e.rule, e.member, e.view()),
         Action::SetTimer { timer, at } => {
             format!("timer {timer:?} at {}", at.0 % 100_000_000_000 / 1_000_000)
         }

@@ -1,11 +1,21 @@
 //! Length-prefixed frames on a QUIC stream: `u32` big-endian length, then the payload.
 //!
-//! Owns: the size cap check, made before any allocation. Never: interprets payloads.
+//! Owns: the size cap check, made before any allocation; reading a body no faster than it
+//! arrives (memory grows with the bytes received, never with the length a peer announces); the
+//! deadline a started body must meet. Never: interprets payloads.
 
 use quinn::{RecvStream, SendStream};
+use std::time::Duration;
 
 /// QUIC application error code sent when a peer exceeds the frame size cap.
 pub const CLOSE_TOO_LARGE: u32 = 0x10;
+
+/// QUIC stream stop code sent when a frame's body did not arrive within the deadline.
+pub const STOP_STALLED: u32 = 0x11;
+
+/// Bytes read into a frame's buffer at a time: the buffer grows by at most this much ahead of
+/// what has arrived.
+const CHUNK: usize = 64 * 1024;
 
 /// Why a frame could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +27,14 @@ pub enum FrameError {
         len: usize,
         /// The cap.
         max: usize,
+    },
+    /// A frame's body did not arrive within the deadline after its length.
+    #[error("frame of {len} bytes stalled after {received} bytes")]
+    Stalled {
+        /// Announced length.
+        len: usize,
+        /// Bytes that arrived in time.
+        received: usize,
     },
     /// The stream failed or ended mid-frame.
     #[error("stream: {0}")]
@@ -44,8 +62,9 @@ pub async fn write_frame(
         .map_err(|e| FrameError::Stream(e.to_string()))
 }
 
-/// Reads one frame; `Ok(None)` when the stream ended cleanly between frames.
-pub async fn read_frame(recv: &mut RecvStream, max: usize) -> Result<Option<Vec<u8>>, FrameError> {
+/// Reads one frame's length; `Ok(None)` when the stream ended cleanly between frames. Fails
+/// with [`FrameError::TooLarge`] if the length is over `max`.
+pub async fn read_len(recv: &mut RecvStream, max: usize) -> Result<Option<usize>, FrameError> {
     let mut len = [0u8; 4];
     match recv.read_exact(&mut len).await {
         Ok(()) => {}
@@ -56,9 +75,47 @@ pub async fn read_frame(recv: &mut RecvStream, max: usize) -> Result<Option<Vec<
     if len > max {
         return Err(FrameError::TooLarge { len, max });
     }
-    let mut buf = vec![0u8; len];
-    recv.read_exact(&mut buf)
-        .await
-        .map_err(|e| FrameError::Stream(e.to_string()))?;
-    Ok(Some(buf))
+    Ok(Some(len))
+}
+
+/// Reads a body of `len` bytes (as announced by [`read_len`]), which must arrive completely
+/// within `deadline`. The buffer grows with the bytes received.
+pub async fn read_body(
+    recv: &mut RecvStream,
+    len: usize,
+    deadline: Duration,
+) -> Result<Vec<u8>, FrameError> {
+    let mut buf = Vec::with_capacity(len.min(CHUNK));
+    let filled = tokio::time::timeout(deadline, async {
+        while buf.len() < len {
+            let want = (len - buf.len()).min(CHUNK);
+            match recv.read_chunk(want, true).await {
+                Ok(Some(chunk)) => buf.extend_from_slice(&chunk.bytes),
+                Ok(None) => return Err(FrameError::Stream("stream ended mid-frame".into())),
+                Err(e) => return Err(FrameError::Stream(e.to_string())),
+            }
+        }
+        Ok(())
+    })
+    .await;
+    match filled {
+        Ok(Ok(())) => Ok(buf),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(FrameError::Stalled {
+            len,
+            received: buf.len(),
+        }),
+    }
+}
+
+/// Reads one frame; `Ok(None)` when the stream ended cleanly between frames.
+pub async fn read_frame(
+    recv: &mut RecvStream,
+    max: usize,
+    deadline: Duration,
+) -> Result<Option<Vec<u8>>, FrameError> {
+    match read_len(recv, max).await? {
+        Some(len) => read_body(recv, len, deadline).await.map(Some),
+        None => Ok(None),
+    }
 }

@@ -1,7 +1,9 @@
 //! The peer network: authenticated QUIC between the ring's nodes.
 //!
 //! Owns: endpoints, mutual TLS pinned to genesis keys, one connection per node pair (the lower
-//! id dials, with backoff), and length-prefixed messages with a size cap. Never: looks inside
+//! id dials, with backoff), length-prefixed messages with a size cap, and per-peer bounds on
+//! what a peer can make us hold (streams, queued frames and bytes, a deadline for a started
+//! frame) with fair reading across peers. Never: looks inside
 //! messages (consensus decodes them) or blocks the caller (sends are queued and dropped when a
 //! peer's queue is full; the protocol retransmits what matters).
 
@@ -9,4 +11,7 @@ pub mod frame;
 pub mod tls;
 mod transport;
 
-pub use transport::{Inbound, Transport, TransportConfig, TransportError, TransportStats};
+mod inbound;
+
+pub use inbound::{Inbound, InboundQueue};
+pub use transport::{Transport, TransportConfig, TransportError, TransportSender, TransportStats};

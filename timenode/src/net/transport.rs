@@ -1,7 +1,9 @@
 //! The tokio driver of the peer network (see the module docs in `net`).
 
-use super::frame::{self, CLOSE_TOO_LARGE, FrameError};
+use super::frame::{self, CLOSE_TOO_LARGE, FrameError, STOP_STALLED};
+use super::inbound::{InboundQueue, PeerInbox};
 use super::tls::{self, ALPN, PinnedPeers};
+use crate::log_limit::LogLimit;
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -28,6 +30,17 @@ pub struct TransportConfig {
     /// a third of it, so only a dead or partitioned peer reaches it. This is how a dialler
     /// notices that a peer was killed and must be redialled.
     pub idle_timeout: Duration,
+    /// Messages received from one peer and not yet consumed (default 1024). A peer whose queue
+    /// is full waits (QUIC flow control slows it); other peers are not affected.
+    pub inbound_frames_per_peer: usize,
+    /// Bytes received from one peer and not yet consumed (default 4 MiB; at least
+    /// `max_message_bytes`). Reserved when a frame's length arrives, before its body is read.
+    pub inbound_bytes_per_peer: usize,
+    /// Streams one peer may have open towards us at once (default 4; the protocol uses one).
+    pub max_streams_per_peer: u32,
+    /// Once a frame's length has arrived, its body must arrive within this (default 10 s), or
+    /// the stream is stopped: a peer cannot park half-sent frames.
+    pub frame_deadline: Duration,
 }
 
 impl Default for TransportConfig {
@@ -38,17 +51,12 @@ impl Default for TransportConfig {
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(3),
+            inbound_frames_per_peer: 1024,
+            inbound_bytes_per_peer: 4 << 20,
+            max_streams_per_peer: 4,
+            frame_deadline: Duration::from_secs(10),
         }
     }
-}
-
-/// A message from a peer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Inbound {
-    /// The authenticated sender.
-    pub from: NodeId,
-    /// The message bytes.
-    pub payload: Vec<u8>,
 }
 
 /// Why the transport could not start.
@@ -77,6 +85,8 @@ pub struct TransportStats {
     pub refused: AtomicU64,
     /// Messages dropped because a peer's queue was full.
     pub dropped: AtomicU64,
+    /// Streams stopped because a frame's body did not arrive within the deadline.
+    pub stalled_stopped: AtomicU64,
 }
 
 struct Peer {
@@ -90,8 +100,50 @@ struct Shared {
     genesis: Genesis,
     config: TransportConfig,
     peers: Vec<Peer>,
-    inbound: mpsc::Sender<Inbound>,
+    inboxes: Vec<PeerInbox>,
     stats: TransportStats,
+}
+
+/// One warning line per 10 s for events an unauthenticated party can repeat at will.
+static REFUSED_LOG: LogLimit = LogLimit::new(Duration::from_secs(10));
+static STALLED_LOG: LogLimit = LogLimit::new(Duration::from_secs(10));
+
+impl Shared {
+    fn send(&self, to: NodeId, payload: Vec<u8>) -> bool {
+        if to == self.me || payload.len() > self.config.max_message_bytes {
+            return false;
+        }
+        let Some(peer) = self.peers.get(to.index()) else {
+            return false;
+        };
+        let ok = peer.queue.try_send(payload).is_ok();
+        if !ok {
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
+    }
+}
+
+/// A cloneable handle to a transport's send queues.
+#[derive(Clone)]
+pub struct TransportSender {
+    shared: Arc<Shared>,
+}
+
+impl TransportSender {
+    /// Queues `payload` for `to`, as [`Transport::send`] does.
+    pub fn send(&self, to: NodeId, payload: Vec<u8>) -> bool {
+        self.shared.send(to, payload)
+    }
+
+    /// Opens a new stream on the live connection to `to`, outside the message queue; `None`
+    /// if not connected. Only a test peer uses it, to misbehave below the message layer (for
+    /// example to announce a frame and stall).
+    #[doc(hidden)]
+    pub async fn open_raw_stream(&self, to: NodeId) -> Option<quinn::SendStream> {
+        let conn = self.shared.peers.get(to.index())?.conn.borrow().clone()?;
+        conn.open_uni().await.ok()
+    }
 }
 
 /// A running peer network endpoint.
@@ -110,7 +162,7 @@ impl Transport {
         genesis: Genesis,
         socket: UdpSocket,
         config: TransportConfig,
-    ) -> Result<(Transport, mpsc::Receiver<Inbound>), TransportError> {
+    ) -> Result<(Transport, InboundQueue), TransportError> {
         let node = genesis.node(me).ok_or(TransportError::NotInGenesis(me))?;
         if node.public_key.0 != key.verifying_key().to_bytes() {
             return Err(TransportError::WrongKey(me));
@@ -142,7 +194,13 @@ impl Transport {
                 quinn::IdleTimeout::try_from(config.idle_timeout)
                     .map_err(|e| TransportError::Tls(format!("idle timeout: {e}")))?,
             ))
-            .keep_alive_interval(Some(config.idle_timeout / 3));
+            .keep_alive_interval(Some(config.idle_timeout / 3))
+            .max_concurrent_uni_streams(config.max_streams_per_peer.into())
+            .max_concurrent_bidi_streams(0u32.into())
+            .stream_receive_window(window(config.max_message_bytes + 4))
+            .receive_window(window(
+                (config.max_message_bytes + 4).saturating_mul(config.max_streams_per_peer as usize),
+            ));
         let transport = Arc::new(transport);
         let quic_server =
             QuicServerConfig::try_from(server).map_err(|e| TransportError::Tls(e.to_string()))?;
@@ -160,7 +218,11 @@ impl Transport {
         )?;
         endpoint.set_default_client_config(client_config);
 
-        let (inbound_tx, inbound_rx) = mpsc::channel(4096);
+        let (inbound_rx, inboxes) = InboundQueue::new(
+            genesis.n(),
+            config.inbound_frames_per_peer,
+            config.inbound_bytes_per_peer.max(config.max_message_bytes),
+        );
         let mut queues = Vec::new();
         let peers = (0..genesis.n())
             .map(|_| {
@@ -178,7 +240,7 @@ impl Transport {
             genesis,
             config,
             peers,
-            inbound: inbound_tx,
+            inboxes,
             stats: TransportStats::default(),
         });
         let mut tasks = JoinSet::new();
@@ -213,17 +275,15 @@ impl Transport {
     /// Queues `payload` for `to`; returns false if it was dropped (queue full, unknown peer,
     /// itself, or over the size cap).
     pub fn send(&self, to: NodeId, payload: Vec<u8>) -> bool {
-        if to == self.shared.me || payload.len() > self.shared.config.max_message_bytes {
-            return false;
+        self.shared.send(to, payload)
+    }
+
+    /// A handle that queues messages like [`Transport::send`], for work done off the event
+    /// loop.
+    pub fn sender(&self) -> TransportSender {
+        TransportSender {
+            shared: self.shared.clone(),
         }
-        let Some(peer) = self.shared.peers.get(to.index()) else {
-            return false;
-        };
-        let ok = peer.queue.try_send(payload).is_ok();
-        if !ok {
-            self.shared.stats.dropped.fetch_add(1, Ordering::Relaxed);
-        }
-        ok
     }
 
     /// Queues `payload` for every other node.
@@ -263,7 +323,9 @@ async fn accept_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint) {
                 Ok(c) => c,
                 Err(e) => {
                     shared.stats.refused.fetch_add(1, Ordering::Relaxed);
-                    warn!(error = %e, "refused incoming peer connection");
+                    if let Some(held) = REFUSED_LOG.allow() {
+                        warn!(error = %e, similar_held_back = held, "refused incoming peer connection");
+                    }
                     return;
                 }
             };
@@ -275,7 +337,9 @@ async fn accept_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint) {
             if peer >= shared.me {
                 // Only the lower id dials; anything else is a misbehaving or confused peer.
                 shared.stats.refused.fetch_add(1, Ordering::Relaxed);
-                warn!(%peer, "refused connection from a peer that should wait to be dialled");
+                if let Some(held) = REFUSED_LOG.allow() {
+                    warn!(%peer, similar_held_back = held, "refused connection from a peer that should wait to be dialled");
+                }
                 conn.close(2u32.into(), b"wrong direction");
                 return;
             }
@@ -321,7 +385,7 @@ async fn serve_connection(shared: Arc<Shared>, peer: NodeId, conn: quinn::Connec
     slot.connected.store(true, Ordering::Relaxed);
     info!(%peer, "peer connected");
     loop {
-        let mut recv = match conn.accept_uni().await {
+        let recv = match conn.accept_uni().await {
             Ok(r) => r,
             Err(e) => {
                 debug!(%peer, error = %e, "connection ended");
@@ -330,36 +394,7 @@ async fn serve_connection(shared: Arc<Shared>, peer: NodeId, conn: quinn::Connec
         };
         let shared = shared.clone();
         let conn = conn.clone();
-        tokio::spawn(async move {
-            loop {
-                match frame::read_frame(&mut recv, shared.config.max_message_bytes).await {
-                    Ok(Some(payload)) => {
-                        if shared
-                            .inbound
-                            .send(Inbound {
-                                from: peer,
-                                payload,
-                            })
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
-                    }
-                    Ok(None) => return,
-                    Err(FrameError::TooLarge { len, max }) => {
-                        shared.stats.oversize_closed.fetch_add(1, Ordering::Relaxed);
-                        warn!(%peer, len, max, "peer sent an over-cap message; closing the connection");
-                        conn.close(CLOSE_TOO_LARGE.into(), b"message too large");
-                        return;
-                    }
-                    Err(e) => {
-                        debug!(%peer, error = %e, "stream ended");
-                        return;
-                    }
-                }
-            }
-        });
+        tokio::spawn(read_stream(shared, peer, conn, recv));
     }
     // Only clear the slot if it still holds this connection (a newer one may have replaced it).
     let cleared = slot.conn.send_if_modified(|c| {
@@ -376,6 +411,62 @@ async fn serve_connection(shared: Arc<Shared>, peer: NodeId, conn: quinn::Connec
         slot.connected.store(false, Ordering::Relaxed);
         info!(%peer, "peer disconnected");
     }
+}
+
+/// Reads one stream's frames into the peer's inbound queue until it ends: the frame's length
+/// first, then the peer's byte budget is reserved (waiting if the peer is over it), then the
+/// body, which must arrive within the frame deadline.
+async fn read_stream(
+    shared: Arc<Shared>,
+    peer: NodeId,
+    conn: quinn::Connection,
+    mut recv: quinn::RecvStream,
+) {
+    let max = shared.config.max_message_bytes;
+    let inbox = &shared.inboxes[peer.index()];
+    loop {
+        let len = match frame::read_len(&mut recv, max).await {
+            Ok(Some(len)) => len,
+            Ok(None) => return,
+            Err(FrameError::TooLarge { len, max }) => {
+                shared.stats.oversize_closed.fetch_add(1, Ordering::Relaxed);
+                warn!(%peer, len, max, "peer sent an over-cap message; closing the connection");
+                conn.close(CLOSE_TOO_LARGE.into(), b"message too large");
+                return;
+            }
+            Err(e) => {
+                debug!(%peer, error = %e, "stream ended");
+                return;
+            }
+        };
+        let Some(reserved) = inbox.reserve(len).await else {
+            return;
+        };
+        match frame::read_body(&mut recv, len, shared.config.frame_deadline).await {
+            Ok(payload) => {
+                if !reserved.send(payload).await {
+                    return;
+                }
+            }
+            Err(FrameError::Stalled { len, received }) => {
+                shared.stats.stalled_stopped.fetch_add(1, Ordering::Relaxed);
+                if let Some(held) = STALLED_LOG.allow() {
+                    warn!(%peer, len, received, similar_held_back = held, "peer stalled mid-frame; stopping the stream");
+                }
+                let _ = recv.stop(STOP_STALLED.into());
+                return;
+            }
+            Err(e) => {
+                debug!(%peer, error = %e, "stream ended mid-frame");
+                return;
+            }
+        }
+    }
+}
+
+/// A QUIC flow-control window of `bytes`, capped at what QUIC can express.
+fn window(bytes: usize) -> quinn::VarInt {
+    quinn::VarInt::from_u64(bytes as u64).unwrap_or(quinn::VarInt::MAX)
 }
 
 /// Drains the peer's queue onto one long-lived stream of the current connection.

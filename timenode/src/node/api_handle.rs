@@ -9,6 +9,7 @@ use crate::pool::Pool;
 use crate::store::{ChainStore, Store};
 use async_trait::async_trait;
 use ed25519_dalek::SigningKey;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tickchain_api::wire::{Nonce, SourceSummary, TickRef, TimeStatement};
@@ -16,7 +17,7 @@ use tickchain_api::{
     HandleError, MetricsSnapshot, NetworkStatus, NodeHandle, NodeStatus, ProofStatus, Receipt,
     SignedTime, SourceMetric, SubmitError, TickSummary,
 };
-use tickchain_sdk::{Digest, Genesis, Height, Nanos, NodeId};
+use tickchain_sdk::{Digest, Evidence, Genesis, Height, Nanos, NodeId};
 use tokio::sync::broadcast;
 
 /// What the event loop shares with the API as it runs.
@@ -30,6 +31,11 @@ pub struct LiveStatus {
     pub last_lag_ns: AtomicI64,
     /// The consensus view this node is in.
     pub view: AtomicU64,
+    /// Pieces of misbehaviour evidence stored since this process started.
+    pub evidence: AtomicU64,
+    /// Peer messages dropped since this process started, by reason (the consensus core's
+    /// `Rejection` codes and the transport's), as `/metrics` shows them.
+    pub rejections: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// The node as the API sees it.
@@ -207,7 +213,27 @@ impl NodeHandle for NodeApi {
                     radius_ns: s.radius.0,
                 })
                 .collect(),
+            evidence: self.live.evidence.load(Ordering::Relaxed),
+            peer_rejections: self
+                .live
+                .rejections
+                .lock()
+                .expect("status lock")
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect(),
         }
+    }
+
+    async fn evidence(&self, limit: u32) -> Result<Vec<Evidence>, HandleError> {
+        let stored = self.store.misbehaviour(limit as usize).map_err(storage)?;
+        // Every stored piece was written by this node from a verified `Evidence`; one that no
+        // longer parses (a format change) is skipped rather than failing the whole list.
+        Ok(stored
+            .iter()
+            .filter_map(|b| std::str::from_utf8(b).ok())
+            .filter_map(|text| Evidence::from_json(text).ok())
+            .collect())
     }
 }
 

@@ -3,8 +3,9 @@
 //! Owns: the driver's side of the core's contract (`tickchain_consensus::io`): make every
 //! `Persist` durable (one flush for a run of them) before executing any later action, so no
 //! vote leaves the node before it would survive SIGKILL; send what the core sends; keep its
-//! timers; store each final tick and tell the pool, the API and observers. Never: decides
-//! anything about the protocol (the core does) or reads peer bytes (the shell does).
+//! timers; store each final tick and tell the pool, the API and observers; keep the evidence of
+//! misbehaviour the core reports. Never: decides anything about the protocol (the core does) or
+//! reads peer bytes (the shell does).
 
 use super::api_handle::{self, LiveStatus};
 use super::failpoint::{self, WriteKind};
@@ -13,14 +14,14 @@ use super::timers::Timers;
 use super::{FinalEvent, NodeError};
 use crate::net::Transport;
 use crate::pool::Pool;
-use crate::store::{ChainStore, Store};
+use crate::store::{ChainStore, Kept, Store};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tickchain_api::TickSummary;
 use tickchain_consensus::codec;
 use tickchain_consensus::io::{Action, Record};
 use tickchain_consensus::{ChainTick, LocalClock, Message, Persisted};
-use tickchain_sdk::{Batch, Genesis, Hash, Height, NodeId};
+use tickchain_sdk::{Batch, Evidence, Genesis, Hash, Height, NodeId};
 use tracing::info;
 
 /// The executor of the core's actions, with everything they touch.
@@ -79,6 +80,7 @@ impl Driver {
                     ours,
                     theirs,
                 } => return Err(self.conflict(height, ours, theirs)),
+                Action::Evidence(e) => self.misbehaviour(&e),
             }
         }
         if !pending.is_empty() {
@@ -168,6 +170,30 @@ impl Driver {
             tracing::error!(error = %e, "cannot store the evidence of conflicting final ticks");
         }
         NodeError::ConflictingFinality { height }
+    }
+
+    /// A member signed two conflicting statements (`specs/evidence.md`): keeps the pair in the
+    /// store's `misbehaviour` tree (once per member, view and rule; the first 4,096), counts
+    /// it and logs it. The node goes on: the core already counted only the first statement.
+    fn misbehaviour(&self, e: &Evidence) {
+        tracing::warn!(
+            member = e.member.0,
+            rule = e.rule.code(),
+            view = e.view().0,
+            "misbehaviour: a ring member signed two conflicting statements; keeping the evidence"
+        );
+        let mut id = Vec::with_capacity(10);
+        id.extend_from_slice(&e.member.0.to_be_bytes());
+        id.extend_from_slice(&e.view().0.to_be_bytes());
+        id.extend_from_slice(e.rule.code().as_bytes());
+        let json = serde_json::to_vec(e).expect("evidence serializes");
+        match self.store.put_misbehaviour(&id, &json) {
+            Ok(Kept::Stored) => {
+                self.live.evidence.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Kept::Known | Kept::Full) => {}
+            Err(err) => tracing::error!(error = %err, "cannot store misbehaviour evidence"),
+        }
     }
 
     /// Deletes from the on-disk record log what a replay would drop now that `tip` is final

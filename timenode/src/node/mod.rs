@@ -9,9 +9,11 @@
 
 pub mod anchoring;
 pub mod api_handle;
+mod budget;
 pub mod clock;
 mod driver;
 pub mod failpoint;
+mod fetch_server;
 pub mod records;
 mod shell;
 pub mod timers;
@@ -29,7 +31,7 @@ use std::future::Future;
 use std::sync::Arc;
 use tickchain_api::TickSummary;
 use tickchain_consensus::Core;
-use tickchain_consensus::config::{Config as CoreConfig, Context};
+use tickchain_consensus::config::Context;
 use tickchain_consensus::crypto::Verifier;
 use tickchain_consensus::io::Input;
 use tickchain_consensus::persist::Persisted;
@@ -77,6 +79,9 @@ pub enum NodeError {
     /// A socket error.
     #[error("socket: {0}")]
     Io(#[from] std::io::Error),
+    /// The consensus thread ended without a result (it panicked); the node stops.
+    #[error("the consensus thread stopped without a result (it panicked)")]
+    ConsensusThread,
     /// Two final ticks at one height, each with a valid certificate: more than f members are
     /// faulty. The evidence is in the store's `evidence` tree; the node stops (fail-stop).
     #[error(
@@ -253,7 +258,7 @@ impl Node {
             me,
             key,
             Verifier::new(genesis.clone()),
-            CoreConfig::default(),
+            config.consensus.core_config(),
         );
         let core = Core::new(ctx, &persisted);
         let driver = driver::Driver {
@@ -269,7 +274,13 @@ impl Node {
             live,
             pruning: Default::default(),
         };
+        let fetches = fetch_server::FetchServer::start(
+            genesis.n(),
+            store.clone(),
+            driver.transport.sender(),
+        )?;
         let mut shell = Shell {
+            limits: shell::PeerLimits::new(genesis.n(), fetches),
             core,
             driver,
             clock,
@@ -281,14 +292,9 @@ impl Node {
         for batch in opened.unconfirmed {
             shell.input(Input::Batch(batch))?;
         }
-        let result = shell
-            .run(
-                config.clock.poll_interval_ms,
-                inbound,
-                opened.sealed,
-                shutdown,
-            )
-            .await;
+        let poll_ms = config.clock.poll_interval_ms;
+        let (shell, result) =
+            on_own_thread(shell, poll_ms, inbound, opened.sealed, shutdown).await?;
         info!(node = %me, "shutting down");
         let _ = anchor_stop.send(true);
         let _ = api_stop.send(());
@@ -298,6 +304,42 @@ impl Node {
         shell.driver.transport.shutdown().await;
         result
     }
+}
+
+/// Runs the consensus event loop on a thread of its own with a single-threaded runtime, so
+/// intake (HTTP handlers, the pool, proof reads) on the node's main runtime cannot delay a
+/// vote or a timer (issue 13, finding 8); returns the shell and the loop's result once it
+/// stops (when `shutdown` completes here, or on an error there).
+async fn on_own_thread(
+    mut shell: Shell,
+    poll_ms: u64,
+    inbound: crate::net::InboundQueue,
+    sealed: tokio::sync::mpsc::UnboundedReceiver<tickchain_sdk::Batch>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(Shell, Result<(), NodeError>), NodeError> {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("consensus".into())
+        .spawn(move || {
+            let result = runtime.block_on(shell.run(poll_ms, inbound, sealed, async {
+                let _ = stop_rx.await;
+            }));
+            let _ = done_tx.send((shell, result));
+        })?;
+    tokio::pin!(shutdown);
+    let mut done_rx = done_rx;
+    tokio::select! {
+        done = &mut done_rx => {
+            return done.map_err(|_| NodeError::ConsensusThread);
+        }
+        _ = &mut shutdown => {}
+    }
+    let _ = stop_tx.send(());
+    done_rx.await.map_err(|_| NodeError::ConsensusThread)
 }
 
 /// Brings the chain store level with the record log after a crash and returns the chain's tip.

@@ -9,11 +9,30 @@
 //!   certificates we hold), appended before anything that depends on them is sent;
 //! - `final`: u64 big-endian height → final tick bytes;
 //! - `seconds`: u64 big-endian second → u64 big-endian height;
-//! - `hashes`: tick hash → u64 big-endian height (to serve catch-up fetches by hash).
+//! - `hashes`: tick hash → u64 big-endian height (to serve catch-up fetches by hash);
+//! - `evidence`: u64 big-endian height → conflicting final ticks (`specs/consensus.md` §7);
+//! - `misbehaviour`: u64 big-endian sequence → one member's conflicting signed statements
+//!   (`specs/evidence.md`), at most [`MAX_MISBEHAVIOUR`], the first kept; and
+//!   `misbehaviour-ids`: the caller's identity of each → its sequence, so each is kept once.
 
 use sled::Transactional;
 use std::path::Path;
 use tickchain_sdk::{Hash, Height, Second};
+
+/// Most pieces of misbehaviour evidence kept; later ones are dropped (the first are kept, so
+/// a member cannot push its oldest evidence out by misbehaving more).
+pub const MAX_MISBEHAVIOUR: usize = 4096;
+
+/// What [`Store::put_misbehaviour`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// Stored (and flushed).
+    Stored,
+    /// Evidence with the same identity is already kept.
+    Known,
+    /// [`MAX_MISBEHAVIOUR`] pieces are kept already; this one is dropped.
+    Full,
+}
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +130,49 @@ impl Store {
                 kv.map(|(k, v)| (Height(from_be(&k)), v.to_vec()))
                     .map_err(StoreError::from)
             })
+            .collect()
+    }
+
+    /// Keeps one piece of misbehaviour evidence (`specs/evidence.md`): `bytes` under the next
+    /// sequence number, unless evidence with identity `id` is kept already or
+    /// [`MAX_MISBEHAVIOUR`] pieces are; flushed before it returns when stored.
+    pub fn put_misbehaviour(&self, id: &[u8], bytes: &[u8]) -> Result<Kept, StoreError> {
+        let items = self.db.open_tree("misbehaviour")?;
+        let ids = self.db.open_tree("misbehaviour-ids")?;
+        if ids.contains_key(id)? {
+            return Ok(Kept::Known);
+        }
+        // Sequence numbers are dense from 0 and nothing is ever deleted, so the next one is
+        // the count kept, and the cap is one comparison.
+        let next = match items.last()? {
+            Some((k, _)) => from_be(&k) + 1,
+            None => 0,
+        };
+        if next >= MAX_MISBEHAVIOUR as u64 {
+            return Ok(Kept::Full);
+        }
+        (&items, &ids)
+            .transaction(|(items, ids)| {
+                items.insert(&be(next), bytes)?;
+                ids.insert(id, &be(next))?;
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e: sled::transaction::TransactionError<()>| match e {
+                sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
+                sled::transaction::TransactionError::Abort(()) => unreachable!("never aborts"),
+            })?;
+        self.db.flush()?;
+        Ok(Kept::Stored)
+    }
+
+    /// Up to `limit` pieces of misbehaviour evidence kept, newest first.
+    pub fn misbehaviour(&self, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.db
+            .open_tree("misbehaviour")?
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|kv| kv.map(|(_, v)| v.to_vec()).map_err(StoreError::from))
             .collect()
     }
 

@@ -201,6 +201,19 @@ impl Node {
     pub fn finals(&self) -> BTreeMap<u64, Seen> {
         self.finals.lock().unwrap().clone()
     }
+
+    /// How the started process ended, if it has exited by itself (`None` while it runs or when
+    /// it was not started). The process stays held, so `sigkill` or drop still clean up.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut().and_then(|c| c.try_wait().unwrap())
+    }
+
+    /// The last `lines` lines of the node's log (over every start), for failure messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = std::fs::read_to_string(self.dir.join("log")).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
 }
 
 impl Drop for Node {
@@ -243,6 +256,31 @@ pub fn stop_and_check_agreement(
         );
     }
     chains
+}
+
+/// Checks that no signer finalized two ticks in one view across every certificate stored by
+/// the stopped `nodes` (no equivocation survives into any chain); returns the number of
+/// (signer, view) finalize votes seen.
+pub fn assert_no_equivocation(nodes: &[Node]) -> usize {
+    let mut votes: BTreeMap<(u16, u64), tickchain_sdk::Hash> = BTreeMap::new();
+    for n in nodes {
+        let store = Store::open(&n.dir.join("data")).unwrap();
+        for (_, bytes) in store.finals_from(Height(1), usize::MAX).unwrap() {
+            let t = records::decode_final(&bytes).unwrap();
+            if let Some(cert) = t.certificate {
+                for v in cert.votes {
+                    let prev = votes.insert((v.signer.0, cert.view.0), cert.tick_hash);
+                    assert!(
+                        prev.is_none_or(|h| h == cert.tick_hash),
+                        "signer {} finalized two ticks in view {}",
+                        v.signer.0,
+                        cert.view.0
+                    );
+                }
+            }
+        }
+    }
+    votes.len()
 }
 
 /// Reads a stopped node's chain and checks links, strictly increasing seconds and every
@@ -305,6 +343,16 @@ pub fn free_tcp_ports(n: usize) -> Vec<u16> {
 
 pub fn setup(root: &Path, n: usize) -> (Genesis, Vec<Node>) {
     setup_with(root, n, |_| DECLARED_CLOCK.to_string())
+}
+
+/// Like `setup`, with `extra(i)` appended to node i's config after the declared clock (e.g. a
+/// `[consensus]` section).
+pub fn setup_with_config(
+    root: &Path,
+    n: usize,
+    extra: impl Fn(usize) -> String,
+) -> (Genesis, Vec<Node>) {
+    setup_with(root, n, |i| format!("{DECLARED_CLOCK}\n{}\n", extra(i)))
 }
 
 /// Like `setup`, with node i's clock and source sections from `clock(i)`.

@@ -1,11 +1,12 @@
 //! `tickchain`: verify and inspect tickchain proofs, and compute the digests clients submit.
 //!
-//! Exit codes: 0 success; 1 a proof failed verification (offline, or an anchor's root on
-//! chain); 2 bad input (unreadable file, malformed proof or genesis, bad arguments, an RPC
-//! endpoint that cannot be reached or is another chain).
+//! Exit codes: 0 success; 1 a proof or evidence failed verification (offline, or an anchor's
+//! root on chain); 2 bad input (unreadable file, malformed proof, evidence or genesis, bad
+//! arguments, an RPC endpoint that cannot be reached or is another chain).
 
 mod anchors;
 mod digest;
+mod evidence_cmd;
 mod inspect;
 mod stamp_cmd;
 mod text;
@@ -48,6 +49,18 @@ enum Command {
         /// than a day ahead of this machine's clock fails with `future_second`.
         #[arg(long)]
         no_clock_check: bool,
+    },
+    /// Check evidence of misbehaviour (one element of `GET /v1/evidence`, as JSON) offline
+    /// against the network's genesis: which member, which rule, both signatures.
+    VerifyEvidence {
+        /// The evidence file (JSON).
+        evidence: PathBuf,
+        /// The network's genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Print the verified result and both statements as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Print a readable summary of a proof (does not verify it).
     Inspect {
@@ -129,6 +142,11 @@ fn main() -> ExitCode {
             &rpc,
             !no_clock_check,
         ),
+        Command::VerifyEvidence {
+            evidence,
+            genesis,
+            json,
+        } => evidence_cmd::run(&evidence, &genesis, json),
         Command::Inspect { proof } => inspect::run(&proof),
         Command::Digest { file } => digest::run(&file),
         Command::Convert { proof, out, to } => verify_cmd::convert(&proof, &out, to),
