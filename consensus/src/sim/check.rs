@@ -1,9 +1,10 @@
 //! The invariants every simulated run must satisfy, and the statistics it yields.
 //!
-//! Owns: safety (agreement, hash links, strictly increasing seconds), no honest double vote,
-//! every certificate accepted by `tickchain_sdk::Network::verify_certificate`, certificate
-//! windows bounded by honest readings and by true time, no tick at a lying clock's time, and the
-//! liveness and lag measurements. Never: changes the run it judges.
+//! Owns: safety (agreement, hash links, strictly increasing seconds), no honest double vote
+//! (over every vote a node persisted or sent, across restarts) and no vote sent before it was
+//! persisted, every certificate accepted by `tickchain_sdk::Network::verify_certificate`,
+//! certificate windows bounded by honest readings and by true time, no tick at a lying clock's
+//! time, and the liveness and lag measurements. Never: changes the run it judges.
 
 use super::scenario::Byzantine;
 use super::world::World;
@@ -24,6 +25,21 @@ pub struct Stats {
     pub ticked_seconds: usize,
     /// Per final tick: true time of its first report minus its second's start, in ns.
     pub lags: Vec<i64>,
+    /// Votes by Byzantine signers inside the distinct certificates the honest nodes reported.
+    pub byzantine_votes_in_certificates: usize,
+    /// Of those, votes whose reading an honest node would not sign for the tick's second (not
+    /// within `[S − max_early, S + max_late]`, or inverted).
+    pub lying_readings_in_certificates: usize,
+}
+
+impl Stats {
+    /// The liveness this run reached: ticked seconds per window second, in per mille (1000 for
+    /// an empty window).
+    pub fn ticked_per_mille(&self) -> usize {
+        (self.ticked_seconds * 1000)
+            .checked_div(self.window_seconds)
+            .unwrap_or(1000)
+    }
 }
 
 /// Checks every invariant of `world` after it ran; the error says which one broke and where.
@@ -35,6 +51,8 @@ pub fn check(world: &World) -> Result<Stats, String> {
     let mut first_seen: BTreeMap<Hash, (i64, &tickchain_sdk::Tick)> = BTreeMap::new();
     let mut verified: HashSet<Hash> = HashSet::new();
     let mut stats = Stats::default();
+    let early = i64::from(g.max_early_ms) * 1_000_000;
+    let late = i64::from(g.max_late_ms) * 1_000_000;
     if let Some((node, height)) = world.log.conflicts.first() {
         return Err(format!(
             "node {node} reported conflicting final ticks at height {height}"
@@ -94,6 +112,14 @@ pub fn check(world: &World) -> Result<Stats, String> {
                     && max_e.is_some_and(|m| window.earliest <= m)
                     && min_l.is_some_and(|m| m <= window.latest)
                     && max_l.is_some_and(|m| window.latest <= m);
+                let start = t.tick.second.start().0;
+                for v in cert.votes.iter().filter(|v| !honest(v.signer.index())) {
+                    stats.byzantine_votes_in_certificates += 1;
+                    let (e, l) = (v.reading.earliest.0, v.reading.latest.0);
+                    if e > l || e < start.saturating_sub(early) || l > start.saturating_add(late) {
+                        stats.lying_readings_in_certificates += 1;
+                    }
+                }
                 if !bounded {
                     return Err(format!(
                         "height {h}: window {window:?} not bounded by the honest readings"
@@ -117,12 +143,13 @@ pub fn check(world: &World) -> Result<Stats, String> {
         }
     }
     // Ticks are timely in true time; a lying clock never places one.
-    let early = i64::from(g.max_early_ms) * 1_000_000;
-    let late = i64::from(g.max_late_ms) * 1_000_000;
-    let clock_liar = match world.scenario.byzantine {
-        Some((b, Byzantine::ClockOff(_))) => Some(b),
-        _ => None,
-    };
+    let clock_liars: HashSet<NodeId> = world
+        .scenario
+        .byzantine
+        .iter()
+        .filter(|(_, b)| matches!(b, Byzantine::ClockOff(_)))
+        .map(|(id, _)| *id)
+        .collect();
     for (hash, (at, tick)) in &first_seen {
         let start = tick.second.start().0;
         if *at < start - early {
@@ -139,7 +166,7 @@ pub fn check(world: &World) -> Result<Stats, String> {
                 tick.height
             ));
         }
-        if Some(tick.proposer) == clock_liar && (*at - start).abs() > 3_000_000_000 {
+        if clock_liars.contains(&tick.proposer) && (*at - start).abs() > 3_000_000_000 {
             return Err(format!(
                 "the node with a lying clock got tick {} final at its own time",
                 tick.height
@@ -166,13 +193,26 @@ pub fn check(world: &World) -> Result<Stats, String> {
     Ok(stats)
 }
 
-/// No honest node votes twice of a kind in a view, or both finalizes and nullifies a view; its
-/// finalize carries its notarize reading.
+/// No honest node sends a vote it has not persisted, votes twice of a kind in a view (over
+/// what it persisted and what it sent, across crashes and restarts), or both finalizes and
+/// nullifies a view; its finalize carries its notarize reading.
 fn check_votes(world: &World) -> Result<(), String> {
-    for (i, votes) in world.log.votes.iter().enumerate() {
+    if let Some((node, view)) = world.log.unpersisted.first() {
+        return Err(format!(
+            "node {node} sent its vote in view {view} before persisting it"
+        ));
+    }
+    for (i, (persisted, sent)) in world
+        .log
+        .votes
+        .iter()
+        .zip(&world.log.sent_votes)
+        .enumerate()
+    {
         if world.is_byzantine(NodeId(i as u16)) {
             continue;
         }
+        let votes = persisted.iter().chain(sent);
         let mut notarized: HashMap<View, &crate::TickVote> = HashMap::new();
         let mut finalized: HashMap<View, &crate::TickVote> = HashMap::new();
         let mut nullified: HashSet<View> = HashSet::new();

@@ -1,9 +1,10 @@
 //! A seeded, deterministic simulator that runs the real consensus cores.
 //!
-//! Owns: whole-ring runs under clock error, loss, delay, reordering, crashes with restarts from
-//! persisted state, partitions and one Byzantine node, and the invariants those runs must keep.
-//! Never: real time, sockets or OS randomness: a seed replays a run exactly, so a failure is
-//! reported with the seed that reproduces it.
+//! Owns: whole-ring runs under clock error, loss, delay, reordering, crashes (between inputs, or
+//! right after a durable record) with restarts from persisted state, partitions and a coalition
+//! of up to f Byzantine nodes (bad clocks, equivocators, liars about their readings), and the
+//! invariants those runs must keep. Never: real time, sockets or OS randomness: a seed replays a
+//! run exactly, so a failure is reported with the seed that reproduces it.
 
 mod byzantine;
 mod check;
@@ -14,10 +15,10 @@ mod world;
 #[cfg(test)]
 mod tests;
 
-pub use byzantine::Equivocator;
+pub use byzantine::Coalition;
 pub use check::{Stats, check};
 pub use rng::Rng;
-pub use scenario::{Byzantine, Crash, Partition, Scenario};
+pub use scenario::{Byzantine, Crash, CrashPoint, Partition, Scenario};
 pub use world::{GENESIS_SECOND, Log, World};
 
 /// Runs `scenario` and checks its invariants; the error names the seed.

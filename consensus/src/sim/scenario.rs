@@ -1,6 +1,7 @@
 //! What one simulated run looks like: ring size, network, clocks and faults, drawn from a seed.
 //!
-//! Owns: [`Scenario`] and the seeded chaos generator. Never: runs anything (see `world`).
+//! Owns: [`Scenario`], the seeded chaos generator, and the liveness floor each scenario must
+//! reach. Never: runs anything (see `world`).
 
 use super::rng::Rng;
 use crate::Config;
@@ -18,6 +19,24 @@ pub struct Crash {
     /// Whether the node's data is lost while it is down: it restarts from
     /// `Persisted::default()`, as a wiped data directory would.
     pub wipe: bool,
+    /// Where in the node's work the crash lands.
+    pub point: CrashPoint,
+}
+
+/// Where a crash interrupts a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// Between two inputs: every action of the last input was executed.
+    Idle,
+    /// Inside the first input handled at or after `at` that persists a record: that record is
+    /// durable, then only the next `sends` sends or broadcasts go out (a broadcast counts once
+    /// per recipient) and every later action is lost, as when the process dies right after a
+    /// flush, part-way through the sends that depend on it. The node restarts `restart − at`
+    /// after the crash actually happens.
+    AfterPersist {
+        /// Messages still sent after the durable record (0: none).
+        sends: u8,
+    },
 }
 
 /// A network partition: nodes only reach nodes in their own group.
@@ -31,15 +50,25 @@ pub struct Partition {
     pub groups: Vec<u8>,
 }
 
-/// How the one Byzantine node (if any) misbehaves.
+/// How a Byzantine node misbehaves. The Byzantine nodes of one run form a coalition: the
+/// equivocators' conflicting proposals are known to every member, which backs all of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Byzantine {
     /// Runs the protocol with a clock that is off by this much while claiming to be
     /// synchronised with a tight bound.
     ClockOff(Nanos),
-    /// Leads with two conflicting proposals (one per half of the ring) and votes for both;
-    /// also casts a notarize vote for a phantom tick next to every vote it sends.
+    /// In every view it acts in: leads with two conflicting proposals (one per half of the
+    /// ring); next to every notarize and finalize vote it sends, sends one for the other tick to
+    /// the other half (a coalition member's conflicting proposal, or a phantom tick); when it
+    /// nullifies a view with known proposals, also notarizes and finalizes them; and notarizes
+    /// and finalizes both sides of every coalition member's equivocation, to everyone.
     Equivocator,
+    /// Runs the protocol on a true clock, but every notarize and finalize vote it sends (its
+    /// proposals' included, and its backing of the coalition's proposals) carries a lying,
+    /// validly signed reading drawn per vote: shifted by up to an hour, just outside the
+    /// tolerances, widened by up to an hour, `[i64::MIN, i64::MAX]`, or inverted (`earliest`
+    /// after `latest`). Honest nodes count such votes into certificates.
+    ReadingLiar,
 }
 
 /// One run of the simulator.
@@ -63,8 +92,8 @@ pub struct Scenario {
     pub crashes: Vec<Crash>,
     /// Partitions.
     pub partitions: Vec<Partition>,
-    /// The Byzantine node and its behaviour.
-    pub byzantine: Option<(NodeId, Byzantine)>,
+    /// The Byzantine nodes and their behaviours (at most f for the invariants to hold).
+    pub byzantine: Vec<(NodeId, Byzantine)>,
     /// Time after which no crash or partition is active (liveness is measured after it).
     pub heal: Nanos,
     /// Every core's tunables (a test may shrink the view window to make a long outage short).
@@ -87,40 +116,58 @@ impl Scenario {
             clock_error: Nanos::from_millis(5),
             crashes: Vec::new(),
             partitions: Vec::new(),
-            byzantine: None,
+            byzantine: Vec::new(),
             heal: Nanos(0),
             config: Config::default(),
         }
     }
 
     /// A run with faults drawn from `seed`: delay, jitter, loss, clock errors, up to two
-    /// crashes, maybe a partition, and maybe one Byzantine node. Faults end by `heal`.
+    /// crashes of honest nodes (half of them between a durable record and the sends after it),
+    /// maybe a partition, and none, one or f Byzantine nodes (each a bad clock, an equivocator
+    /// or a reading liar). Crashes and partitions end by `heal`.
     pub fn chaos(seed: u64, n: usize, seconds: i64) -> Scenario {
         let mut rng = Rng::new(seed);
         let heal = seconds * SECOND / 2;
-        let byzantine = match rng.below(3) {
-            0 => None,
-            1 => {
-                let off = if rng.chance(500) { 10 } else { -10 };
-                Some(Byzantine::ClockOff(Nanos(off * SECOND)))
-            }
-            _ => Some(Byzantine::Equivocator),
+        let f = (n - 1) / 3;
+        let coalition = match rng.below(3) {
+            0 => 0,
+            1 => 1.min(f),
+            _ => f,
+        };
+        let mut ids: Vec<u16> = (0..n as u16).collect();
+        let mut byzantine = Vec::new();
+        for _ in 0..coalition {
+            let id = ids.remove(rng.below(ids.len() as u64) as usize);
+            let kind = match rng.below(3) {
+                0 => {
+                    let off = if rng.chance(500) { 10 } else { -10 };
+                    Byzantine::ClockOff(Nanos(off * SECOND))
+                }
+                1 => Byzantine::Equivocator,
+                _ => Byzantine::ReadingLiar,
+            };
+            byzantine.push((NodeId(id), kind));
         }
-        .map(|b| (NodeId(rng.below(n as u64) as u16), b));
-        let honest: Vec<NodeId> = (0..n as u16)
-            .map(NodeId)
-            .filter(|id| byzantine.is_none_or(|(b, _)| b != *id))
-            .collect();
+        let honest: Vec<NodeId> = ids.into_iter().map(NodeId).collect();
         let mut crashes = Vec::new();
         for _ in 0..rng.below(3) {
             let node = honest[rng.below(honest.len() as u64) as usize];
-            let at = rng.range(SECOND, heal - 3 * SECOND);
-            let restart = rng.range(at + 100 * MS, heal - SECOND);
+            let at = rng.range(SECOND, heal - 4 * SECOND);
+            let restart = rng.range(at + 100 * MS, heal - 2 * SECOND);
+            let point = if rng.chance(500) {
+                CrashPoint::AfterPersist {
+                    sends: rng.below(4) as u8,
+                }
+            } else {
+                CrashPoint::Idle
+            };
             crashes.push(Crash {
                 node,
                 at: Nanos(at),
                 restart: Nanos(restart),
                 wipe: false,
+                point,
             });
         }
         let mut partitions = Vec::new();
@@ -150,9 +197,11 @@ impl Scenario {
         }
     }
 
-    /// Whether liveness is expected after `heal`: no Byzantine node that can stall its own
-    /// views without being skipped (a bad clock is skipped; an equivocator is not).
-    pub fn expects_liveness(&self) -> bool {
-        !matches!(self.byzantine, Some((_, Byzantine::Equivocator)))
+    /// The equivocators among the Byzantine nodes.
+    pub fn equivocators(&self) -> usize {
+        self.byzantine
+            .iter()
+            .filter(|(_, b)| *b == Byzantine::Equivocator)
+            .count()
     }
 }

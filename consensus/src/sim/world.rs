@@ -1,12 +1,13 @@
 //! The simulated world: real cores, a seeded lossy network, skewed clocks, crashes, partitions.
 //!
 //! Owns: the discrete-event loop that drives [`Core`]s exactly as a driver would (persist, then
-//! send; timers on each node's own clock) and the log of everything the invariants need. Never:
-//! judges the run (see `check`), and never reads a real clock or OS randomness.
+//! send; timers on each node's own clock), crashes between inputs or right after a durable
+//! record, and the log of everything the invariants need (each node's votes as persisted and as
+//! sent). Never: judges the run (see `check`), and never reads a real clock or OS randomness.
 
-use super::byzantine::Equivocator;
+use super::byzantine::Coalition;
 use super::rng::Rng;
-use super::scenario::{Byzantine, Scenario};
+use super::scenario::{Byzantine, CrashPoint, Scenario};
 use crate::{
     Action, ChainTick, Context, Core, Input, LocalClock, Message, Persisted, Record, Timer,
     Verifier, Vote,
@@ -19,6 +20,21 @@ use tickchain_sdk::{Digest, Hash, Nanos, NodeId, Second, UtcNanos};
 
 /// Genesis second of every simulated network.
 pub const GENESIS_SECOND: Second = Second(1_700_000_000);
+
+/// The seed-independent test network of size `n`, built once per thread and size: deriving its
+/// keys and attestation bindings costs more than a short run.
+fn test_network(n: usize, f: u16) -> TestNetwork {
+    thread_local! {
+        static NETWORKS: std::cell::RefCell<HashMap<usize, TestNetwork>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
+    NETWORKS.with(|nets| {
+        nets.borrow_mut()
+            .entry(n)
+            .or_insert_with(|| TestNetwork::new(&format!("sim-{n}"), n, f, GENESIS_SECOND))
+            .clone()
+    })
+}
 
 #[derive(Debug)]
 enum Event {
@@ -35,6 +51,13 @@ enum Event {
     Crash {
         node: NodeId,
         wipe: bool,
+    },
+    /// From now on, the node crashes right after its next durable record.
+    Arm {
+        node: NodeId,
+        wipe: bool,
+        sends: u8,
+        down: i64,
     },
     Restart(NodeId),
     Batch(i64),
@@ -70,6 +93,9 @@ struct Node {
     timers: HashMap<Timer, UtcNanos>,
     offset: i64,
     radius: i64,
+    /// A crash armed to land right after the next durable record: (wipe, sends still let out,
+    /// time down).
+    armed: Option<(bool, u8, i64)>,
 }
 
 /// Everything observed in a run, in true (simulated) time, for the invariants and reports.
@@ -79,6 +105,17 @@ pub struct Log {
     pub finalized: Vec<Vec<(i64, ChainTick)>>,
     /// Each node's own votes, as persisted (across restarts).
     pub votes: Vec<Vec<Vote>>,
+    /// Each node's own votes, as sent (a proposal counts as its notarize vote), across
+    /// restarts; repeats of one vote are kept once.
+    pub sent_votes: Vec<Vec<Vote>>,
+    /// Own votes a node sent before persisting them: (node, view). The driver contract
+    /// (`io.rs`) makes this impossible for a correct core.
+    pub unpersisted: Vec<(NodeId, tickchain_sdk::View)>,
+    /// Final ticks a restarted node reported from its newest final record because the crash
+    /// cut their report (the daemon's start-up repair, `specs/consensus.md` §9).
+    pub repaired: usize,
+    /// Crashes that landed right after a durable record: (node, true time, actions lost).
+    pub crashes_after_persist: Vec<(NodeId, i64, usize)>,
     /// True time at which each tick (by hash) was first proposed.
     pub proposed_at: HashMap<Hash, i64>,
     /// Each node's view changes: (true time, new view).
@@ -116,7 +153,7 @@ pub struct World {
     pub trace: bool,
     ctxs: Vec<Arc<Context>>,
     nodes: Vec<Node>,
-    equivocator: Option<Equivocator>,
+    coalition: Coalition,
     queue: BinaryHeap<Reverse<Queued>>,
     seq: u64,
     now: i64,
@@ -130,7 +167,7 @@ impl World {
     pub fn new(scenario: Scenario) -> World {
         let n = scenario.n;
         let f = ((n - 1) / 3) as u16;
-        let net = TestNetwork::new(&format!("sim-{n}"), n, f, GENESIS_SECOND);
+        let net = test_network(n, f);
         let mut rng = Rng::new(scenario.seed.wrapping_mul(31).wrapping_add(7));
         let ctxs: Vec<Arc<Context>> = Context::ring(&net, scenario.config.clone());
         let verifier = ctxs[0].verifier.clone();
@@ -139,11 +176,13 @@ impl World {
             .map(|i| {
                 let mut offset = rng.range(-err, err);
                 let mut radius = err + 10_000_000;
-                if let Some((b, Byzantine::ClockOff(off))) = scenario.byzantine
-                    && b.index() == i
-                {
-                    offset = off.0;
-                    radius = 10_000_000;
+                for (b, kind) in &scenario.byzantine {
+                    if let Byzantine::ClockOff(off) = kind
+                        && b.index() == i
+                    {
+                        offset = off.0;
+                        radius = 10_000_000;
+                    }
                 }
                 Node {
                     core: None,
@@ -151,18 +190,21 @@ impl World {
                     timers: HashMap::new(),
                     offset,
                     radius,
+                    armed: None,
                 }
             })
             .collect();
-        let equivocator = match scenario.byzantine {
-            Some((b, Byzantine::Equivocator)) => Some(Equivocator::new(
-                b,
-                net.keys[b.index()].clone(),
-                net.genesis.hash,
-                n,
-            )),
-            _ => None,
-        };
+        let members = scenario
+            .byzantine
+            .iter()
+            .map(|(b, kind)| (*b, *kind, net.keys[b.index()].clone()))
+            .collect();
+        let g = &net.genesis;
+        let tolerances = (
+            Nanos::from_millis(i64::from(g.max_early_ms)),
+            Nanos::from_millis(i64::from(g.max_late_ms)),
+        );
+        let coalition = Coalition::new(members, g.hash, n, tolerances, scenario.seed);
         let start = GENESIS_SECOND.start().0 + 1_000_000_000 + 300_000_000;
         let mut world = World {
             log: Log {
@@ -172,6 +214,7 @@ impl World {
                 conflicts: Vec::new(),
                 offered: Vec::new(),
                 votes: vec![Vec::new(); n],
+                sent_votes: vec![Vec::new(); n],
                 views: vec![Vec::new(); n],
                 wiped: vec![Vec::new(); n],
                 max_waiting: vec![0; n],
@@ -183,7 +226,7 @@ impl World {
             verifier,
             ctxs,
             nodes,
-            equivocator,
+            coalition,
             queue: BinaryHeap::new(),
             seq: 0,
             now: start,
@@ -194,14 +237,27 @@ impl World {
             world.restart(NodeId(i as u16));
         }
         for c in world.scenario.crashes.clone() {
-            world.push(
-                start + c.at.0,
-                Event::Crash {
-                    node: c.node,
-                    wipe: c.wipe,
-                },
-            );
-            world.push(start + c.restart.0, Event::Restart(c.node));
+            match c.point {
+                CrashPoint::Idle => {
+                    world.push(
+                        start + c.at.0,
+                        Event::Crash {
+                            node: c.node,
+                            wipe: c.wipe,
+                        },
+                    );
+                    world.push(start + c.restart.0, Event::Restart(c.node));
+                }
+                CrashPoint::AfterPersist { sends } => world.push(
+                    start + c.at.0,
+                    Event::Arm {
+                        node: c.node,
+                        wipe: c.wipe,
+                        sends,
+                        down: c.restart.0 - c.at.0,
+                    },
+                ),
+            }
         }
         world.push(start, Event::Batch(0));
         world
@@ -217,9 +273,9 @@ impl World {
         self.now
     }
 
-    /// Whether node `id` is the scenario's Byzantine node.
+    /// Whether node `id` is one of the scenario's Byzantine nodes.
     pub fn is_byzantine(&self, id: NodeId) -> bool {
-        self.scenario.byzantine.is_some_and(|(b, _)| b == id)
+        self.scenario.byzantine.iter().any(|(b, _)| *b == id)
     }
 
     fn push(&mut self, at: i64, event: Event) {
@@ -260,19 +316,27 @@ impl World {
                         self.input(node, Input::Timer(timer));
                     }
                 }
-                Event::Crash { node: id, wipe } => {
-                    let node = &mut self.nodes[id.index()];
-                    node.core = None;
-                    node.timers.clear();
-                    if wipe {
-                        node.persisted = Persisted::default();
-                        let reported = self.log.finalized[id.index()].len();
-                        self.log.wiped[id.index()].push(reported);
-                    }
-                }
+                Event::Crash { node, wipe } => self.crash(node, wipe),
+                Event::Arm {
+                    node,
+                    wipe,
+                    sends,
+                    down,
+                } => self.nodes[node.index()].armed = Some((wipe, sends, down)),
                 Event::Restart(id) => self.restart(id),
                 Event::Batch(k) => self.offer_batch(k),
             }
+        }
+    }
+
+    fn crash(&mut self, id: NodeId, wipe: bool) {
+        let node = &mut self.nodes[id.index()];
+        node.core = None;
+        node.timers.clear();
+        if wipe {
+            node.persisted = Persisted::default();
+            let reported = self.log.finalized[id.index()].len();
+            self.log.wiped[id.index()].push(reported);
         }
     }
 
@@ -280,6 +344,21 @@ impl World {
         let node = &mut self.nodes[id.index()];
         if node.core.is_some() {
             return;
+        }
+        // A crash between a final tick's record and its report leaves the record one height
+        // above the last report; the daemon appends that tick to its chain on start
+        // (`specs/consensus.md` §9), and so does the simulator. A larger gap is left for the
+        // checks to flag: no crash can produce it.
+        let i = id.index();
+        let since = self.log.wiped[i].last().copied().unwrap_or(0);
+        let reported = self.log.finalized[i][since..]
+            .last()
+            .map_or(0, |(_, t)| t.tick.height.0);
+        if let Some(t) = &node.persisted.finalized
+            && t.tick.height.0 == reported + 1
+        {
+            self.log.finalized[i].push((self.now, t.clone()));
+            self.log.repaired += 1;
         }
         node.core = Some(Core::new(self.ctxs[id.index()].clone(), &node.persisted));
         self.input(id, Input::Start);
@@ -311,23 +390,86 @@ impl World {
             );
         }
         let before = core.view();
-        let mut actions = core.handle(&clock, input);
+        let actions = core.handle(&clock, input);
         let held = &mut self.log.max_waiting[id.index()];
         *held = (*held).max(core.unlinked_ticks());
         if core.view() != before {
             self.log.views[id.index()].push((self.now, core.view()));
         }
-        if let Some(eq) = self.equivocator.as_mut()
-            && eq.id() == id
-        {
-            actions = eq.rewrite(actions);
+        let actions: Vec<(NodeId, Action)> = if self.coalition.rewrites(id) {
+            self.coalition.rewrite(id, actions)
+        } else {
+            actions.into_iter().map(|a| (id, a)).collect()
+        };
+        let armed = self.nodes[id.index()].armed;
+        let persists = actions.iter().any(|(_, a)| matches!(a, Action::Persist(_)));
+        if let (Some((wipe, sends, down)), true) = (armed, persists) {
+            return self.execute_until_crash(id, actions, wipe, sends, down);
         }
-        for action in actions {
+        for (by, action) in actions {
             if self.trace {
-                println!("      n{id} -> {}", describe_action(&action));
+                println!("      n{by} -> {}", describe_action(&action));
             }
-            self.execute(id, action);
+            self.execute(by, action);
         }
+    }
+
+    /// Executes `actions` up to and including the first durable record, lets `sends` more
+    /// messages out (one per recipient), and crashes the node: the rest is lost.
+    fn execute_until_crash(
+        &mut self,
+        id: NodeId,
+        actions: Vec<(NodeId, Action)>,
+        wipe: bool,
+        sends: u8,
+        down: i64,
+    ) {
+        let mut budget = usize::from(sends);
+        let mut persisted = false;
+        let mut lost = 0;
+        for (by, action) in actions {
+            let action = match action {
+                Action::Broadcast(message) if persisted => {
+                    // A broadcast is one send per recipient: the crash may cut it part-way.
+                    for j in 0..self.scenario.n {
+                        if j == by.index() {
+                            continue;
+                        }
+                        if budget == 0 {
+                            lost += 1;
+                            continue;
+                        }
+                        budget -= 1;
+                        self.send(by, NodeId(j as u16), message.clone());
+                    }
+                    continue;
+                }
+                Action::Send { .. } if persisted && budget == 0 => {
+                    lost += 1;
+                    continue;
+                }
+                Action::Send { .. } if persisted => {
+                    budget -= 1;
+                    action
+                }
+                _ if persisted => {
+                    lost += 1;
+                    continue;
+                }
+                other => other,
+            };
+            if matches!(action, Action::Persist(_)) {
+                persisted = true;
+            }
+            self.execute(by, action);
+        }
+        if self.trace {
+            println!("      n{id} CRASH after a durable record, {lost} actions lost");
+        }
+        self.log.crashes_after_persist.push((id, self.now, lost));
+        self.nodes[id.index()].armed = None;
+        self.crash(id, wipe);
+        self.push(self.now + down, Event::Restart(id));
     }
 
     fn execute(&mut self, id: NodeId, action: Action) {
@@ -344,13 +486,17 @@ impl World {
                 }
             }
             Action::Broadcast(message) => {
+                self.log_sent_vote(id, &message);
                 for j in 0..self.scenario.n {
                     if j != id.index() {
                         self.send(id, NodeId(j as u16), message.clone());
                     }
                 }
             }
-            Action::Send { to, message } => self.send(id, to, message),
+            Action::Send { to, message } => {
+                self.log_sent_vote(id, &message);
+                self.send(id, to, message);
+            }
             Action::SetTimer { timer, at } => {
                 let node = &mut self.nodes[id.index()];
                 node.timers.insert(timer, at);
@@ -372,6 +518,26 @@ impl World {
                 self.log.finalized[id.index()].push((self.now, tick));
             }
         }
+    }
+
+    /// Records `message` if it is `id`'s own vote (or proposal), and flags it if `id` never
+    /// persisted it.
+    fn log_sent_vote(&mut self, id: NodeId, message: &Message) {
+        let vote = match message {
+            Message::Notarize(v) if v.signer == id => Vote::Notarize(v.clone()),
+            Message::Finalize(v) if v.signer == id => Vote::Finalize(v.clone()),
+            Message::Nullify(v) if v.signer == id => Vote::Nullify(v.clone()),
+            Message::Proposal(p) if p.vote.signer == id => Vote::Notarize(p.vote.clone()),
+            _ => return,
+        };
+        let i = id.index();
+        if self.log.sent_votes[i].contains(&vote) {
+            return;
+        }
+        if !self.is_byzantine(id) && !self.log.votes[i].contains(&vote) {
+            self.log.unpersisted.push((id, vote.view()));
+        }
+        self.log.sent_votes[i].push(vote);
     }
 
     fn send(&mut self, from: NodeId, to: NodeId, message: Message) {
