@@ -83,6 +83,15 @@ pub struct InboundQueue {
     next: usize,
 }
 
+impl Drop for InboundQueue {
+    /// Releases every reader waiting for its peer's budget: nobody will consume again.
+    fn drop(&mut self) {
+        for q in &self.queues {
+            q.bytes.close();
+        }
+    }
+}
+
 impl InboundQueue {
     /// Queues for `n` nodes (the entry for `me` stays empty), each holding at most `frames`
     /// messages and `budget` bytes; returns the consumer and each node's inbox.

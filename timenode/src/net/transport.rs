@@ -107,6 +107,7 @@ struct Shared {
 /// One warning line per 10 s for events an unauthenticated party can repeat at will.
 static REFUSED_LOG: LogLimit = LogLimit::new(Duration::from_secs(10));
 static STALLED_LOG: LogLimit = LogLimit::new(Duration::from_secs(10));
+static OVERSIZE_LOG: LogLimit = LogLimit::new(Duration::from_secs(10));
 
 impl Shared {
     fn send(&self, to: NodeId, payload: Vec<u8>) -> bool {
@@ -424,43 +425,53 @@ async fn read_stream(
 ) {
     let max = shared.config.max_message_bytes;
     let inbox = &shared.inboxes[peer.index()];
-    loop {
-        let len = match frame::read_len(&mut recv, max).await {
-            Ok(Some(len)) => len,
-            Ok(None) => return,
-            Err(FrameError::TooLarge { len, max }) => {
-                shared.stats.oversize_closed.fetch_add(1, Ordering::Relaxed);
-                warn!(%peer, len, max, "peer sent an over-cap message; closing the connection");
-                conn.close(CLOSE_TOO_LARGE.into(), b"message too large");
+    let frames = async {
+        loop {
+            let len = match frame::read_len(&mut recv, max).await {
+                Ok(Some(len)) => len,
+                Ok(None) => return,
+                Err(FrameError::TooLarge { len, max }) => {
+                    shared.stats.oversize_closed.fetch_add(1, Ordering::Relaxed);
+                    if let Some(held) = OVERSIZE_LOG.allow() {
+                        warn!(%peer, len, max, similar_held_back = held, "peer sent an over-cap message; closing the connection");
+                    }
+                    conn.close(CLOSE_TOO_LARGE.into(), b"message too large");
+                    return;
+                }
+                Err(e) => {
+                    debug!(%peer, error = %e, "stream ended");
+                    return;
+                }
+            };
+            let Some(reserved) = inbox.reserve(len).await else {
                 return;
-            }
-            Err(e) => {
-                debug!(%peer, error = %e, "stream ended");
-                return;
-            }
-        };
-        let Some(reserved) = inbox.reserve(len).await else {
-            return;
-        };
-        match frame::read_body(&mut recv, len, shared.config.frame_deadline).await {
-            Ok(payload) => {
-                if !reserved.send(payload).await {
+            };
+            match frame::read_body(&mut recv, len, shared.config.frame_deadline).await {
+                Ok(payload) => {
+                    if !reserved.send(payload).await {
+                        return;
+                    }
+                }
+                Err(FrameError::Stalled { len, received }) => {
+                    shared.stats.stalled_stopped.fetch_add(1, Ordering::Relaxed);
+                    if let Some(held) = STALLED_LOG.allow() {
+                        warn!(%peer, len, received, similar_held_back = held, "peer stalled mid-frame; stopping the stream");
+                    }
+                    let _ = recv.stop(STOP_STALLED.into());
+                    return;
+                }
+                Err(e) => {
+                    debug!(%peer, error = %e, "stream ended mid-frame");
                     return;
                 }
             }
-            Err(FrameError::Stalled { len, received }) => {
-                shared.stats.stalled_stopped.fetch_add(1, Ordering::Relaxed);
-                if let Some(held) = STALLED_LOG.allow() {
-                    warn!(%peer, len, received, similar_held_back = held, "peer stalled mid-frame; stopping the stream");
-                }
-                let _ = recv.stop(STOP_STALLED.into());
-                return;
-            }
-            Err(e) => {
-                debug!(%peer, error = %e, "stream ended mid-frame");
-                return;
-            }
         }
+    };
+    // A reader waiting for its peer's budget must not outlive the connection: a replaced or
+    // closed connection's buffered bytes are freed only when its last handle goes.
+    tokio::select! {
+        _ = frames => {}
+        _ = conn.closed() => {}
     }
 }
 
@@ -498,7 +509,12 @@ async fn send_loop(shared: Arc<Shared>, peer: NodeId, mut queue: mpsc::Receiver<
             }
         }
         if conn.close_reason().is_none() {
-            continue; // the stream failed but the connection lives: open a new stream
+            // The stream failed but the connection lives: the peer stopped it (it refused the
+            // frame, e.g. as stalled), so the frame is dropped rather than resent forever.
+            if pending.take().is_some() {
+                shared.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            continue;
         }
         let _ = conn_rx.changed().await;
     }

@@ -44,6 +44,14 @@ impl Budget {
             false
         }
     }
+
+    /// Gives back `cost` tokens taken for work that was then not done.
+    pub fn refund(&mut self, peer: NodeId, cost: f64) {
+        let burst = self.burst;
+        if let Some((tokens, _)) = self.buckets.get_mut(peer.index()) {
+            *tokens = (*tokens + cost).min(burst);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,12 @@ use tickchain_consensus::{ChainTick, LocalClock, Message, Persisted};
 use tickchain_sdk::{Batch, Evidence, Genesis, Hash, Height, NodeId};
 use tracing::info;
 
+/// Evidence writes that may be queued or running off the loop at once.
+const MAX_EVIDENCE_WRITES: usize = 16;
+
+static MISBEHAVIOUR_LOG: crate::log_limit::LogLimit =
+    crate::log_limit::LogLimit::new(std::time::Duration::from_secs(10));
+
 /// The executor of the core's actions, with everything they touch.
 pub(super) struct Driver {
     pub store: Store,
@@ -39,6 +45,8 @@ pub(super) struct Driver {
     pub live: Arc<LiveStatus>,
     /// Whether a prune of the record log is under way (at most one at a time).
     pub pruning: Arc<AtomicBool>,
+    /// Evidence writes queued or running off the loop (at most [`MAX_EVIDENCE_WRITES`]).
+    pub evidence_writes: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The record log is pruned on disk after every this many final ticks (`specs/consensus.md`
@@ -176,24 +184,42 @@ impl Driver {
     /// store's `misbehaviour` tree (once per member, view and rule; the first 4,096), counts
     /// it and logs it. The node goes on: the core already counted only the first statement.
     fn misbehaviour(&self, e: &Evidence) {
-        tracing::warn!(
-            member = e.member.0,
-            rule = e.rule.code(),
-            view = e.view().0,
-            "misbehaviour: a ring member signed two conflicting statements; keeping the evidence"
-        );
+        if let Some(held) = MISBEHAVIOUR_LOG.allow() {
+            tracing::warn!(
+                member = e.member.0,
+                rule = e.rule.code(),
+                view = e.view().0,
+                similar_held_back = held,
+                "misbehaviour: a ring member signed two conflicting statements; keeping the evidence"
+            );
+        }
+        // Stored by a blocking task (a sled write and flush), at most a few at a time, so a
+        // member equivocating in every view cannot hold the event loop in fsyncs; what does not
+        // fit is dropped (the member's next equivocation is evidence just as good).
+        if self.evidence_writes.fetch_add(1, Ordering::AcqRel) >= MAX_EVIDENCE_WRITES {
+            self.evidence_writes.fetch_sub(1, Ordering::AcqRel);
+            return;
+        }
         let mut id = Vec::with_capacity(10);
         id.extend_from_slice(&e.member.0.to_be_bytes());
         id.extend_from_slice(&e.view().0.to_be_bytes());
         id.extend_from_slice(e.rule.code().as_bytes());
         let json = serde_json::to_vec(e).expect("evidence serializes");
-        match self.store.put_misbehaviour(&id, &json) {
-            Ok(Kept::Stored) => {
-                self.live.evidence.fetch_add(1, Ordering::Relaxed);
+        let (store, live, writes) = (
+            self.store.clone(),
+            self.live.clone(),
+            self.evidence_writes.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            match store.put_misbehaviour(&id, &json) {
+                Ok(Kept::Stored) => {
+                    live.evidence.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Kept::Known | Kept::Full) => {}
+                Err(err) => tracing::error!(error = %err, "cannot store misbehaviour evidence"),
             }
-            Ok(Kept::Known | Kept::Full) => {}
-            Err(err) => tracing::error!(error = %err, "cannot store misbehaviour evidence"),
-        }
+            writes.fetch_sub(1, Ordering::AcqRel);
+        });
     }
 
     /// Deletes from the on-disk record log what a replay would drop now that `tip` is final

@@ -2,13 +2,16 @@
 //!
 //! Owns: the worker thread that reads the sled chain for a fetch and sends the `Chain`
 //! answers, its bounded request queue, and the per-peer budget checked before a request is
-//! queued (`specs/consensus.md` §10). Never: runs on the consensus loop, reads more than
-//! [`CHAIN_ANSWER`] ticks per wanted hash, or lets one peer use another's budget.
+//! queued (`specs/consensus.md` §10), and at most 8 queued requests per peer. Never: runs on
+//! the consensus loop, reads more than [`CHAIN_ANSWER`] ticks per wanted hash, or lets one peer
+//! use another's budget or fill the queue.
 
 use super::budget::Budget;
 use super::records;
 use crate::net::TransportSender;
 use crate::store::{ChainStore, Store};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::time::Instant;
 use tickchain_consensus::codec::{self, CHAIN_ANSWER};
@@ -22,30 +25,50 @@ pub const HASHES_PER_SECOND: f64 = 64.0;
 pub const HASHES_BURST: f64 = 256.0;
 /// Requests waiting for the worker, over all peers.
 const QUEUE: usize = 64;
+/// Requests waiting for the worker from one peer, so one peer cannot fill the queue.
+const PER_PEER: usize = 8;
 
 /// Why a fetch was not queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
     /// The peer spent its budget.
     OverBudget,
-    /// The worker is busy with other requests.
+    /// The worker is busy with other requests, or with enough of this peer's.
     QueueFull,
 }
 
 /// The handle the event loop holds.
 pub struct FetchServer {
-    queue: SyncSender<(NodeId, Vec<Hash>)>,
+    queue: Option<SyncSender<(NodeId, Vec<Hash>)>>,
     budget: Budget,
+    /// Requests of each peer queued or being answered.
+    in_flight: Arc<Vec<AtomicUsize>>,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for FetchServer {
+    /// Stops the worker (it finishes the request at hand) and waits for it, so its store
+    /// handle is gone when the node's stores close.
+    fn drop(&mut self) {
+        self.queue = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
 }
 
 impl FetchServer {
     /// Starts the worker thread; it stops when this handle is dropped.
     pub fn start(n: usize, store: Store, sender: TransportSender) -> std::io::Result<FetchServer> {
         let (queue, requests) = sync_channel::<(NodeId, Vec<Hash>)>(QUEUE);
-        std::thread::Builder::new()
+        let in_flight: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect());
+        let counts = in_flight.clone();
+        let worker = std::thread::Builder::new()
             .name("fetch-server".into())
             .spawn(move || {
                 for (to, hashes) in requests {
+                    let _done = Done(&counts[to.index()]);
                     for hash in hashes {
                         match answer(&store, &hash) {
                             Ok(Some(ticks)) => {
@@ -58,8 +81,10 @@ impl FetchServer {
                 }
             })?;
         Ok(FetchServer {
-            queue,
+            queue: Some(queue),
             budget: Budget::new(n, HASHES_PER_SECOND, HASHES_BURST),
+            in_flight,
+            worker: Some(worker),
         })
     }
 
@@ -69,13 +94,35 @@ impl FetchServer {
         if hashes.is_empty() {
             return Ok(());
         }
-        if !self.budget.take(from, hashes.len() as f64, now) {
+        let Some(count) = self.in_flight.get(from.index()) else {
+            return Err(Refused::OverBudget);
+        };
+        if count.load(Ordering::Acquire) >= PER_PEER {
+            return Err(Refused::QueueFull);
+        }
+        let cost = hashes.len() as f64;
+        if !self.budget.take(from, cost, now) {
             return Err(Refused::OverBudget);
         }
-        match self.queue.try_send((from, hashes)) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => Err(Refused::QueueFull),
+        count.fetch_add(1, Ordering::AcqRel);
+        let sent = self.queue.as_ref().map(|q| q.try_send((from, hashes)));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            Some(Err(TrySendError::Full(_) | TrySendError::Disconnected(_))) | None => {
+                count.fetch_sub(1, Ordering::AcqRel);
+                self.budget.refund(from, cost);
+                Err(Refused::QueueFull)
+            }
         }
+    }
+}
+
+/// Counts a request as answered when the worker is done with it (even if answering panicked).
+struct Done<'a>(&'a AtomicUsize);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -273,6 +273,7 @@ impl Node {
             ticks: ticks_tx,
             live,
             pruning: Default::default(),
+            evidence_writes: Default::default(),
         };
         let fetches = fetch_server::FetchServer::start(
             genesis.n(),
@@ -293,14 +294,15 @@ impl Node {
             shell.input(Input::Batch(batch))?;
         }
         let poll_ms = config.clock.poll_interval_ms;
-        let (shell, result) =
-            on_own_thread(shell, poll_ms, inbound, opened.sealed, shutdown).await?;
+        let ran = on_own_thread(shell, poll_ms, inbound, opened.sealed, shutdown).await;
         info!(node = %me, "shutting down");
         let _ = anchor_stop.send(true);
         let _ = api_stop.send(());
         let _ = api_task.await;
         pool.stop();
         background.shutdown().await;
+        // A panicked consensus thread took the transport with it; the rest is stopped above.
+        let (shell, result) = ran?;
         shell.driver.transport.shutdown().await;
         result
     }
