@@ -2,7 +2,7 @@
 //! (and two of a 7-node ring) runs a real consensus core with its genesis key on real QUIC and
 //! attacks (`ringkit::byzantine`): invalid, far-future and stale-parent proposals, equivocated
 //! proposals and votes, extreme signed clock readings, replayed votes, duplicate-filled
-//! fetches, huge co-sign ranges, junk frames, unsolicited time replies and stalled 1 MiB
+//! fetches, huge co-sign ranges, unsolicited co-signatures, junk frames, unsolicited time replies and stalled 1 MiB
 //! streams. The honest `timenode` processes keep ticking (≥ 95% of seconds), never fork, never
 //! finalize a tick outside the host clock's window, never crash, keep their memory within 50 MB
 //! of an attack-free control run of the same length, count a rejection for every attack kind in
@@ -35,6 +35,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("duplicate_fetch", &["fetch_repeated_entries"]),
     ("junk_frame", &["undecodable"]),
     ("huge_cosign_range", &["cosign_refused"]),
+    ("unsolicited_cosign_reply", &["cosign_reply_unsolicited"]),
     ("unsolicited_time_reply", &["time_reply_unsolicited"]),
     ("stalled_stream", &["stalled_stream"]),
 ];

@@ -102,29 +102,66 @@ fn key(domain: &AnchorDomain, anchor: &Anchor) -> Key {
     )
 }
 
+/// Anchors we are gathering co-signatures for, at most this many at once (the oldest request is
+/// forgotten first; the relayer asks again for what it still needs).
+const MAX_GATHERING: usize = 64;
+
+/// Co-signatures per anchor we asked the ring to co-sign, oldest request first.
+#[derive(Default)]
+pub struct Gathered {
+    map: HashMap<Key, Vec<(EvmAddress, EvmSignature)>>,
+    order: std::collections::VecDeque<Key>,
+}
+
+impl Gathered {
+    /// Starts gathering for `key` (our own request), forgetting the oldest request if full.
+    fn asked(&mut self, key: Key) -> &mut Vec<(EvmAddress, EvmSignature)> {
+        if !self.map.contains_key(&key) {
+            if self.order.len() >= MAX_GATHERING
+                && let Some(oldest) = self.order.pop_front()
+            {
+                self.map.remove(&oldest);
+            }
+            self.order.push_back(key);
+        }
+        self.map.entry(key).or_default()
+    }
+}
+
 /// Co-signatures gathered from the ring, and the way out to ask for more.
 pub struct RingAttestor {
     key: AttestationKey,
-    gathered: Mutex<HashMap<Key, Vec<(EvmAddress, EvmSignature)>>>,
+    gathered: Mutex<Gathered>,
     ask: mpsc::UnboundedSender<Vec<u8>>,
 }
 
 impl RingAttestor {
-    /// Records a peer's co-signature (the relayer checks it recovers to its address).
+    /// An attestor signing with `key` and asking the ring through `ask`.
+    pub fn new(key: AttestationKey, ask: mpsc::UnboundedSender<Vec<u8>>) -> RingAttestor {
+        RingAttestor {
+            key,
+            gathered: Mutex::new(Gathered::default()),
+            ask,
+        }
+    }
+
+    /// Records a peer's co-signature for an anchor we asked the ring about (the relayer checks
+    /// it recovers to its address). A reply for anything else is ignored: a peer cannot fill
+    /// the table, or push out the anchors we are gathering for. Returns whether it was kept.
     pub fn on_reply(
         &self,
         domain: &AnchorDomain,
         anchor: &Anchor,
         signed: (EvmAddress, EvmSignature),
-    ) {
+    ) -> bool {
         let mut g = self.gathered.lock().expect("attestor lock");
-        if g.len() > 1024 {
-            g.clear(); // stale requests; the relayer asks again
-        }
-        let list = g.entry(key(domain, anchor)).or_default();
+        let Some(list) = g.map.get_mut(&key(domain, anchor)) else {
+            return false;
+        };
         if !list.iter().any(|(a, _)| *a == signed.0) {
             list.push(signed);
         }
+        true
     }
 }
 
@@ -137,7 +174,13 @@ impl Attestor for RingAttestor {
     ) -> Result<Vec<(EvmAddress, EvmSignature)>, BoxError> {
         // The relayer built `anchor` from our own final ticks: we sign it, and ask the ring.
         let own = self.key.attest(&anchor.digest(domain));
-        self.on_reply(domain, anchor, own);
+        {
+            let mut g = self.gathered.lock().expect("attestor lock");
+            let list = g.asked(key(domain, anchor));
+            if !list.iter().any(|(a, _)| *a == own.0) {
+                list.push(own);
+            }
+        }
         let _ = self.ask.send(
             AttestMessage::Request {
                 domain: *domain,
@@ -149,6 +192,7 @@ impl Attestor for RingAttestor {
             .gathered
             .lock()
             .expect("attestor lock")
+            .map
             .get(&key(domain, anchor))
             .cloned()
             .unwrap_or_default())
@@ -412,11 +456,7 @@ pub fn start(
         Some(section.gas_signer()?)
     };
     let (ask, requests) = mpsc::unbounded_channel();
-    let attestor = Arc::new(RingAttestor {
-        key: key.clone(),
-        gathered: Mutex::new(HashMap::new()),
-        ask,
-    });
+    let attestor = Arc::new(RingAttestor::new(key.clone(), ask));
     let source = Arc::new(StoreTicks {
         store: store.clone(),
         genesis_hash: genesis.hash,
@@ -617,6 +657,35 @@ mod tests {
     }
 
     /// A request for `from..=to` with whatever second and root (never read when refused).
+    /// A faulty peer floods co-sign replies for anchors nobody asked about: none is kept, and
+    /// the anchor we are gathering for keeps its co-signatures (the old table was cleared
+    /// whole once it held 1,024 keys, so such a flood wiped every gathered signature).
+    #[test]
+    fn unsolicited_co_sign_replies_are_ignored_and_cannot_push_out_what_we_gather() {
+        let (ask, mut asks) = mpsc::unbounded_channel();
+        let attestor = RingAttestor::new(AttestationKey::random(), ask);
+        let ours = asked(1, 4);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let own = rt.block_on(attestor.attest(&domain(), &ours)).unwrap();
+        assert_eq!(own.len(), 1, "our own signature");
+        assert!(asks.try_recv().is_ok(), "the ring is asked");
+        let peer = AttestationKey::random();
+        for i in 0..5_000u64 {
+            let junk = asked(100 + i, 200 + i);
+            let signed = (peer.address(), peer.attest(&junk.digest(&domain())).1);
+            assert!(
+                !attestor.on_reply(&domain(), &junk, signed),
+                "reply {i} kept"
+            );
+        }
+        let signed = (peer.address(), peer.attest(&ours.digest(&domain())).1);
+        assert!(attestor.on_reply(&domain(), &ours, signed));
+        let gathered = rt.block_on(attestor.attest(&domain(), &ours)).unwrap();
+        assert_eq!(gathered.len(), 2, "ours and the peer's, after the flood");
+    }
+
     fn asked(from: u64, to: u64) -> Anchor {
         Anchor {
             from: Height(from),
@@ -835,11 +904,7 @@ mod tests {
             ));
             let (ask, requests) = mpsc::unbounded_channel();
             let mut a = Anchoring {
-                attestor: Arc::new(RingAttestor {
-                    key: c.key.clone(),
-                    gathered: Mutex::new(HashMap::new()),
-                    ask,
-                }),
+                attestor: Arc::new(RingAttestor::new(c.key.clone(), ask)),
                 requests,
                 replies,
                 queue,

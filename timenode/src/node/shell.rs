@@ -285,7 +285,7 @@ impl Shell {
     /// Hands a peer's request to co-sign to the anchoring worker (which reads, hashes and
     /// signs off this loop, and replies through `Anchoring::next_outgoing`), or records a
     /// peer's co-signature made with the attestation key genesis binds to that peer.
-    fn on_attest(&self, from: NodeId, message: AttestMessage) {
+    fn on_attest(&mut self, from: NodeId, message: AttestMessage) {
         let Some(anchoring) = &self.anchoring else {
             return; // no attestation key configured: nothing to sign or gather
         };
@@ -303,10 +303,12 @@ impl Shell {
                     .get(from.index())
                     .and_then(|n| n.attestation.as_ref())
                     .map(|a| a.address);
-                if bound == Some(address) {
-                    anchoring
+                let kept = bound == Some(address)
+                    && anchoring
                         .attestor
                         .on_reply(&domain, &anchor, (address, signature));
+                if !kept {
+                    self.limits.count("cosign_reply_unsolicited");
                 }
             }
         }

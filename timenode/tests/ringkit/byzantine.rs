@@ -5,8 +5,9 @@
 //! a far-future second or a stale parent; proposals equivocated to one victim; notarize votes
 //! equivocated to one victim; finalize votes with forged clock readings; replays of its own old
 //! votes; forged time replies and unsolicited ones; fetches filled with duplicates; co-sign
-//! requests for huge ranges; junk frames; 1 MiB frames announced and stalled. Never: forges
-//! another member's signature (it holds only its own key) or sends to anything but the ring.
+//! requests for huge ranges; co-signatures nobody asked for; junk frames; 1 MiB frames
+//! announced and stalled. Never: forges another member's signature (it holds only its own key)
+//! or sends to anything but the ring.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use tickchain_consensus::persist::Persisted;
 use tickchain_consensus::{
     Action, Core, Fetch, Input, Message, PeerMessage, Proposal, TickVote, Timer,
 };
-use tickchain_sdk::anchor::{Anchor, AnchorDomain, EvmAddress};
+use tickchain_sdk::anchor::{Anchor, AnchorDomain, EvmAddress, EvmSignature};
 use tickchain_sdk::votes::{ClockReading, VoteKind};
 use tickchain_sdk::{Genesis, Hash, Height, Nanos, NodeId, Second, UtcNanos, View};
 use tickchain_timenode::net::{Transport, TransportConfig};
@@ -110,6 +111,8 @@ struct Attacker {
     old: VecDeque<Message>,
     /// The newest final tick's hash it knows (fetched, duplicated, by the fetch attack).
     known: Hash,
+    /// The attestation address genesis binds to it, if any.
+    attestation: Option<EvmAddress>,
     views: u64,
 }
 
@@ -289,6 +292,31 @@ impl Attacker {
             self.transport.send(j, request.clone());
         }
         self.count("huge_cosign_range");
+        // Co-signatures nobody asked for (under its own bound address), for made-up anchors:
+        // enough of them emptied every node's gathered co-signatures before issue 13.
+        if let Some(address) = self.attestation {
+            for i in 0..8u64 {
+                let reply = AttestMessage::Reply {
+                    domain: AnchorDomain {
+                        chain_id: 31_337,
+                        contract: EvmAddress([0xaa; 20]),
+                    },
+                    anchor: Anchor {
+                        from: Height(self.views * 8 + i),
+                        to: Height(self.views * 8 + i + 10),
+                        second: Second(1),
+                        root: Hash([2; 32]),
+                    },
+                    address,
+                    signature: EvmSignature([1; 65]),
+                }
+                .encode();
+                for j in self.others() {
+                    self.transport.send(j, reply.clone());
+                }
+            }
+            self.count("unsolicited_cosign_reply");
+        }
         // A time reply nobody asked for.
         let reply = TimeMessage::Reply {
             t1: 12_345,
@@ -393,6 +421,10 @@ async fn run(
         report: Report::default(),
         old: VecDeque::new(),
         known: genesis.hash,
+        attestation: genesis.nodes[me.index()]
+            .attestation
+            .as_ref()
+            .map(|a| a.address),
         views: 0,
     };
     let mut timers: BTreeMap<Timer, UtcNanos> = BTreeMap::new();
