@@ -388,3 +388,35 @@ async fn stalled_frames_are_stopped_after_the_deadline_and_streams_are_capped() 
         t.shutdown().await;
     }
 }
+
+/// Node 3 stops reading: its inbound queue for node 0 fills, QUIC flow control stops node 0's
+/// stream, and node 0's send queue for node 3 then holds at most its byte budget (4 MiB here):
+/// sends beyond it are refused and counted, instead of 1,024 messages of 1 MiB (1 GiB) being
+/// held for a peer that never reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_stops_reading_makes_us_hold_at_most_the_send_byte_budget() {
+    let config = TransportConfig {
+        queue_bytes: 4 << 20,
+        ..TransportConfig::default()
+    };
+    let ring = ring("transport-send-budget", 4, config);
+    all_connected(&ring).await;
+    let big = vec![9u8; 512 * 1024];
+    let mut accepted = 0usize;
+    for _ in 0..200 {
+        if ring.nodes[0].0.send(NodeId(3), big.clone()) {
+            accepted += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    // In flight at most: node 3's inbound budget (4 MiB), QUIC's windows (about 5 MiB) and
+    // node 0's send budget (4 MiB), in 512 KiB messages.
+    assert!(
+        accepted <= 30,
+        "node 0 accepted {accepted} messages of 512 KiB for a peer that does not read"
+    );
+    assert!(ring.nodes[0].0.stats().dropped.load(Ordering::Relaxed) >= 170);
+    for (t, _) in ring.nodes {
+        t.shutdown().await;
+    }
+}

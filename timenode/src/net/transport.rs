@@ -7,7 +7,7 @@ use crate::log_limit::LogLimit;
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tickchain_sdk::{Genesis, NodeId};
 use tokio::sync::{mpsc, watch};
@@ -22,6 +22,10 @@ pub struct TransportConfig {
     pub max_message_bytes: usize,
     /// Messages queued per peer while it is slow or disconnected (default 1024); more are dropped.
     pub queue_depth: usize,
+    /// Bytes queued per peer while it is slow or disconnected (default 16 MiB; at least
+    /// `max_message_bytes`); a message that would exceed it is dropped. A peer that stops
+    /// reading cannot make us hold more for it than this.
+    pub queue_bytes: usize,
     /// First reconnect delay (default 100 ms), doubled up to `reconnect_max`.
     pub reconnect_min: Duration,
     /// Largest reconnect delay (default 5 s).
@@ -48,6 +52,7 @@ impl Default for TransportConfig {
         TransportConfig {
             max_message_bytes: 1 << 20,
             queue_depth: 1024,
+            queue_bytes: 16 << 20,
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(3),
@@ -91,6 +96,11 @@ pub struct TransportStats {
 
 struct Peer {
     queue: mpsc::Sender<Vec<u8>>,
+    /// Bytes in `queue` (and the message being written from it).
+    queued_bytes: AtomicUsize,
+    /// Connect and disconnect lines about this peer: at most one a second (a peer can
+    /// reconnect at will).
+    log: LogLimit,
     conn: watch::Sender<Option<quinn::Connection>>,
     connected: AtomicBool,
 }
@@ -117,8 +127,19 @@ impl Shared {
         let Some(peer) = self.peers.get(to.index()) else {
             return false;
         };
-        let ok = peer.queue.try_send(payload).is_ok();
+        let len = payload.len();
+        let budget = self.config.queue_bytes.max(self.config.max_message_bytes);
+        let reserved = peer
+            .queued_bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                (q + len <= budget).then_some(q + len)
+            })
+            .is_ok();
+        let ok = reserved && peer.queue.try_send(payload).is_ok();
         if !ok {
+            if reserved {
+                peer.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            }
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
         }
         ok
@@ -231,6 +252,8 @@ impl Transport {
                 queues.push(Some(rx));
                 Peer {
                     queue: tx,
+                    queued_bytes: AtomicUsize::new(0),
+                    log: LogLimit::new(Duration::from_secs(1)),
                     conn: watch::channel(None).0,
                     connected: AtomicBool::new(false),
                 }
@@ -384,7 +407,9 @@ async fn serve_connection(shared: Arc<Shared>, peer: NodeId, conn: quinn::Connec
         old.close(3u32.into(), b"replaced by a newer connection");
     }
     slot.connected.store(true, Ordering::Relaxed);
-    info!(%peer, "peer connected");
+    if let Some(held) = slot.log.allow() {
+        info!(%peer, similar_held_back = held, "peer connected");
+    }
     loop {
         let recv = match conn.accept_uni().await {
             Ok(r) => r,
@@ -410,7 +435,9 @@ async fn serve_connection(shared: Arc<Shared>, peer: NodeId, conn: quinn::Connec
     });
     if cleared {
         slot.connected.store(false, Ordering::Relaxed);
-        info!(%peer, "peer disconnected");
+        if let Some(held) = slot.log.allow() {
+            info!(%peer, similar_held_back = held, "peer disconnected");
+        }
     }
 }
 
@@ -482,9 +509,12 @@ fn window(bytes: usize) -> quinn::VarInt {
 
 /// Drains the peer's queue onto one long-lived stream of the current connection.
 async fn send_loop(shared: Arc<Shared>, peer: NodeId, mut queue: mpsc::Receiver<Vec<u8>>) {
-    let mut conn_rx = shared.peers[peer.index()].conn.subscribe();
+    let slot = &shared.peers[peer.index()];
+    let mut conn_rx = slot.conn.subscribe();
     let max = shared.config.max_message_bytes;
     let mut pending: Option<Vec<u8>> = None;
+    // A message leaves the peer's byte count once it is written (or dropped).
+    let release = |msg: &[u8]| slot.queued_bytes.fetch_sub(msg.len(), Ordering::AcqRel);
     loop {
         let conn = match conn_rx.wait_for(|c| c.is_some()).await {
             Ok(c) => c.clone().expect("waited for Some"),
@@ -507,11 +537,13 @@ async fn send_loop(shared: Arc<Shared>, peer: NodeId, mut queue: mpsc::Receiver<
                 pending = Some(msg);
                 break;
             }
+            release(&msg);
         }
         if conn.close_reason().is_none() {
             // The stream failed but the connection lives: the peer stopped it (it refused the
             // frame, e.g. as stalled), so the frame is dropped rather than resent forever.
-            if pending.take().is_some() {
+            if let Some(msg) = pending.take() {
+                release(&msg);
                 shared.stats.dropped.fetch_add(1, Ordering::Relaxed);
             }
             continue;
