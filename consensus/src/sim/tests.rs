@@ -150,8 +150,11 @@ fn a_coalition_of_two_equivocators_at_seven_nodes_never_forks_and_every_seed_sta
 
 /// Issue 13: an equivocator and a reading liar at n = 7. The liar's votes carry lies (an hour
 /// off, just outside the tolerances, an hour wide, the widest reading, inverted), validly
-/// signed; honest nodes count them into certificates, and still every certificate verifies,
-/// its window stays within the honest readings, and every final tick is timely in true time.
+/// signed. Honest voters drop a vote whose reading is untimely for a tick they hold
+/// (`specs/consensus.md` §3), so lies reach certificates only through votes counted before
+/// their tick was known or certificates the coalition assembles; some still do, and every
+/// certificate verifies, its window stays within the honest readings, and every final tick is
+/// timely in true time.
 #[test]
 fn an_equivocator_and_a_reading_liar_at_seven_nodes_keep_every_tick_on_its_second() {
     let stats = seeds_stay_safe_and_live(
@@ -163,15 +166,16 @@ fn an_equivocator_and_a_reading_liar_at_seven_nodes_keep_every_tick_on_its_secon
     let certs: usize = stats.iter().map(|s| s.ticks - s.without_certificate).sum();
     println!("{lies} lying readings inside {certs} certificates");
     assert!(
-        lies * 10 >= certs,
-        "only {lies} lying readings made it into {certs} certificates"
+        lies > 0,
+        "no lying reading made it into any of {certs} certificates: the liar never took part"
     );
 }
 
-/// Reading liars alone, one at n = 4 and two at n = 7: their lies land in the certificates and
-/// no final tick moves off its second.
+/// Reading liars alone, one at n = 4 and two at n = 7, in calm runs: honest voters drop their
+/// untimely readings (§3; the counts are printed), and no final tick moves off its second.
+/// (Lies that do reach certificates are exercised with an equivocator above and in chaos.)
 #[test]
-fn lying_readings_inside_certificates_never_move_a_final_tick_off_its_second() {
+fn reading_liars_never_move_a_final_tick_off_its_second() {
     let mut lies = 0;
     for seed in share(6_000_000, 40) {
         let n = if seed % 2 == 0 { 4 } else { 7 };
@@ -187,10 +191,6 @@ fn lying_readings_inside_certificates_never_move_a_final_tick_off_its_second() {
             })
             .collect();
         let stats = run_live(scenario).unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            stats.lying_readings_in_certificates > 0,
-            "seed {seed}: no lying reading entered a certificate: {stats:?}"
-        );
         lies += stats.lying_readings_in_certificates;
     }
     println!("{lies} lying readings inside certificates");
