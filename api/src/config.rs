@@ -4,7 +4,7 @@
 //! settings.
 
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 /// Settings of the HTTP Timestamp API.
@@ -30,6 +30,41 @@ pub struct ApiConfig {
     pub rate_burst: u32,
     /// Most ticks returned by one `GET /v1/ticks`, 1 or more. Default 1,000.
     pub max_tick_page: u32,
+    /// Sustained digests per second a client may submit (token bucket refill); 0 disables.
+    /// Default 20,000.
+    pub digests_per_second: u32,
+    /// Digest burst per client, at least `max-digests` when `digests-per-second` is set.
+    /// Default 50,000.
+    pub digests_burst: u32,
+    /// Most `?wait=true` requests one client may have waiting at once. Default 16.
+    pub max_waiters_per_client: usize,
+    /// Most open TCP connections in total; more are closed at accept. Default 1,024.
+    pub max_connections: usize,
+    /// Most open TCP connections from one client (a trusted proxy is exempt). Default 32.
+    pub max_connections_per_client: usize,
+    /// Longest wait for a complete request head, in milliseconds, counted from when the
+    /// connection is ready for a request, so it also closes idle keep-alive connections.
+    /// Default 10,000.
+    pub header_timeout_ms: u64,
+    /// Longest wait for a complete request body, in milliseconds (`408 body_timeout`).
+    /// Default 10,000.
+    pub body_timeout_ms: u64,
+    /// Most `GET /v1/ticks/stream` streams open at once. Default 256.
+    pub max_streams: usize,
+    /// Most tick streams one client may hold open. Default 4.
+    pub max_streams_per_client: usize,
+    /// A tick stream ends after this many seconds; the client reconnects and fills any gap
+    /// from `GET /v1/ticks?from=` (event ids are heights). Default 3,600.
+    pub stream_lifetime_secs: u64,
+    /// After shutdown begins, connections still open after this many milliseconds are closed.
+    /// Default 12,000 (more than `wait-timeout-ms`, so waits end with an answer).
+    pub shutdown_grace_ms: u64,
+    /// TCP peers whose `X-Forwarded-For` names the client (a TLS proxy in front). Default none:
+    /// the TCP peer is the client.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Origins a browser app may call this API from (CORS), e.g. `https://app.example`, or
+    /// `*` for any. Default none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ApiConfig {
@@ -43,6 +78,19 @@ impl Default for ApiConfig {
             rate_per_second: 50,
             rate_burst: 100,
             max_tick_page: 1_000,
+            digests_per_second: 20_000,
+            digests_burst: 50_000,
+            max_waiters_per_client: 16,
+            max_connections: 1_024,
+            max_connections_per_client: 32,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
+            max_streams: 256,
+            max_streams_per_client: 4,
+            stream_lifetime_secs: 3_600,
+            shutdown_grace_ms: 12_000,
+            trusted_proxies: Vec::new(),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -96,7 +144,64 @@ impl ApiConfig {
             "rate-burst",
             "at least 1 when rate-per-second is set",
             self.rate_burst.to_string(),
-        )
+        )?;
+        check(
+            self.digests_per_second == 0 || self.digests_burst as usize >= self.max_digests,
+            "digests-burst",
+            "at least max-digests when digests-per-second is set",
+            self.digests_burst.to_string(),
+        )?;
+        for (field, value) in [
+            ("max-connections", self.max_connections),
+            (
+                "max-connections-per-client",
+                self.max_connections_per_client,
+            ),
+            ("max-waiters-per-client", self.max_waiters_per_client),
+            ("max-streams-per-client", self.max_streams_per_client),
+        ] {
+            check(value >= 1, field, "at least 1", value.to_string())?;
+        }
+        for (field, value) in [
+            ("header-timeout-ms", self.header_timeout_ms),
+            ("body-timeout-ms", self.body_timeout_ms),
+            ("stream-lifetime-secs", self.stream_lifetime_secs),
+        ] {
+            check(value >= 1, field, "at least 1", value.to_string())?;
+        }
+        for origin in &self.cors_origins {
+            check(
+                origin == "*"
+                    || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                        && !origin.ends_with('/')
+                        && origin.is_ascii()
+                        && !origin.contains(char::is_whitespace)),
+                "cors-origins",
+                "`*` or origins like https://app.example (scheme and host, no path)",
+                origin.clone(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The request-head timeout (also the idle keep-alive timeout).
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms)
+    }
+
+    /// The request-body timeout.
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_timeout_ms)
+    }
+
+    /// How long a tick stream may stay open.
+    pub fn stream_lifetime(&self) -> Duration {
+        Duration::from_secs(self.stream_lifetime_secs)
+    }
+
+    /// How long shutdown waits for open connections.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
     }
 
     /// The `?wait=true` timeout.

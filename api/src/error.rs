@@ -67,6 +67,24 @@ pub enum ApiError {
     /// Too many `?wait=true` requests at once (`503 too_many_waiters`).
     #[error("{0} requests are already waiting for proofs; retry without wait=true or later")]
     TooManyWaiters(usize),
+    /// A client over one of its own shares: digests per second, waiting requests or open
+    /// streams (`429 rate_limited`, with `Retry-After`).
+    #[error("{what}; retry after {} s", retry_after.as_secs().max(1))]
+    ClientQuota {
+        /// Which share, and how far over it.
+        what: String,
+        /// How long until the request would be admitted (an estimate for held resources).
+        retry_after: Duration,
+    },
+    /// Too many tick streams open at once (`503 too_many_streams`).
+    #[error("{0} tick streams are already open; retry later or poll GET /v1/ticks")]
+    TooManyStreams(usize),
+    /// The request body did not arrive in time (`408 body_timeout`).
+    #[error("the request body did not arrive within {0} ms")]
+    BodyTimeout(u64),
+    /// A cross-origin request from an origin not in `cors-origins` (`403 origin_not_allowed`).
+    #[error("origin {0} may not call this API (the node's cors-origins does not list it)")]
+    OriginNotAllowed(String),
     /// The node failed (`500 internal`). The detail goes to the node's log, not the client.
     #[error("the node failed to answer; its log has the cause")]
     Internal(String),
@@ -105,6 +123,10 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable { .. } => "unavailable",
             ApiError::TooManyWaiters(_) => "too_many_waiters",
+            ApiError::ClientQuota { .. } => "rate_limited",
+            ApiError::TooManyStreams(_) => "too_many_streams",
+            ApiError::BodyTimeout(_) => "body_timeout",
+            ApiError::OriginNotAllowed(_) => "origin_not_allowed",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -122,10 +144,14 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable { .. } | ApiError::TooManyWaiters(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
+            ApiError::RateLimited { .. } | ApiError::ClientQuota { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
             }
+            ApiError::Unavailable { .. }
+            | ApiError::TooManyWaiters(_)
+            | ApiError::TooManyStreams(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -144,9 +170,43 @@ impl ApiError {
         match self {
             ApiError::RateLimited { retry_after } => Some(*retry_after),
             ApiError::Unavailable { retry_after, .. } => *retry_after,
-            ApiError::TooManyWaiters(_) => Some(Duration::from_secs(1)),
+            ApiError::ClientQuota { retry_after, .. } => Some(*retry_after),
+            ApiError::TooManyWaiters(_) | ApiError::TooManyStreams(_) => {
+                Some(Duration::from_secs(1))
+            }
             _ => None,
         }
+    }
+}
+
+/// Log lines that requests provoke: at most one per 10 s.
+static LOG_LIMIT: LogLimit = LogLimit::new(10);
+
+/// Allows one event per `secs` seconds, process-wide, without a lock.
+struct LogLimit {
+    secs: u64,
+    last: std::sync::atomic::AtomicU64,
+}
+
+impl LogLimit {
+    const fn new(secs: u64) -> LogLimit {
+        LogLimit {
+            secs,
+            last: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn allow(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last = self.last.load(Ordering::Relaxed);
+        now >= last.saturating_add(self.secs)
+            && self
+                .last
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 }
 
@@ -158,9 +218,13 @@ pub fn retry_after_header(d: Duration) -> HeaderValue {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // Clients can cause these at will: at most one line per interval (the counters in
+        // `/metrics` have every one).
         match &self {
-            ApiError::Internal(detail) => tracing::error!(detail, "request failed"),
-            e if e.status().is_server_error() => {
+            ApiError::Internal(detail) if LOG_LIMIT.allow() => {
+                tracing::error!(detail, "request failed")
+            }
+            e if e.status().is_server_error() && LOG_LIMIT.allow() => {
                 tracing::warn!(code = e.code(), error = %e, "request refused")
             }
             _ => {}

@@ -33,7 +33,8 @@ pub struct RequestMetrics {
 
 impl RequestMetrics {
     /// Records one finished request. `route` is the matched route template (`/v1/ticks/{height}`)
-    /// or `unmatched`, so clients cannot blow up the label set.
+    /// or `other`, and `method` one of a fixed list or `other`, so clients cannot blow up the
+    /// label set.
     pub fn record(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         *inner
@@ -190,6 +191,25 @@ impl RequestMetrics {
         }
         out
     }
+}
+
+/// The Prometheus text for what the API refused or cut off, one line per kind (a fixed set).
+pub fn render_limited(refusals: &crate::refusals::Refusals) -> String {
+    let mut out = String::new();
+    header(
+        &mut out,
+        "tickchain_api_limited_total",
+        "counter",
+        "Connections and requests the API refused or cut off to protect itself, by kind.",
+    );
+    for (kind, n) in refusals.snapshot() {
+        let _ = writeln!(
+            out,
+            "tickchain_api_limited_total{{kind=\"{}\"}} {n}",
+            kind.label()
+        );
+    }
+    out
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {

@@ -1,11 +1,11 @@
-//! Per-client rate limiting: one token bucket per client IP address.
+//! Per-client rate limiting: one token bucket per client key (requests, or digests).
 //!
 //! Owns: the bucket arithmetic (sans-IO: callers pass the instant) and the table of buckets.
-//! Never: reads the clock itself inside the bucket, or trusts forwarded-for headers (a proxy in
-//! front should limit on its own).
+//! Never: reads the clock itself inside the bucket, or decides who the client is
+//! (`client::ClientKey`).
 
+use crate::client::ClientKey;
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -30,16 +30,21 @@ impl TokenBucket {
 
     /// Takes one token at `now`, or returns how long until one is available.
     pub fn take(&mut self, rate: u32, burst: u32, now: Instant) -> Result<(), Duration> {
+        self.take_n(1, rate, burst, now)
+    }
+
+    /// Takes `n` tokens at `now` (all or none), or returns how long until `n` are available.
+    /// `n` above `burst` can never be taken; the caller must refuse such a request outright.
+    pub fn take_n(&mut self, n: u32, rate: u32, burst: u32, now: Instant) -> Result<(), Duration> {
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
         self.tokens = (self.tokens + elapsed * f64::from(rate)).min(f64::from(burst));
         self.updated = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        let n = f64::from(n);
+        if self.tokens >= n {
+            self.tokens -= n;
             return Ok(());
         }
-        Err(Duration::from_secs_f64(
-            (1.0 - self.tokens) / f64::from(rate),
-        ))
+        Err(Duration::from_secs_f64((n - self.tokens) / f64::from(rate)))
     }
 
     fn is_full(&self, rate: u32, burst: u32, now: Instant) -> bool {
@@ -53,11 +58,11 @@ impl TokenBucket {
 pub struct RateLimiter {
     rate: u32,
     burst: u32,
-    buckets: Mutex<HashMap<IpAddr, TokenBucket>>,
+    buckets: Mutex<HashMap<ClientKey, TokenBucket>>,
 }
 
 impl RateLimiter {
-    /// `rate` requests per second sustained, `burst` at once; `rate == 0` admits everything.
+    /// `rate` tokens per second sustained, `burst` at once; `rate == 0` admits everything.
     pub fn new(rate: u32, burst: u32) -> RateLimiter {
         RateLimiter {
             rate,
@@ -67,7 +72,12 @@ impl RateLimiter {
     }
 
     /// Admits one request from `client` at `now`, or says how long it must wait.
-    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+    pub fn check(&self, client: ClientKey, now: Instant) -> Result<(), Duration> {
+        self.check_n(client, 1, now)
+    }
+
+    /// Admits `n` units (digests) from `client` at `now`, or says how long it must wait.
+    pub fn check_n(&self, client: ClientKey, n: u32, now: Instant) -> Result<(), Duration> {
         if self.rate == 0 {
             return Ok(());
         }
@@ -79,7 +89,7 @@ impl RateLimiter {
         buckets
             .entry(client)
             .or_insert_with(|| TokenBucket::full(self.burst, now))
-            .take(self.rate, self.burst, now)
+            .take_n(n, self.rate, self.burst, now)
     }
 }
 
@@ -102,11 +112,24 @@ mod tests {
     fn clients_have_separate_buckets_and_rate_zero_disables() {
         let t0 = Instant::now();
         let l = RateLimiter::new(1, 1);
-        let (a, b) = ([127, 0, 0, 1].into(), [127, 0, 0, 2].into());
+        let a = ClientKey::of([127, 0, 0, 1].into());
+        let b = ClientKey::of([127, 0, 0, 2].into());
         assert!(l.check(a, t0).is_ok());
         assert!(l.check(a, t0).is_err());
         assert!(l.check(b, t0).is_ok());
         let off = RateLimiter::new(0, 1);
         assert!((0..100).all(|_| off.check(a, t0).is_ok()));
+    }
+
+    #[test]
+    fn digests_are_taken_all_or_none() {
+        let t0 = Instant::now();
+        let l = RateLimiter::new(1_000, 5_000);
+        let a = ClientKey::of([127, 0, 0, 2].into());
+        assert!(l.check_n(a, 4_000, t0).is_ok());
+        let wait = l.check_n(a, 2_000, t0).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(1), "1,000 more tokens at 1,000/s");
+        assert!(l.check_n(a, 1_000, t0).is_ok(), "a refusal takes nothing");
+        assert!(l.check_n(a, 2_000, t0 + Duration::from_secs(2)).is_ok());
     }
 }

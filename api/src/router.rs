@@ -1,20 +1,18 @@
-//! The router: every route, the JSON fallbacks, and the middleware (rate limit, request
-//! metrics, body limit), plus `serve`.
+//! The router: every route, the JSON fallbacks, and the middleware (client identity and
+//! request rate, CORS, request metrics, body limit).
 //!
 //! Owns: which handler answers which path, and the order of middleware. Never: handler logic.
 
-use crate::config::ApiConfig;
 use crate::error::ApiError;
-use crate::handle::NodeHandle;
+use crate::refusals::Limited;
 use crate::routes::{evidence, node, ops, proofs, stamp, ticks};
 use crate::state::AppState;
+use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Router};
-use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -38,75 +36,87 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::openapi))
 }
 
-/// The complete API for `handle` under `config`. Serve it with [`serve`] (which supplies the
-/// client address the rate limiter needs).
-pub fn router(handle: Arc<dyn NodeHandle>, config: ApiConfig) -> Router {
-    let state = AppState::new(handle, config);
+/// The complete API for `handle` under `config`. Serve it with [`crate::serve`]: every
+/// request must carry its TCP peer address (per-client limits count against it), and a request
+/// without one is refused with `500 internal` rather than served unlimited.
+pub fn router(state: AppState) -> Router {
     let (routes, _) = api_routes().split_for_parts();
     routes
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            identify_and_limit,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::cors::cors,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), record))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then stops accepting, ends every
-/// tick stream and returns once in-flight requests finish (a `?wait=true` request within its
-/// wait timeout).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let router = router.layer(Extension(ShuttingDown(rx)));
-    let signal = async move {
-        shutdown.await;
-        let _ = tx.send(true);
-    };
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal)
-    .await
-}
-
-/// Set by [`serve`]: becomes `true` when the server starts shutting down, so long-lived
+/// Set by [`crate::serve`]: becomes `true` when the server starts shutting down, so long-lived
 /// responses (tick streams) can end.
 #[derive(Debug, Clone)]
 pub struct ShuttingDown(pub tokio::sync::watch::Receiver<bool>);
 
-/// Paths a monitoring system polls; never rate limited.
-const UNLIMITED: [&str; 2] = ["/healthz", "/metrics"];
-
-async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let client = req
+/// Resolves the client (TCP peer, or the client behind a trusted proxy), attaches it as a
+/// [`ClientAddr`] extension, and applies the client's request rate.
+async fn identify_and_limit(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let Some(peer) = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(ip) = client
-        && !UNLIMITED.contains(&req.uri().path())
-        && let Err(retry_after) = state.limiter.check(ip, Instant::now())
-    {
+        .map(|c| c.0.ip())
+    else {
+        return ApiError::Internal(
+            "request without a client address: serve the router with tickchain_api::serve".into(),
+        )
+        .into_response();
+    };
+    let client = state.proxies.resolve(
+        peer,
+        req.headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| v.as_bytes()),
+    );
+    if let Err(retry_after) = state.limiter.check(client.key, Instant::now()) {
+        state.refusals.count(Limited::Requests);
         return ApiError::RateLimited { retry_after }.into_response();
     }
+    req.extensions_mut().insert(client);
     next.run(req).await
 }
+
+/// Methods counted by name in `tickchain_api_requests_total`; any other folds into `other`.
+const METHODS: [Method; 5] = [
+    Method::GET,
+    Method::POST,
+    Method::HEAD,
+    Method::OPTIONS,
+    Method::PUT,
+];
 
 async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or("unmatched", |m| m.as_str())
+        .map_or("other", |m| m.as_str())
         .to_owned();
-    let method = req.method().to_string();
+    let method = METHODS
+        .iter()
+        .find(|m| *m == req.method())
+        .map_or("other", |m| m.as_str());
     let start = Instant::now();
     let response = next.run(req).await;
     state
         .requests
-        .record(&route, &method, response.status().as_u16(), start.elapsed());
+        .record(&route, method, response.status().as_u16(), start.elapsed());
     response
 }

@@ -2,12 +2,14 @@
 //!
 //! Owns: construction of the shared state from a handle and a config. Never: request logic.
 
+use crate::client::TrustedProxies;
 use crate::config::ApiConfig;
 use crate::handle::NodeHandle;
 use crate::metrics::RequestMetrics;
 use crate::rate_limit::RateLimiter;
+use crate::refusals::Refusals;
+use crate::slots::Slots;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 /// Shared state of one API server.
 #[derive(Clone)]
@@ -16,12 +18,20 @@ pub struct AppState {
     pub handle: Arc<dyn NodeHandle>,
     /// Limits and timeouts.
     pub config: Arc<ApiConfig>,
-    /// Permits for `?wait=true` requests (`max-waiters`).
-    pub waiters: Arc<Semaphore>,
-    /// Per-client token buckets.
+    /// Places for `?wait=true` requests (`max-waiters`, `max-waiters-per-client`).
+    pub waiters: Arc<Slots>,
+    /// Places for tick streams (`max-streams`, `max-streams-per-client`).
+    pub streams: Arc<Slots>,
+    /// Per-client request buckets.
     pub limiter: Arc<RateLimiter>,
+    /// Per-client digest buckets.
+    pub digests: Arc<RateLimiter>,
+    /// Whose `X-Forwarded-For` is believed.
+    pub proxies: Arc<TrustedProxies>,
     /// Request counters for `/metrics`.
     pub requests: Arc<RequestMetrics>,
+    /// What the API refused to protect itself, for `/metrics`.
+    pub refusals: Arc<Refusals>,
 }
 
 impl AppState {
@@ -29,10 +39,23 @@ impl AppState {
     pub fn new(handle: Arc<dyn NodeHandle>, config: ApiConfig) -> AppState {
         AppState {
             handle,
-            waiters: Arc::new(Semaphore::new(config.max_waiters)),
+            waiters: Slots::new(config.max_waiters, config.max_waiters_per_client),
+            streams: Slots::new(config.max_streams, config.max_streams_per_client),
             limiter: Arc::new(RateLimiter::new(config.rate_per_second, config.rate_burst)),
+            digests: Arc::new(RateLimiter::new(
+                config.digests_per_second,
+                config.digests_burst,
+            )),
+            proxies: Arc::new(TrustedProxies::new(&config.trusted_proxies)),
             requests: Arc::new(RequestMetrics::default()),
+            refusals: Arc::new(Refusals::default()),
             config: Arc::new(config),
         }
+    }
+
+    /// Whether any per-client limit is configured (they need the client's address).
+    pub fn limits_clients(&self) -> bool {
+        let c = &self.config;
+        c.rate_per_second > 0 || c.digests_per_second > 0
     }
 }

@@ -65,7 +65,8 @@ impl LocalRing {
         let (_, config_paths) = localnet::create(&root, label, &addresses, |i| {
             format!(
                 "[clock]\ndeclared-system-error-ms = 20\n\n[api]\nlisten = \"127.0.0.1:{}\"\n\
-                 rate-per-second = 0\n{extra}",
+                 rate-per-second = 0\ndigests-per-second = 0\n\
+                 max-connections-per-client = 1024\n{extra}",
                 apis[i]
             )
         })

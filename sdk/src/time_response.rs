@@ -143,22 +143,41 @@ pub struct SignedTime {
     pub signature: Signature,
 }
 
+/// A statement outside the caps its signed form can carry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatementError {
+    /// The nonce is longer than [`MAX_NONCE_BYTES`].
+    #[error("nonce of {0} bytes, at most {MAX_NONCE_BYTES}")]
+    NonceTooLong(usize),
+    /// A source name is longer than [`MAX_SOURCE_NAME`] bytes.
+    #[error("source name of {0} bytes, at most {MAX_SOURCE_NAME}")]
+    SourceNameTooLong(usize),
+    /// More than 65,535 sources.
+    #[error("{0} sources, at most 65535")]
+    TooManySources(usize),
+}
+
 impl TimeStatement {
-    /// The canonical bytes the node signs (layout in the module docs).
-    ///
-    /// # Panics
-    /// If the nonce or a source name exceeds its cap; nodes build statements within them.
-    pub fn signing_bytes(&self) -> Vec<u8> {
-        assert!(self.nonce.0.len() <= MAX_NONCE_BYTES, "nonce over the cap");
+    /// The canonical bytes the node signs (layout in the module docs), or which cap the
+    /// statement exceeds.
+    pub fn signing_bytes(&self) -> Result<Vec<u8>, StatementError> {
+        let nonce_len = u16::try_from(self.nonce.0.len())
+            .ok()
+            .filter(|n| usize::from(*n) <= MAX_NONCE_BYTES)
+            .ok_or(StatementError::NonceTooLong(self.nonce.0.len()))?;
+        let count = u16::try_from(self.sources.len())
+            .map_err(|_| StatementError::TooManySources(self.sources.len()))?;
+        if let Some(s) = self.sources.iter().find(|s| s.name.len() > MAX_SOURCE_NAME) {
+            return Err(StatementError::SourceNameTooLong(s.name.len()));
+        }
         let mut w = Writer::with_tag(TAG);
         w.bytes(&self.genesis_hash.0).u16(self.node.0);
-        w.u16(self.nonce.0.len() as u16).bytes(&self.nonce.0);
+        w.u16(nonce_len).bytes(&self.nonce.0);
         w.i64(self.earliest.0)
             .i64(self.latest.0)
             .u8(self.synchronized as u8);
-        w.u16(u16::try_from(self.sources.len()).expect("at most 65535 sources"));
+        w.u16(count);
         for s in &self.sources {
-            assert!(s.name.len() <= MAX_SOURCE_NAME, "source name over the cap");
             w.str(&s.name)
                 .i64(s.offset.0)
                 .i64(s.radius.0)
@@ -172,16 +191,16 @@ impl TimeStatement {
                 w.u8(1).u64(t.height.0).u64(t.second.0).bytes(&t.hash.0);
             }
         }
-        w.finish()
+        Ok(w.finish())
     }
 
-    /// Signs the statement with the node key.
-    pub fn sign(self, key: &SigningKey) -> SignedTime {
-        let signature = sign(key, &self.signing_bytes());
-        SignedTime {
+    /// Signs the statement with the node key, or says which cap it exceeds.
+    pub fn sign(self, key: &SigningKey) -> Result<SignedTime, StatementError> {
+        let signature = sign(key, &self.signing_bytes()?);
+        Ok(SignedTime {
             statement: self,
             signature,
-        }
+        })
     }
 }
 
@@ -195,19 +214,13 @@ impl SignedTime {
             && self.statement.genesis_hash == *genesis_hash
     }
 
-    /// Whether `key` signed this statement (strict Ed25519).
+    /// Whether `key` signed this statement (strict Ed25519). A statement outside the caps
+    /// of its signed form is not.
     pub fn verify(&self, key: &PublicKey) -> bool {
-        if self.statement.nonce.0.len() > MAX_NONCE_BYTES
-            || self
-                .statement
-                .sources
-                .iter()
-                .any(|s| s.name.len() > MAX_SOURCE_NAME)
-        {
+        let Ok(bytes) = self.statement.signing_bytes() else {
             return false;
-        }
-        parse_key(key)
-            .is_some_and(|k| verify_with(&k, &self.statement.signing_bytes(), &self.signature))
+        };
+        parse_key(key).is_some_and(|k| verify_with(&k, &bytes, &self.signature))
     }
 }
 
@@ -240,7 +253,7 @@ mod tests {
 
     #[test]
     fn signing_bytes_follow_the_documented_layout() {
-        let bytes = statement().signing_bytes();
+        let bytes = statement().signing_bytes().unwrap();
         let mut expected = vec![TAG.len() as u8];
         expected.extend_from_slice(TAG.as_bytes());
         expected.extend_from_slice(&[7; 32]);
@@ -262,7 +275,7 @@ mod tests {
     fn a_signed_statement_verifies_and_any_change_breaks_it() {
         let key = SigningKey::from_bytes(&seeded("time-test"));
         let public = crate::signing::public_key(&key);
-        let signed = statement().sign(&key);
+        let signed = statement().sign(&key).unwrap();
         assert!(signed.verify(&public));
         let json = serde_json::to_string(&signed).unwrap();
         let back: SignedTime = serde_json::from_str(&json).unwrap();
@@ -273,6 +286,42 @@ mod tests {
         let mut other = signed;
         other.statement.latest = UtcNanos(3_001);
         assert!(!other.verify(&public));
+    }
+
+    #[test]
+    fn statements_over_a_cap_are_errors_to_sign_and_false_to_verify_never_panics() {
+        let key = SigningKey::from_bytes(&seeded("time-test"));
+        let public = crate::signing::public_key(&key);
+        let long_name = SourceSummary {
+            name: "p".repeat(MAX_SOURCE_NAME + 1),
+            ..statement().sources[0].clone()
+        };
+        let mut named = statement();
+        named.sources.push(long_name);
+        assert_eq!(
+            named.clone().sign(&key).unwrap_err(),
+            StatementError::SourceNameTooLong(256)
+        );
+        let mut many = statement();
+        many.sources = vec![statement().sources[0].clone(); 65_536];
+        assert_eq!(
+            many.clone().sign(&key).unwrap_err(),
+            StatementError::TooManySources(65_536)
+        );
+        let mut long_nonce = statement();
+        long_nonce.nonce = Nonce(vec![1; MAX_NONCE_BYTES + 1]);
+        assert!(long_nonce.clone().sign(&key).is_err());
+        // A hostile answer with the same shapes verifies false.
+        let signature = statement().sign(&key).unwrap().signature;
+        for statement in [named, many, long_nonce] {
+            assert!(
+                !SignedTime {
+                    statement,
+                    signature
+                }
+                .verify(&public)
+            );
+        }
     }
 
     #[test]
@@ -289,7 +338,7 @@ mod tests {
     fn an_answer_counts_only_with_our_nonce_our_network_and_the_node_signature() {
         let key = SigningKey::from_bytes(&seeded("time-test"));
         let public = crate::signing::public_key(&key);
-        let signed = statement().sign(&key);
+        let signed = statement().sign(&key).unwrap();
         let (genesis, nonce) = (Hash([7; 32]), Nonce(vec![0xab, 0xcd]));
         assert!(signed.verify_answer(&public, &genesis, &nonce));
         assert!(!signed.verify_answer(&public, &genesis, &Nonce(vec![0xab])));

@@ -28,7 +28,8 @@ fn api_section(i: usize, api_port: u16) -> anyhow::Result<(String, String)> {
             "\n# The Timestamp API of this node, on loopback only.\n\
              [api]\n\
              listen = \"127.0.0.1:{port}\"\n\
-             rate-per-second = 0\n"
+             rate-per-second = 0\n\
+             digests-per-second = 0\n"
         ),
         format!("http://127.0.0.1:{port}"),
     ))

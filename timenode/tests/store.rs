@@ -70,6 +70,38 @@ fn final_ticks_append_in_order_and_are_found_by_second() {
 }
 
 #[test]
+fn corrupt_index_values_are_errors_not_panics() {
+    let dir = temp_dir("corrupt");
+    let store = Store::open(&dir).unwrap();
+    store
+        .append_final(Height(1), Second(100), &Hash([1; 32]), b"t1")
+        .unwrap();
+    // A damaged disk: short values in the second and hash indexes.
+    let db = store.db();
+    db.open_tree("seconds")
+        .unwrap()
+        .insert(101u64.to_be_bytes(), &b"\x01"[..])
+        .unwrap();
+    db.open_tree("hashes")
+        .unwrap()
+        .insert([9u8; 32], &b""[..])
+        .unwrap();
+    for result in [
+        store.height_of_second(Second(101)).map(|_| ()),
+        store.height_of_hash(&Hash([9; 32])).map(|_| ()),
+        store.tip().map(|_| ()),
+    ] {
+        let err = result.expect_err("a corrupt value is an error");
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+    }
+    // A final tick without its second index entry (tip) is an error too.
+    db.open_tree("seconds").unwrap().clear().unwrap();
+    assert!(matches!(store.tip(), Err(StoreError::Corrupt(_))));
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_store_reopens_right_after_a_drop_and_refuses_while_still_open() {
     let dir = temp_dir("lock");
     let store = Store::open(&dir).unwrap();

@@ -3,19 +3,25 @@
 //! Owns: the submit-then-wait flow. Never: batching or durability (the handle's `submit`
 //! returns only once the digests are durable).
 
+use crate::body::read_body;
+use crate::client::ClientAddr;
 use crate::decode::{decode_stamp_body, is_json_content_type};
 use crate::error::{ApiError, ErrorBody};
 use crate::handle::ProofStatus;
+use crate::refusals::Limited;
+use crate::slots::Full;
 use crate::state::AppState;
 use crate::wire::{ProofsBody, Receipt, ReceiptsBody};
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use tickchain_sdk::{Digest, Proof};
+use std::collections::BTreeMap;
+use std::time::Instant;
+use tickchain_sdk::Proof;
 use tokio::sync::broadcast::error::RecvError;
 
 /// Query of `POST /v1/timestamps`.
@@ -47,18 +53,20 @@ pub struct WaitTimeoutBody {
         (status = 202, description = "Accepted and durable; one receipt per digest", body = ReceiptsBody),
         (status = 200, description = "With wait=true: the proofs, once final", body = ProofsBody),
         (status = 400, description = "bad_json, bad_hex, wrong_length, no_digests, too_many_digests", body = ErrorBody),
+        (status = 408, description = "body_timeout: the body did not arrive within body-timeout-ms", body = ErrorBody),
         (status = 413, description = "body_too_large", body = ErrorBody),
         (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 429, description = "rate_limited", body = ErrorBody),
-        (status = 503, description = "unavailable or too_many_waiters", body = ErrorBody),
+        (status = 429, description = "rate_limited: over this client's requests or digests per second, or its waiting requests", body = ErrorBody),
+        (status = 503, description = "unavailable (pool full, node not synchronised, disk low) or too_many_waiters", body = ErrorBody),
         (status = 504, description = "wait_timeout, with the receipts", body = WaitTimeoutBody),
     )
 )]
 pub async fn stamp(
     State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
     query: Result<Query<StampQuery>, QueryRejection>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::BadParameter(e.body_text()))?;
     let content_type = headers
@@ -72,26 +80,51 @@ pub async fn stamp(
             ));
         }
     }
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge {
-            max: state.config.max_body_bytes,
-        },
-        _ => ApiError::BadJson(e.body_text()),
-    })?;
-    let digests = decode_stamp_body(&body, state.config.max_digests)?;
-    if !query.wait {
+    let config = &state.config;
+    let body = read_body(&headers, body, config.max_body_bytes, config.body_timeout())
+        .await
+        .inspect_err(|e| {
+            if matches!(e, ApiError::BodyTimeout(_)) {
+                state.refusals.count(Limited::BodyTimeout);
+            }
+        })?;
+    let digests = decode_stamp_body(&body, config.max_digests)?;
+    let permit = if query.wait {
+        Some(state.waiters.try_take(Some(client.key)).map_err(|full| {
+            state.refusals.count(Limited::Waiters);
+            match full {
+                Full::Total => ApiError::TooManyWaiters(config.max_waiters),
+                Full::Client => ApiError::ClientQuota {
+                    what: format!(
+                        "this client already has {} requests waiting for proofs",
+                        config.max_waiters_per_client
+                    ),
+                    retry_after: config.wait_timeout(),
+                },
+            }
+        })?)
+    } else {
+        None
+    };
+    let n = u32::try_from(digests.len()).unwrap_or(u32::MAX);
+    if let Err(retry_after) = state.digests.check_n(client.key, n, Instant::now()) {
+        state.refusals.count(Limited::Digests);
+        return Err(ApiError::ClientQuota {
+            what: format!(
+                "this client may submit {} digests per second (bursts of {}); this request carries {n}",
+                config.digests_per_second, config.digests_burst
+            ),
+            retry_after,
+        });
+    }
+    if permit.is_none() {
         let receipts = state.handle.submit(digests).await?;
         return Ok((StatusCode::ACCEPTED, Json(ReceiptsBody { receipts })).into_response());
     }
-    let permit = state
-        .waiters
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| ApiError::TooManyWaiters(state.config.max_waiters))?;
     // Subscribe before submitting so no finalization between the two is missed.
     let ticks = state.handle.subscribe_ticks();
-    let receipts = state.handle.submit(digests.clone()).await?;
-    let outcome = wait_for_proofs(&state, &digests, ticks).await;
+    let receipts = state.handle.submit(digests).await?;
+    let outcome = wait_for_proofs(&state, &receipts, ticks).await;
     drop(permit);
     match outcome? {
         Some(proofs) => Ok((StatusCode::OK, Json(ProofsBody { proofs })).into_response()),
@@ -111,24 +144,41 @@ pub async fn stamp(
     }
 }
 
-/// Polls the handle for each digest's proof after every finalized tick until all are ready
-/// (`Some`) or the wait timeout passes (`None`).
+/// Waits until every receipt's proof is ready (`Some`) or the wait timeout passes (`None`).
+/// After each finalized tick it asks about one digest per batch (a batch becomes final all at
+/// once), and fetches the rest of a batch's proofs only once that one is ready: a waiter with
+/// 10,000 digests costs about one proof read per tick, not 10,000.
 async fn wait_for_proofs(
     state: &AppState,
-    digests: &[Digest],
+    receipts: &[Receipt],
     mut ticks: tokio::sync::broadcast::Receiver<crate::wire::TickSummary>,
 ) -> Result<Option<Vec<Proof>>, ApiError> {
     let deadline = tokio::time::Instant::now() + state.config.wait_timeout();
-    let mut proofs: Vec<Option<Proof>> = vec![None; digests.len()];
+    let mut proofs: Vec<Option<Proof>> = vec![None; receipts.len()];
+    let mut batches: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (i, r) in receipts.iter().enumerate() {
+        batches.entry(r.accepted_second.0).or_default().push(i);
+    }
     loop {
-        for (slot, digest) in proofs.iter_mut().zip(digests) {
-            if slot.is_none()
-                && let ProofStatus::Ready(p) = state.handle.proof(*digest).await?
-            {
-                *slot = Some(*p);
+        for members in batches.values_mut() {
+            let mut first = true;
+            let mut i = 0;
+            while i < members.len() {
+                let at = members[i];
+                match state.handle.proof(receipts[at].digest).await? {
+                    ProofStatus::Ready(p) => {
+                        proofs[at] = Some(*p);
+                        members.swap_remove(i);
+                        first = false;
+                    }
+                    // The batch is not final yet: the rest of it is not either.
+                    _ if first => break,
+                    _ => i += 1,
+                }
             }
         }
-        if proofs.iter().all(Option::is_some) {
+        batches.retain(|_, m| !m.is_empty());
+        if batches.is_empty() {
             return Ok(Some(proofs.into_iter().flatten().collect()));
         }
         match tokio::time::timeout_at(deadline, ticks.recv()).await {

@@ -2,8 +2,11 @@
 //!
 //! Owns: paging limits and the server-sent-event framing. Never: reads storage directly.
 
+use crate::client::ClientAddr;
 use crate::error::{ApiError, ErrorBody};
+use crate::refusals::Limited;
 use crate::router::ShuttingDown;
+use crate::slots::{Full, Slot};
 use crate::state::AppState;
 use crate::wire::{TickSummary, TicksBody};
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -13,6 +16,7 @@ use axum::{Extension, Json};
 use futures_util::Stream;
 use serde::Deserialize;
 use std::convert::Infallible;
+use std::time::Duration;
 use tickchain_sdk::Height;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -101,36 +105,89 @@ pub async fn page(
 
 /// Server-sent events: one `tick` event (JSON [`TickSummary`], id = height) per finalized
 /// tick; a `lagged` event when this client fell behind and missed some. The stream ends when
-/// the node stops publishing ticks or the server shuts down.
+/// the node stops publishing ticks, the server shuts down, or after `stream-lifetime-secs`
+/// (with an `end` event; reconnect and fill any gap from `GET /v1/ticks?from=`).
 #[utoipa::path(
     get,
     path = "/v1/ticks/stream",
-    responses((status = 200, description = "text/event-stream of `tick` events", content_type = "text/event-stream"))
+    responses(
+        (status = 200, description = "text/event-stream of `tick` events", content_type = "text/event-stream"),
+        (status = 429, description = "rate_limited: this client holds max-streams-per-client streams", body = ErrorBody),
+        (status = 503, description = "too_many_streams: the node holds max-streams streams", body = ErrorBody),
+    )
 )]
 pub async fn stream(
     State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
     shutting_down: Option<Extension<ShuttingDown>>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let config = &state.config;
+    let slot = state.streams.try_take(Some(client.key)).map_err(|full| {
+        state.refusals.count(Limited::Streams);
+        match full {
+            Full::Total => ApiError::TooManyStreams(config.max_streams),
+            Full::Client => ApiError::ClientQuota {
+                what: format!(
+                    "this client already holds {} tick streams",
+                    config.max_streams_per_client
+                ),
+                retry_after: Duration::from_secs(10),
+            },
+        }
+    })?;
     let rx = state.handle.subscribe_ticks();
     let stop = shutting_down.map(|Extension(ShuttingDown(w))| w);
-    let events = futures_util::stream::unfold((rx, stop), |(mut rx, mut stop)| async move {
-        let received = match &mut stop {
-            Some(stop) => tokio::select! {
-                r = rx.recv() => r,
-                _ = stop.wait_for(|down| *down) => return None,
-            },
-            None => rx.recv().await,
-        };
-        let event = match received {
-            Ok(tick) => Event::default()
-                .event("tick")
-                .id(tick.height.to_string())
-                .json_data(&tick)
-                .unwrap_or_else(|_| Event::default().event("error")),
-            Err(RecvError::Lagged(n)) => Event::default().event("lagged").data(n.to_string()),
-            Err(RecvError::Closed) => return None,
-        };
-        Some((Ok(event), (rx, stop)))
+    let end_at = tokio::time::Instant::now() + config.stream_lifetime();
+    let refusals = state.refusals.clone();
+    let open = Open {
+        rx,
+        stop,
+        end_at,
+        ended: false,
+        _slot: slot,
+    };
+    let events = futures_util::stream::unfold(open, move |mut open| {
+        let refusals = refusals.clone();
+        async move {
+            if open.ended {
+                return None;
+            }
+            let stopped = async {
+                match &mut open.stop {
+                    Some(stop) => crate::server::stopped(stop).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let received = tokio::select! {
+                r = open.rx.recv() => r,
+                _ = stopped => return None,
+                _ = tokio::time::sleep_until(open.end_at) => {
+                    refusals.count(Limited::StreamLifetime);
+                    open.ended = true;
+                    let end = Event::default().event("end").data("stream-lifetime-secs reached");
+                    return Some((Ok(end), open));
+                }
+            };
+            let event = match received {
+                Ok(tick) => Event::default()
+                    .event("tick")
+                    .id(tick.height.to_string())
+                    .json_data(&tick)
+                    .unwrap_or_else(|_| Event::default().event("error")),
+                Err(RecvError::Lagged(n)) => Event::default().event("lagged").data(n.to_string()),
+                Err(RecvError::Closed) => return None,
+            };
+            Some((Ok(event), open))
+        }
     });
-    Sse::new(events).keep_alive(KeepAlive::default())
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// One open stream's state; its slot is given back when the stream is dropped.
+struct Open {
+    rx: tokio::sync::broadcast::Receiver<TickSummary>,
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
+    end_at: tokio::time::Instant,
+    ended: bool,
+    _slot: Slot,
 }

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod node;
+pub mod raw;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,7 +51,7 @@ impl Server {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         std_listener.set_nonblocking(true).expect("nonblocking");
         let url = format!("http://{}", std_listener.local_addr().expect("addr"));
-        let router = tickchain_api::router(node.clone(), config);
+        let handle = node.clone();
         let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
         let (done, stopped) = std::sync::mpsc::channel();
         runtime.spawn(async move {
@@ -58,7 +59,7 @@ impl Server {
             let signal = async move {
                 let _ = signal.await;
             };
-            tickchain_api::serve(listener, router, signal)
+            tickchain_api::serve(listener, handle, config, signal)
                 .await
                 .expect("serve");
             let _ = done.send(());

@@ -60,6 +60,11 @@ impl TestNode {
         *self.refuse.lock().unwrap() = error;
     }
 
+    /// Digests accepted since the last finalized tick.
+    pub fn pending_count(&self) -> usize {
+        self.inner.lock().unwrap().pending.len()
+    }
+
     /// The network's genesis.
     pub fn genesis(&self) -> &Genesis {
         &self.net.genesis
@@ -247,7 +252,9 @@ impl NodeHandle for TestNode {
             }],
             latest_tick,
         };
-        Ok(statement.sign(&self.net.keys[0]))
+        Ok(statement
+            .sign(&self.net.keys[0])
+            .map_err(|e| HandleError::Unavailable(e.to_string()))?)
     }
 
     async fn network(&self) -> Result<NetworkStatus, HandleError> {

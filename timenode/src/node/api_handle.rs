@@ -160,7 +160,11 @@ impl NodeHandle for NodeApi {
             sources: source_summaries(&self.clock),
             latest_tick,
         };
-        Ok(statement.sign(&self.key))
+        // Names are cut to the cap in `source_summaries`, so this refuses only a clock with
+        // more than 65,535 sources.
+        statement
+            .sign(&self.key)
+            .map_err(|e| HandleError::Unavailable(format!("cannot sign the time statement: {e}")))
     }
 
     async fn network(&self) -> Result<NetworkStatus, HandleError> {
@@ -252,11 +256,39 @@ fn source_summaries(clock: &NodeClock) -> Vec<SourceSummary> {
         .into_iter()
         .filter_map(|s| {
             Some(SourceSummary {
-                name: s.label,
+                name: capped_name(s.label),
                 offset: Nanos(s.offset?.0),
                 radius: Nanos(s.radius?.0.min(i64::MAX as u64) as i64),
                 agrees: s.verdict == tickchain_aggregator::Verdict::Truechimer,
             })
         })
         .collect()
+}
+
+/// `name` cut to at most `MAX_SOURCE_NAME` bytes at a character boundary (peer sources are
+/// named after genesis names, which may be as long as the cap themselves).
+fn capped_name(mut name: String) -> String {
+    let max = tickchain_sdk::time_response::MAX_SOURCE_NAME;
+    if name.len() > max {
+        let mut end = max;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_source_names_are_cut_to_the_cap_at_a_character_boundary() {
+        let max = tickchain_sdk::time_response::MAX_SOURCE_NAME;
+        assert_eq!(capped_name("peer n1".into()), "peer n1");
+        let cut = capped_name(format!("peer {}", "é".repeat(200)));
+        assert!(cut.len() <= max && cut.len() >= max - 1, "{}", cut.len());
+        assert!(cut.starts_with("peer é"));
+    }
 }

@@ -241,7 +241,8 @@ impl Node {
         let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
         let api_task = tokio::spawn(tickchain_api::serve(
             listener,
-            tickchain_api::router(api, config.api.clone()),
+            api,
+            config.api.clone(),
             async move {
                 let _ = api_stopped.await;
             },

@@ -48,6 +48,9 @@ pub enum StoreError {
         /// The height written.
         found: u64,
     },
+    /// A stored key or value is malformed (a damaged disk or a foreign writer).
+    #[error("store corrupt: {0}")]
+    Corrupt(String),
     /// A final tick's second does not increase.
     #[error("final tick second {found} is not after the tip's second {tip}")]
     SecondNotIncreasing {
@@ -72,10 +75,16 @@ fn be(v: u64) -> [u8; 8] {
     v.to_be_bytes()
 }
 
-fn from_be(bytes: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&bytes[..8]);
-    u64::from_be_bytes(b)
+/// The big-endian `u64` that starts `bytes`; a shorter value is corruption, reported, never a
+/// panic.
+fn from_be(bytes: &[u8]) -> Result<u64, StoreError> {
+    bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!("{}-byte key or value, expected 8", bytes.len()))
+        })
 }
 
 impl Store {
@@ -127,8 +136,8 @@ impl Store {
             .open_tree("evidence")?
             .iter()
             .map(|kv| {
-                kv.map(|(k, v)| (Height(from_be(&k)), v.to_vec()))
-                    .map_err(StoreError::from)
+                let (k, v) = kv?;
+                Ok((Height(from_be(&k)?), v.to_vec()))
             })
             .collect()
     }
@@ -145,7 +154,7 @@ impl Store {
         // Sequence numbers are dense from 0 and nothing is ever deleted, so the next one is
         // the count kept, and the cap is one comparison.
         let next = match items.last()? {
-            Some((k, _)) => from_be(&k) + 1,
+            Some((k, _)) => from_be(&k)? + 1,
             None => 0,
         };
         if next >= MAX_MISBEHAVIOUR as u64 {
@@ -215,7 +224,10 @@ impl ChainStore for Store {
     /// Appends records in order and flushes; returns the sequence number of the last one.
     /// Several records in one call share one flush (group commit).
     fn append_records(&self, records: &[Vec<u8>]) -> Result<u64, StoreError> {
-        let mut last = self.records.last()?.map_or(0, |(k, _)| from_be(&k));
+        let mut last = match self.records.last()? {
+            Some((k, _)) => from_be(&k)?,
+            None => 0,
+        };
         let mut batch = sled::Batch::default();
         for r in records {
             last += 1;
@@ -231,8 +243,8 @@ impl ChainStore for Store {
         self.records
             .iter()
             .map(|kv| {
-                kv.map(|(k, v)| (from_be(&k), v.to_vec()))
-                    .map_err(StoreError::from)
+                let (k, v) = kv?;
+                Ok((from_be(&k)?, v.to_vec()))
             })
             .collect()
     }
@@ -307,12 +319,18 @@ impl ChainStore for Store {
 
     /// The height of the final tick for `second`, if that second has one.
     fn height_of_second(&self, second: Second) -> Result<Option<Height>, StoreError> {
-        Ok(self.seconds.get(be(second.0))?.map(|v| Height(from_be(&v))))
+        self.seconds
+            .get(be(second.0))?
+            .map(|v| from_be(&v).map(Height))
+            .transpose()
     }
 
     /// The height of the final tick with hash `hash`.
     fn height_of_hash(&self, hash: &Hash) -> Result<Option<Height>, StoreError> {
-        Ok(self.hashes.get(hash.0)?.map(|v| Height(from_be(&v))))
+        self.hashes
+            .get(hash.0)?
+            .map(|v| from_be(&v).map(Height))
+            .transpose()
     }
 
     /// The tip's height and second.
@@ -320,11 +338,16 @@ impl ChainStore for Store {
         let Some((k, _)) = self.finals.last()? else {
             return Ok(None);
         };
-        let height = Height(from_be(&k));
         // The seconds index holds exactly one entry per height; the tip's is the largest second.
-        let (s, h) = self.seconds.last()?.expect("seconds indexed with finals");
-        debug_assert_eq!(from_be(&h), height.0);
-        Ok(Some((height, Second(from_be(&s)))))
+        // Read the pair from that one entry, so a tick appended between the two reads cannot
+        // mix heights.
+        let Some((s, h)) = self.seconds.last()? else {
+            return Err(StoreError::Corrupt(format!(
+                "final tick {} has no seconds index entry",
+                from_be(&k)?
+            )));
+        };
+        Ok(Some((Height(from_be(&h)?), Second(from_be(&s)?))))
     }
 
     /// Up to `limit` final ticks from `from` upwards.
@@ -337,8 +360,8 @@ impl ChainStore for Store {
             .range(be(from.0)..)
             .take(limit)
             .map(|kv| {
-                kv.map(|(k, v)| (Height(from_be(&k)), v.to_vec()))
-                    .map_err(StoreError::from)
+                let (k, v) = kv?;
+                Ok((Height(from_be(&k)?), v.to_vec()))
             })
             .collect()
     }

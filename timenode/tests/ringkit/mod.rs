@@ -357,6 +357,19 @@ pub fn setup_with_config(
 
 /// Like `setup`, with node i's clock and source sections from `clock(i)`.
 pub fn setup_with(root: &Path, n: usize, clock: impl Fn(usize) -> String) -> (Genesis, Vec<Node>) {
+    setup_with_api(root, n, clock, |_| UNLIMITED_API.to_string())
+}
+
+/// `[api]` lines of ring tests: no per-client quotas (every test client is on 127.0.0.1).
+pub const UNLIMITED_API: &str = "rate-per-second = 0\ndigests-per-second = 0\n";
+
+/// Like `setup_with`, with node i's `[api]` lines (after `listen`) from `api(i)`.
+pub fn setup_with_api(
+    root: &Path,
+    n: usize,
+    clock: impl Fn(usize) -> String,
+    api: impl Fn(usize) -> String,
+) -> (Genesis, Vec<Node>) {
     let _ = std::fs::remove_dir_all(root);
     let addresses: Vec<String> = free_udp_ports(n)
         .iter()
@@ -365,9 +378,10 @@ pub fn setup_with(root: &Path, n: usize, clock: impl Fn(usize) -> String) -> (Ge
     let api_ports = free_tcp_ports(n);
     let (genesis, _) = localnet::create(root, "ring-test", &addresses, |i| {
         format!(
-            "{}\n[api]\nlisten = \"127.0.0.1:{}\"\nrate-per-second = 0\n",
+            "{}\n[api]\nlisten = \"127.0.0.1:{}\"\n{}",
             clock(i),
-            api_ports[i]
+            api_ports[i],
+            api(i)
         )
     })
     .unwrap();
