@@ -116,3 +116,51 @@ fn the_documented_evidence_schema_matches_the_real_json() {
         assert_eq!(keys(&schemas[name]["properties"]), keys(value), "{name}");
     }
 }
+
+/// Query parameters are documented in the query, path parameters in the path, and the bounds
+/// the handlers enforce with this node's settings are the documented ones.
+#[test]
+fn parameters_are_where_and_as_large_as_the_handlers_take_them() {
+    let s = Server::start(ApiConfig {
+        max_digests: 7,
+        max_tick_page: 9,
+        ..ApiConfig::default()
+    });
+    let doc = get(&format!("{}/openapi.json", s.url)).json();
+    let param = |path: &str, method: &str, name: &str| {
+        doc["paths"][path][method]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{method} {path} has parameters"))
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{method} {path} documents {name}"))
+            .clone()
+    };
+    for (path, method, name, at) in [
+        ("/v1/timestamps", "post", "wait", "query"),
+        ("/v1/ticks", "get", "from", "query"),
+        ("/v1/ticks", "get", "limit", "query"),
+        ("/v1/evidence", "get", "limit", "query"),
+        ("/v1/time", "get", "nonce", "query"),
+        ("/v1/proofs/{digest}", "get", "digest", "path"),
+        ("/v1/ticks/{height}", "get", "height", "path"),
+    ] {
+        assert_eq!(
+            param(path, method, name)["in"],
+            at,
+            "{method} {path} {name}"
+        );
+    }
+    assert_eq!(param("/v1/ticks", "get", "limit")["schema"]["maximum"], 9);
+    assert_eq!(
+        param("/v1/evidence", "get", "limit")["schema"]["minimum"],
+        1
+    );
+    let digest = param("/v1/proofs/{digest}", "get", "digest");
+    assert_eq!(digest["schema"]["maxLength"], 64);
+    let digests = &doc["components"]["schemas"]["StampRequest"]["properties"]["digests"];
+    assert_eq!(
+        (&digests["minItems"], &digests["maxItems"]),
+        (&1.into(), &7.into())
+    );
+}

@@ -16,6 +16,7 @@ pub const MAX_EVIDENCE_PAGE: u32 = 1_000;
 
 /// Query of `GET /v1/evidence`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceQuery {
     /// Most pieces of evidence to return, 1 to 1,000 (default 1,000).

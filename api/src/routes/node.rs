@@ -13,6 +13,7 @@ use tickchain_sdk::time_response::SignedTime;
 
 /// Query of `GET /v1/time`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TimeQuery {
     /// Client nonce, up to 64 bytes as hex, echoed inside the signed statement (empty if absent).

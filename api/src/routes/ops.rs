@@ -42,8 +42,8 @@ pub async fn healthz() -> &'static str {
     path = "/openapi.json",
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
 )]
-pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(crate::openapi::document())
+pub async fn openapi(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(crate::openapi::document_for(&state.config))
 }
 
 /// Unknown route: `404 not_found`.

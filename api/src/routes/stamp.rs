@@ -26,6 +26,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 /// Query of `POST /v1/timestamps`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StampQuery {
     /// Wait until every digest's tick is final and answer with the proofs (`200`), or with

@@ -64,8 +64,12 @@ pub async fn by_height(
         .ok_or_else(|| ApiError::NotFound(format!("no final tick at height {height}")))
 }
 
+/// Largest height a client may name (the documented `int64` bound; no chain gets near it).
+pub const MAX_HEIGHT: u64 = i64::MAX as u64;
+
 /// Query of `GET /v1/ticks`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// First height (default 1).
@@ -96,10 +100,13 @@ pub async fn page(
             "limit must be 1 to {max}, got {limit}"
         )));
     }
-    let ticks = state
-        .handle
-        .ticks(Height(q.from.unwrap_or(1)), limit)
-        .await?;
+    let from = q.from.unwrap_or(1);
+    if from > MAX_HEIGHT {
+        return Err(ApiError::BadParameter(format!(
+            "from must be at most {MAX_HEIGHT}, got {from}"
+        )));
+    }
+    let ticks = state.handle.ticks(Height(from), limit).await?;
     Ok(Json(TicksBody { ticks }))
 }
 
