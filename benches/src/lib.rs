@@ -32,6 +32,7 @@ pub struct LocalRing {
     pub events: broadcast::Sender<FinalEvent>,
     stop: watch::Sender<bool>,
     nodes: JoinSet<Result<(), NodeError>>,
+    configs: Vec<PathBuf>,
 }
 
 /// `n` free ports of one protocol on 127.0.0.1 (free when this returns).
@@ -72,19 +73,7 @@ impl LocalRing {
         })
         .expect("write the local ring");
         let (events, _) = broadcast::channel(1 << 16);
-        let (stop, _) = watch::channel(false);
-        let mut nodes = JoinSet::new();
-        for path in config_paths {
-            let config = NodeConfig::load(&path).expect("generated config parses");
-            let mut stopped = stop.subscribe();
-            let events = events.clone();
-            nodes.spawn(async move {
-                let shutdown = async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                };
-                run_observed(config, shutdown, Some(events)).await
-            });
-        }
+        let (stop, nodes) = spawn_nodes(&config_paths, &events);
         LocalRing {
             root,
             apis: apis
@@ -94,7 +83,20 @@ impl LocalRing {
             events,
             stop,
             nodes,
+            configs: config_paths,
         }
+    }
+
+    /// Stops every node and starts them again from the same directories (their caches cold,
+    /// their stores as they were), in the current tokio runtime.
+    pub async fn restart(&mut self) {
+        let _ = self.stop.send(true);
+        while let Some(r) = self.nodes.join_next().await {
+            if let Ok(Err(e)) = r {
+                eprintln!("node error: {e}");
+            }
+        }
+        (self.stop, self.nodes) = spawn_nodes(&self.configs, &self.events);
     }
 
     /// Stops every node, reports any node error, and removes the directory.
@@ -107,6 +109,38 @@ impl LocalRing {
         }
         let _ = std::fs::remove_dir_all(&self.root);
     }
+}
+
+/// Starts one node per config in the current tokio runtime, stopped when the returned sender
+/// sends `true`.
+fn spawn_nodes(
+    configs: &[PathBuf],
+    events: &broadcast::Sender<FinalEvent>,
+) -> (watch::Sender<bool>, JoinSet<Result<(), NodeError>>) {
+    let (stop, _) = watch::channel(false);
+    let mut nodes = JoinSet::new();
+    for path in configs {
+        let config = NodeConfig::load(path).expect("generated config parses");
+        let mut stopped = stop.subscribe();
+        let events = events.clone();
+        nodes.spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            run_observed(config, shutdown, Some(events)).await
+        });
+    }
+    (stop, nodes)
+}
+
+/// Resident memory of this process, in bytes (`VmRSS` of /proc/self/status; 0 if unknown).
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
 }
 
 /// The `p`-quantile of ascending `sorted` (NaN when empty).

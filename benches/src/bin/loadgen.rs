@@ -11,7 +11,10 @@
 //! - The clients of both phases are tasks on one thread (current-thread tokio runtime), each
 //!   with a keep-alive connection and hand-written HTTP/1.1, so the generator takes little of
 //!   the machine the ring runs on.
-//! - In both phases, 4 probe clients submit one digest at a random instant (uniform within a
+//! - Phase `proofs`: the ring restarts (every node's proof cache cold), then 16 clients read
+//!   the proofs of 500 digests in each of 20 large batches of the batch phase, the batches
+//!   interleaved; reports proof reads per second and the process's memory growth.
+//! - In both load phases, 4 probe clients submit one digest at a random instant (uniform within a
 //!   second after the previous probe's proof) and poll `GET /v1/proofs/{digest}` every 5 ms
 //!   from the acknowledgement until the proof is served; reports time from acknowledgement to
 //!   available proof (p50/p99/max, 5 ms resolution).
@@ -27,6 +30,7 @@ use tickchain_benches::{LocalRing, cpu_time, pct};
 const BATCH: usize = 10_000;
 
 /// A source of distinct digests: BLAKE3 of (run, client, counter).
+#[derive(Clone)]
 struct Digests {
     prefix: [u8; 16],
     next: u64,
@@ -99,6 +103,9 @@ struct Counters {
     accepted_requests: AtomicU64,
     refused: Mutex<std::collections::BTreeMap<u16, u64>>,
     latencies_ms: Mutex<Vec<f64>>,
+    /// Accepted batch requests: the node's API and the digest source as it was before the
+    /// request (so its digests can be generated again).
+    accepted: Mutex<Vec<(String, Digests)>>,
 }
 
 /// One load client: POSTs `per` fresh digests per request over one keep-alive connection
@@ -125,6 +132,7 @@ async fn load_client(
                 }
             }
         }
+        let before = (per > 1).then(|| digests.clone());
         let (body, _) = digests.body(per);
         let t = Instant::now();
         let status = match post_raw(conn.as_mut().expect("connected"), &host, &body).await {
@@ -141,6 +149,13 @@ async fn load_client(
                 .fetch_add(per as u64, Ordering::Relaxed);
             counters.accepted_requests.fetch_add(1, Ordering::Relaxed);
             counters.latencies_ms.lock().unwrap().push(ms);
+            if let Some(before) = before {
+                counters
+                    .accepted
+                    .lock()
+                    .unwrap()
+                    .push((api.clone(), before));
+            }
         } else {
             *counters.refused.lock().unwrap().entry(status).or_default() += 1;
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -154,12 +169,31 @@ async fn post_raw(
     host: &str,
     body: &str,
 ) -> std::io::Result<u16> {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     let head = format!(
         "POST /v1/timestamps HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n\
          content-length: {}\r\n\r\n",
         body.len()
     );
+    exchange_raw(conn, &head, body).await
+}
+
+/// One `GET path` on a keep-alive connection; returns the status code.
+async fn get_raw(
+    conn: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+    host: &str,
+    path: &str,
+) -> std::io::Result<u16> {
+    let head = format!("GET {path} HTTP/1.1\r\nhost: {host}\r\n\r\n");
+    exchange_raw(conn, &head, "").await
+}
+
+/// Sends `head` and `body`, reads the answer (Content-Length framed); returns its status.
+async fn exchange_raw(
+    conn: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+    head: &str,
+    body: &str,
+) -> std::io::Result<u16> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     conn.get_mut().write_all(head.as_bytes()).await?;
     conn.get_mut().write_all(body.as_bytes()).await?;
     let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "bad response");
@@ -218,7 +252,13 @@ struct Phase {
     per_request: usize,
 }
 
-fn run_phase(ring: &LocalRing, phase: &Phase, seconds: u64, client_base: u64) {
+/// Runs one load phase; returns the accepted batch requests (API, digest source before).
+fn run_phase(
+    ring: &LocalRing,
+    phase: &Phase,
+    seconds: u64,
+    client_base: u64,
+) -> Vec<(String, Digests)> {
     let apis = &ring.apis;
     let apis_owned: Vec<String> = apis.clone();
     let mut events = ring.events.subscribe();
@@ -337,6 +377,103 @@ fn run_phase(ring: &LocalRing, phase: &Phase, seconds: u64, client_base: u64) {
         pct(&lags, 0.99),
         lags.last().copied().unwrap_or(f64::NAN),
     );
+    std::mem::take(&mut *counters.accepted.lock().unwrap())
+}
+
+/// Proof reads from cold caches: restarts the ring, then reads the proofs of `PER_BATCH`
+/// digests in each of `BATCHES` accepted batch requests spread over the batch phase, the
+/// batches interleaved, with 16 keep-alive clients.
+fn proof_phase(rt: &tokio::runtime::Runtime, ring: &mut LocalRing, accepted: &[(String, Digests)]) {
+    const BATCHES: usize = 20;
+    const PER_BATCH: usize = 500;
+    const CLIENTS: usize = 16;
+    if accepted.len() < BATCHES {
+        println!(
+            "proofs: only {} batch requests were accepted; skipped",
+            accepted.len()
+        );
+        return;
+    }
+    // Requests spread evenly over the phase: at most a few share a second's batch.
+    let step = accepted.len() / BATCHES;
+    let mut reads: Vec<Vec<(String, String)>> = vec![Vec::new(); BATCHES];
+    for (b, (api, source)) in accepted.iter().step_by(step).take(BATCHES).enumerate() {
+        let mut d = source.clone();
+        for _ in 0..PER_BATCH {
+            reads[b].push((api.clone(), d.next_hex()));
+        }
+    }
+    // Interleave: the first digest of every batch, then the second of every batch, ...
+    let order: Vec<(String, String)> = (0..PER_BATCH)
+        .flat_map(|i| reads.iter().map(move |r| r[i].clone()))
+        .collect();
+    rt.block_on(ring.restart());
+    let mut events = ring.events.subscribe();
+    rt.block_on(async {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(30) {
+            if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(1), events.recv()).await {
+                break;
+            }
+        }
+    });
+    let rss0 = tickchain_benches::rss_bytes();
+    let cpu0 = cpu_time();
+    let t0 = Instant::now();
+    let statuses = Arc::new(Mutex::new(std::collections::BTreeMap::<u16, u64>::new()));
+    let order = Arc::new(order);
+    let next = Arc::new(AtomicU64::new(0));
+    let client_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    client_rt.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..CLIENTS {
+            let (order, next, statuses) = (order.clone(), next.clone(), statuses.clone());
+            tasks.spawn(async move {
+                let mut conns: std::collections::HashMap<
+                    String,
+                    tokio::io::BufReader<tokio::net::TcpStream>,
+                > = std::collections::HashMap::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    let Some((api, digest)) = order.get(i) else {
+                        break;
+                    };
+                    let host = api.trim_start_matches("http://").to_string();
+                    if !conns.contains_key(api) {
+                        let Ok(s) = tokio::net::TcpStream::connect(&host).await else {
+                            continue;
+                        };
+                        let _ = s.set_nodelay(true);
+                        conns.insert(api.clone(), tokio::io::BufReader::new(s));
+                    }
+                    let conn = conns.get_mut(api).expect("connected");
+                    let status = get_raw(conn, &host, &format!("/v1/proofs/{digest}"))
+                        .await
+                        .unwrap_or_else(|_| {
+                            conns.remove(api);
+                            0
+                        });
+                    *statuses.lock().unwrap().entry(status).or_default() += 1;
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+    });
+    let elapsed = t0.elapsed().as_secs_f64();
+    let cpu = cpu_time().saturating_sub(cpu0).as_secs_f64();
+    let grown = tickchain_benches::rss_bytes().saturating_sub(rss0);
+    println!(
+        "proofs {CLIENTS} clients, cold caches, {BATCHES} batches × {PER_BATCH} digests: {:.0} proof reads/s \
+         ({} reads in {elapsed:.2} s, statuses {:?}); process CPU {:.2} cores; memory grew {:.1} MiB",
+        order.len() as f64 / elapsed,
+        order.len(),
+        statuses.lock().unwrap(),
+        cpu / elapsed,
+        grown as f64 / (1 << 20) as f64,
+    );
 }
 
 fn main() {
@@ -360,7 +497,7 @@ fn main() {
         "loadgen: 4 in-process nodes on 127.0.0.1, {} cores, {seconds} s per phase after 1 s ramp-up",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    let ring = rt.block_on(async { LocalRing::start("loadgen", 4, "") });
+    let mut ring = rt.block_on(async { LocalRing::start("loadgen", 4, "") });
     let ready = Instant::now();
     let mut events = ring.events.subscribe();
     rt.block_on(async {
@@ -384,8 +521,13 @@ fn main() {
             per_request: 1,
         },
     ];
+    let mut batch_requests = Vec::new();
     for (i, phase) in phases.iter().enumerate() {
-        run_phase(&ring, phase, seconds, (i as u64) << 32);
+        let accepted = run_phase(&ring, phase, seconds, (i as u64) << 32);
+        if phase.per_request > 1 {
+            batch_requests = accepted;
+        }
     }
+    proof_phase(&rt, &mut ring, &batch_requests);
     rt.block_on(ring.stop());
 }

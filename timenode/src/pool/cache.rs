@@ -1,9 +1,10 @@
 //! Recently sealed batch trees, kept in memory so proofs are read off without rehashing.
 //!
-//! Owns: a small most-recently-used cache of `(second → tree and leaves)`. Never: the source of
-//! truth (a miss rebuilds the tree from `pool-leaves`).
+//! Owns: a most-recently-used cache of `(second → tree and leaves)` bounded in bytes, and
+//! single flight: concurrent misses on one batch rebuild it once while the others wait for
+//! that result. Never: the source of truth (a miss rebuilds the tree from `pool-leaves`).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tickchain_sdk::merkle::{self, MerkleTree};
 use tickchain_sdk::{Digest, Salt, Second};
@@ -18,6 +19,13 @@ pub struct BatchTree {
 }
 
 impl BatchTree {
+    /// Bytes this tree holds in memory: the leaves (digest and salt) and every node hash of
+    /// the tree (about twice the leaf count), plus a fixed overhead.
+    pub fn cost_bytes(&self) -> usize {
+        let n = self.leaves.len();
+        n * std::mem::size_of::<(Digest, Salt)>() + 2 * n * 32 + 256
+    }
+
     /// The tree over `leaves` (salted digest leaves, `merkle::digest_leaf`), in leaf order.
     pub fn new(leaves: Vec<(Digest, Salt)>) -> BatchTree {
         let hashes = leaves
@@ -31,46 +39,105 @@ impl BatchTree {
     }
 }
 
-/// At most `capacity` batch trees, the most recently used kept.
+#[derive(Debug, Default)]
+struct Entries {
+    /// Most recent first.
+    list: VecDeque<(Second, Arc<BatchTree>)>,
+    bytes: usize,
+}
+
+/// Batch trees up to `max_bytes` in total (always at least the most recent one), the most
+/// recently used kept.
 #[derive(Debug)]
 pub struct TreeCache {
-    capacity: usize,
-    entries: Mutex<VecDeque<(Second, Arc<BatchTree>)>>,
+    max_bytes: usize,
+    entries: Mutex<Entries>,
+    /// One lock per batch being rebuilt: the first miss builds, the others wait on it.
+    building: Mutex<HashMap<Second, Arc<Mutex<()>>>>,
 }
 
 impl TreeCache {
-    /// An empty cache holding at most `capacity` trees.
-    pub fn new(capacity: usize) -> TreeCache {
+    /// An empty cache holding trees of at most `max_bytes` in total.
+    pub fn new(max_bytes: usize) -> TreeCache {
         TreeCache {
-            capacity: capacity.max(1),
-            entries: Mutex::new(VecDeque::new()),
+            max_bytes,
+            entries: Mutex::new(Entries::default()),
+            building: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Bytes of the trees held now.
+    pub fn bytes(&self) -> usize {
+        self.entries.lock().expect("cache lock").bytes
+    }
+
+    /// `second`'s tree from the cache, or built by `build` and cached. Concurrent callers
+    /// missing the same batch call `build` once between them; a failed build is not cached
+    /// (the next caller tries again).
+    pub fn get_or_build<E>(
+        &self,
+        second: Second,
+        build: impl FnOnce() -> Result<Arc<BatchTree>, E>,
+    ) -> Result<Arc<BatchTree>, E> {
+        if let Some(t) = self.get(second) {
+            return Ok(t);
+        }
+        let lock = self
+            .building
+            .lock()
+            .expect("cache lock")
+            .entry(second)
+            .or_default()
+            .clone();
+        let result = {
+            let _turn = lock.lock().unwrap_or_else(|p| p.into_inner());
+            match self.get(second) {
+                Some(t) => Ok(t), // built by the caller we waited for
+                None => build().inspect(|t| self.insert(second, t.clone())),
+            }
+        };
+        let mut building = self.building.lock().expect("cache lock");
+        if building
+            .get(&second)
+            .is_some_and(|l| Arc::ptr_eq(l, &lock) && Arc::strong_count(l) <= 2)
+        {
+            building.remove(&second);
+        }
+        result
     }
 
     /// The tree of `second`'s batch, if cached (it becomes the most recent).
     pub fn get(&self, second: Second) -> Option<Arc<BatchTree>> {
         let mut e = self.entries.lock().expect("cache lock");
-        let at = e.iter().position(|(s, _)| *s == second)?;
-        let entry = e.remove(at).expect("present");
+        let at = e.list.iter().position(|(s, _)| *s == second)?;
+        let entry = e.list.remove(at).expect("present");
         let tree = entry.1.clone();
-        e.push_front(entry);
+        e.list.push_front(entry);
         Some(tree)
     }
 
-    /// Caches `tree` for `second`, evicting the least recently used beyond capacity.
+    /// Caches `tree` for `second`, evicting the least recently used beyond the byte budget.
     pub fn insert(&self, second: Second, tree: Arc<BatchTree>) {
         let mut e = self.entries.lock().expect("cache lock");
-        e.retain(|(s, _)| *s != second);
-        e.push_front((second, tree));
-        e.truncate(self.capacity);
+        Self::drop_entry(&mut e, second);
+        e.bytes += tree.cost_bytes();
+        e.list.push_front((second, tree));
+        while e.bytes > self.max_bytes && e.list.len() > 1 {
+            let (_, old) = e.list.pop_back().expect("more than one");
+            e.bytes -= old.cost_bytes();
+        }
     }
 
     /// Drops `second`'s tree (its batch was deleted).
     pub fn remove(&self, second: Second) {
-        self.entries
-            .lock()
-            .expect("cache lock")
-            .retain(|(s, _)| *s != second);
+        Self::drop_entry(&mut self.entries.lock().expect("cache lock"), second);
+    }
+
+    fn drop_entry(e: &mut Entries, second: Second) {
+        if let Some(at) = e.list.iter().position(|(s, _)| *s == second) {
+            let (_, old) = e.list.remove(at).expect("present");
+            e.bytes -= old.cost_bytes();
+        }
     }
 }
 
@@ -87,7 +154,7 @@ mod tests {
 
     #[test]
     fn the_least_recently_used_tree_is_evicted_first() {
-        let c = TreeCache::new(2);
+        let c = TreeCache::new(2 * tree(0).cost_bytes());
         c.insert(Second(1), tree(1));
         c.insert(Second(2), tree(2));
         assert!(c.get(Second(1)).is_some()); // 1 is now the most recent
@@ -96,5 +163,54 @@ mod tests {
         assert!(c.get(Second(1)).is_some() && c.get(Second(3)).is_some());
         c.remove(Second(1));
         assert!(c.get(Second(1)).is_none());
+        assert_eq!(c.bytes(), tree(0).cost_bytes());
+    }
+
+    #[test]
+    fn memory_is_bounded_in_bytes_and_one_large_tree_still_fits() {
+        let big = Arc::new(BatchTree::new(vec![
+            (Digest([1; 32]), Salt([1; 16]));
+            1_000
+        ]));
+        let c = TreeCache::new(big.cost_bytes() + 10);
+        c.insert(Second(1), big.clone());
+        c.insert(Second(2), big.clone());
+        assert!(c.get(Second(1)).is_none() && c.get(Second(2)).is_some());
+        assert!(c.bytes() <= big.cost_bytes() + 10);
+        let tiny = TreeCache::new(1);
+        tiny.insert(Second(3), big);
+        assert!(
+            tiny.get(Second(3)).is_some(),
+            "the newest tree is always kept"
+        );
+    }
+
+    #[test]
+    fn concurrent_misses_on_one_batch_build_it_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let c = Arc::new(TreeCache::new(1 << 20));
+        let builds = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (c, builds) = (c.clone(), builds.clone());
+                std::thread::spawn(move || {
+                    c.get_or_build(Second(7), || {
+                        builds.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                        Ok::<_, ()>(tree(7))
+                    })
+                    .unwrap()
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap().leaves[0].0, Digest([7; 32]));
+        }
+        assert_eq!(builds.load(Ordering::SeqCst), 1);
+        assert!(c.building.lock().unwrap().is_empty(), "no lock left behind");
+        // A failed build is not cached.
+        let e = c.get_or_build(Second(8), || Err::<Arc<BatchTree>, _>("disk"));
+        assert_eq!(e.unwrap_err(), "disk");
+        assert!(c.get(Second(8)).is_none());
     }
 }

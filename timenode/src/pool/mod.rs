@@ -51,8 +51,9 @@ pub enum PoolError {
     Corrupt(String),
 }
 
-/// Trees cached in memory for proof serving.
-const CACHED_TREES: usize = 16;
+/// Memory for batch trees cached for proof serving: 64 MiB, about 600,000 digests (a tree
+/// costs about 112 bytes per digest; the newest tree is always kept, whatever its size).
+const TREE_CACHE_BYTES: usize = 64 << 20;
 
 /// The pool's write side: submissions go to the writer thread.
 pub struct Pool {
@@ -85,7 +86,7 @@ impl Pool {
         clock: ClockFn,
     ) -> Result<Opened, PoolError> {
         let trees = PoolTrees::open(store.db())?;
-        let cache = Arc::new(TreeCache::new(CACHED_TREES));
+        let cache = Arc::new(TreeCache::new(TREE_CACHE_BYTES));
         let lead = Nanos::from_millis(settings.seal_lead_ms as i64);
         // Batches left open by a crash: every leaf after the last sealed second.
         let last_sealed = match trees.sealed.last()? {

@@ -133,19 +133,17 @@ impl PoolReader {
         second: Second,
         expected_root: &Hash,
     ) -> Result<Arc<BatchTree>, PoolError> {
-        if let Some(t) = self.cache.get(second) {
-            return Ok(t);
-        }
-        let tree = Arc::new(BatchTree::new(read_batch_leaves(&self.trees, second)?));
-        // A tree read while retention deletes the batch is partial: never serve or cache it.
-        if tree.tree.root() != *expected_root {
-            return Err(PoolError::Corrupt(format!(
-                "batch {} rebuilt to another root (deleted while read?)",
-                second.0
-            )));
-        }
-        self.cache.insert(second, tree.clone());
-        Ok(tree)
+        self.cache.get_or_build(second, || {
+            let tree = Arc::new(BatchTree::new(read_batch_leaves(&self.trees, second)?));
+            // A tree read while retention deletes the batch is partial: never serve or cache it.
+            if tree.tree.root() != *expected_root {
+                return Err(PoolError::Corrupt(format!(
+                    "batch {} rebuilt to another root (deleted while read?)",
+                    second.0
+                )));
+            }
+            Ok(tree)
+        })
     }
 
     /// Records that the final tick at `height`, whose batch leaves are `batches`, committed to
