@@ -154,12 +154,26 @@ pub fn pct(sorted: &[f64], p: f64) -> f64 {
 /// User + system CPU of this process, from /proc/self/stat (clock ticks of 10 ms).
 pub fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    Duration::from_millis(cpu_ticks(&stat) * 10)
+}
+
+/// utime + stime of a /proc/PID/stat line. Fields are counted by position after the command
+/// name: state is field 0 there, utime 11 and stime 12 (`tpgid` is -1 without a controlling
+/// terminal, so a filter on numeric fields would shift them).
+fn cpu_ticks(stat: &str) -> u64 {
     let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<u64> = after
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    // After the command name: state is not numeric, so utime and stime are f[10] and f[11].
-    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    field(11) + field(12)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_ticks_are_read_by_position_even_without_a_terminal() {
+        // pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
+        // utime stime ...
+        let line = "42 (load gen) S 1 42 42 0 -1 4194560 900 0 0 0 731 95 0 0 20 0 9 0";
+        assert_eq!(super::cpu_ticks(line), 731 + 95);
+    }
 }
