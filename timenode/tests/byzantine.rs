@@ -18,7 +18,7 @@ mod ringkit;
 use byzantine_peer::{Byzantine, Report};
 use ringkit::{Node, setup_with_config, stop_and_check_agreement, wait_until};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tickchain_sdk::{Genesis, Network, NodeId, keys};
 use tickchain_timenode::localnet;
@@ -69,41 +69,11 @@ fn rss_kb(pid: u32) -> i64 {
         .unwrap_or(0)
 }
 
-/// `GET path` on `api` (`http://HOST:PORT`), returning the body.
+/// `GET path` on `api` (`http://HOST:PORT`), returning the body of a `200`.
 fn http_get(api: &str, path: &str) -> String {
-    let host = api.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(host).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    assert!(head.starts_with("HTTP/1.1 200"), "GET {path}: {head}");
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    }
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = &rest[n + 2..];
-    }
-    out
+    tickchain_sdk::client::Client::new(api)
+        .get_text(path)
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
 }
 
 /// `tickchain_peer_rejected_total{kind="K"} N` lines, and the evidence counter.

@@ -9,7 +9,7 @@
 
 mod ringkit;
 
-use ringkit::{Node, setup, wait_until};
+use ringkit::{Node, assert_all_running, ring_top, setup, wait_until};
 use std::time::{Duration, Instant};
 use tickchain_sdk::Network;
 
@@ -34,29 +34,6 @@ impl Rng {
     fn between(&mut self, lo: Duration, hi: Duration) -> Duration {
         let span = (hi - lo).as_micros() as u64;
         lo + Duration::from_micros(self.next() % span)
-    }
-}
-
-/// The highest final height logged by any node but `except`.
-fn ring_top(nodes: &[Node], except: usize) -> u64 {
-    nodes
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != except)
-        .map(|(_, n)| n.top())
-        .max()
-        .unwrap_or(0)
-}
-
-/// Panics with the node's log tail if any node has exited by itself.
-fn assert_all_running(nodes: &mut [Node]) {
-    for (i, n) in nodes.iter_mut().enumerate() {
-        if let Some(status) = n.exited() {
-            panic!(
-                "node {i} exited by itself ({status}); its log ends:\n{}",
-                n.log_tail(30)
-            );
-        }
     }
 }
 

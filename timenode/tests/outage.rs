@@ -13,7 +13,7 @@
 
 mod ringkit;
 
-use ringkit::{Node, setup_with_config, verified_chain, wait_until};
+use ringkit::{assert_all_running, ring_top, setup_with_config, verified_chain, wait_until};
 use std::time::{Duration, Instant};
 use tickchain_sdk::Network;
 
@@ -27,29 +27,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
             .parse()
             .unwrap_or_else(|_| panic!("{name}: expected a whole number, got {v:?}")),
         Err(_) => default,
-    }
-}
-
-/// The highest final height logged by any node but `except`.
-fn ring_top(nodes: &[Node], except: usize) -> u64 {
-    nodes
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != except)
-        .map(|(_, n)| n.top())
-        .max()
-        .unwrap_or(0)
-}
-
-/// Panics with the node's log tail if any node has exited by itself.
-fn assert_all_running(nodes: &mut [Node]) {
-    for (i, n) in nodes.iter_mut().enumerate() {
-        if let Some(status) = n.exited() {
-            panic!(
-                "node {i} exited by itself ({status}); its log ends:\n{}",
-                n.log_tail(30)
-            );
-        }
     }
 }
 

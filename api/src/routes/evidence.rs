@@ -41,12 +41,7 @@ pub async fn list(
     query: Result<Query<EvidenceQuery>, QueryRejection>,
 ) -> Result<Json<EvidenceBody>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadParameter(e.body_text()))?;
-    let limit = q.limit.unwrap_or(MAX_EVIDENCE_PAGE);
-    if limit == 0 || limit > MAX_EVIDENCE_PAGE {
-        return Err(ApiError::BadParameter(format!(
-            "limit must be 1 to {MAX_EVIDENCE_PAGE}, got {limit}"
-        )));
-    }
+    let limit = super::page_limit(q.limit, MAX_EVIDENCE_PAGE)?;
     let evidence = state.handle.evidence(limit).await?;
     Ok(Json(EvidenceBody { evidence }))
 }

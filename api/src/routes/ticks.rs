@@ -93,13 +93,7 @@ pub async fn page(
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<TicksBody>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadParameter(e.body_text()))?;
-    let max = state.config.max_tick_page;
-    let limit = q.limit.unwrap_or(max);
-    if limit == 0 || limit > max {
-        return Err(ApiError::BadParameter(format!(
-            "limit must be 1 to {max}, got {limit}"
-        )));
-    }
+    let limit = super::page_limit(q.limit, state.config.max_tick_page)?;
     let from = q.from.unwrap_or(1);
     if from > MAX_HEIGHT {
         return Err(ApiError::BadParameter(format!(

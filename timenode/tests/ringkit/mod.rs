@@ -423,3 +423,26 @@ pub fn start_all(nodes: &mut [Node], ticks: u64, limit: Duration) {
         nodes.iter().all(|n| n.top() >= ticks)
     });
 }
+
+/// The highest final height any node but `except` has logged.
+pub fn ring_top(nodes: &[Node], except: usize) -> u64 {
+    nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != except)
+        .map(|(_, n)| n.top())
+        .max()
+        .unwrap_or(0)
+}
+
+/// Panics with the node's log tail if any node has exited by itself.
+pub fn assert_all_running(nodes: &mut [Node]) {
+    for (i, n) in nodes.iter_mut().enumerate() {
+        if let Some(status) = n.exited() {
+            panic!(
+                "node {i} exited by itself ({status}); its log ends:\n{}",
+                n.log_tail(30)
+            );
+        }
+    }
+}
