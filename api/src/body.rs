@@ -8,6 +8,9 @@ use axum::http::{HeaderMap, header};
 use futures_util::StreamExt;
 use std::time::Duration;
 
+/// Most bytes reserved for a body before they arrive.
+const PREALLOCATE: usize = 64 * 1024;
+
 /// The whole body: at most `max` bytes (`413 body_too_large`, refused from `Content-Length`
 /// before reading when it says so), arriving within `timeout` (`408 body_timeout`).
 pub async fn read_body(
@@ -25,7 +28,8 @@ pub async fn read_body(
     }
     let read = async {
         let mut stream = body.into_data_stream();
-        let mut buf = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+        // Reserve no more than a first chunk's worth on the client's word.
+        let mut buf = Vec::with_capacity(declared.map_or(0, |n| n as usize).min(PREALLOCATE));
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| ApiError::BadJson(format!("reading the body: {e}")))?;
             if buf.len() + chunk.len() > max {

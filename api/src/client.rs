@@ -107,13 +107,22 @@ impl TrustedProxies {
     }
 }
 
-/// One `X-Forwarded-For` element: an IP address, trimmed, with no port.
+/// One `X-Forwarded-For` element: an IP address, trimmed, with or without a port
+/// (`192.0.2.1:5678`, `[2001:db8::1]:443`, `[2001:db8::1]`).
 fn parse_entry(entry: &[u8]) -> Option<IpAddr> {
     let text = std::str::from_utf8(entry).ok()?.trim();
-    if text.len() > 45 {
-        return None; // longer than any textual IP address
+    if text.len() > 53 {
+        return None; // longer than any IP address with a port
     }
-    text.parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
+    let ip = text
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| text.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| {
+            let inner = text.strip_prefix('[')?.strip_suffix(']')?;
+            inner.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
+        })?;
+    Some(ip.to_canonical())
 }
 
 #[cfg(test)]
@@ -162,6 +171,13 @@ mod tests {
         let bad: [&[u8]; 1] = [b"192.0.2.50, not-an-ip"];
         let r = proxies.resolve(ip("10.0.0.1"), bad.into_iter());
         assert_eq!(r.key, ClientKey::of(ip("10.0.0.1")));
+        // Ports and brackets, as some proxies write them, are understood.
+        let ported: [&[u8]; 1] = [b"[2001:db8::7]:443, 192.0.2.9:5678"];
+        let r = proxies.resolve(ip("10.0.0.1"), ported.into_iter());
+        assert_eq!(r.key, ClientKey::of(ip("192.0.2.9")));
+        let bracketed: [&[u8]; 1] = [b"[2001:db8::7]"];
+        let r = proxies.resolve(ip("10.0.0.1"), bracketed.into_iter());
+        assert_eq!(r.key, ClientKey::of(ip("2001:db8::7")));
         // No header: the proxy is the client.
         let r = proxies.resolve(ip("10.0.0.1"), std::iter::empty());
         assert_eq!(r.key, ClientKey::of(ip("10.0.0.1")));

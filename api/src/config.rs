@@ -33,9 +33,12 @@ pub struct ApiConfig {
     /// Sustained digests per second a client may submit (token bucket refill); 0 disables.
     /// Default 20,000.
     pub digests_per_second: u32,
-    /// Digest burst per client, at least `max-digests` when `digests-per-second` is set.
-    /// Default 50,000.
+    /// Digest burst per client (raised to `max-digests` if below it, so a full request can
+    /// always pass). Default 50,000.
     pub digests_burst: u32,
+    /// Most digests in one `?wait=true` request (its answer holds every proof, ~2.3 KB each).
+    /// Default 1,000.
+    pub max_wait_digests: usize,
     /// Most `?wait=true` requests one client may have waiting at once. Default 16.
     pub max_waiters_per_client: usize,
     /// Most open TCP connections in total; more are closed at accept. Default 1,024.
@@ -49,6 +52,10 @@ pub struct ApiConfig {
     /// Longest wait for a complete request body, in milliseconds (`408 body_timeout`).
     /// Default 10,000.
     pub body_timeout_ms: u64,
+    /// Longest a connection may go without the client taking any of our bytes while we have
+    /// some to send, in milliseconds; then it is closed (a stalled tick stream or answer).
+    /// Default 15,000.
+    pub write_timeout_ms: u64,
     /// Most `GET /v1/ticks/stream` streams open at once. Default 256.
     pub max_streams: usize,
     /// Most tick streams one client may hold open. Default 4.
@@ -80,11 +87,13 @@ impl Default for ApiConfig {
             max_tick_page: 1_000,
             digests_per_second: 20_000,
             digests_burst: 50_000,
+            max_wait_digests: 1_000,
             max_waiters_per_client: 16,
             max_connections: 1_024,
             max_connections_per_client: 32,
             header_timeout_ms: 10_000,
             body_timeout_ms: 10_000,
+            write_timeout_ms: 15_000,
             max_streams: 256,
             max_streams_per_client: 4,
             stream_lifetime_secs: 3_600,
@@ -145,12 +154,6 @@ impl ApiConfig {
             "at least 1 when rate-per-second is set",
             self.rate_burst.to_string(),
         )?;
-        check(
-            self.digests_per_second == 0 || self.digests_burst as usize >= self.max_digests,
-            "digests-burst",
-            "at least max-digests when digests-per-second is set",
-            self.digests_burst.to_string(),
-        )?;
         for (field, value) in [
             ("max-connections", self.max_connections),
             (
@@ -158,6 +161,7 @@ impl ApiConfig {
                 self.max_connections_per_client,
             ),
             ("max-waiters-per-client", self.max_waiters_per_client),
+            ("max-wait-digests", self.max_wait_digests),
             ("max-streams-per-client", self.max_streams_per_client),
         ] {
             check(value >= 1, field, "at least 1", value.to_string())?;
@@ -165,6 +169,7 @@ impl ApiConfig {
         for (field, value) in [
             ("header-timeout-ms", self.header_timeout_ms),
             ("body-timeout-ms", self.body_timeout_ms),
+            ("write-timeout-ms", self.write_timeout_ms),
             ("stream-lifetime-secs", self.stream_lifetime_secs),
         ] {
             check(value >= 1, field, "at least 1", value.to_string())?;
@@ -184,6 +189,12 @@ impl ApiConfig {
         Ok(())
     }
 
+    /// The digest burst in force: `digests-burst`, at least `max-digests`.
+    pub fn digests_burst(&self) -> u32 {
+        self.digests_burst
+            .max(u32::try_from(self.max_digests).unwrap_or(u32::MAX))
+    }
+
     /// The request-head timeout (also the idle keep-alive timeout).
     pub fn header_timeout(&self) -> Duration {
         Duration::from_millis(self.header_timeout_ms)
@@ -192,6 +203,11 @@ impl ApiConfig {
     /// The request-body timeout.
     pub fn body_timeout(&self) -> Duration {
         Duration::from_millis(self.body_timeout_ms)
+    }
+
+    /// How long a write may stall.
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_millis(self.write_timeout_ms)
     }
 
     /// How long a tick stream may stay open.

@@ -62,6 +62,12 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
         return response;
     }
     let mut response = next.run(req).await;
+    if !origins.iter().any(|o| o == "*") && !origins.is_empty() {
+        // The answer depends on the origin: shared caches must key on it.
+        response
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static("origin"));
+    }
     if ok {
         let h = response.headers_mut();
         allow_origin(h, origins, origin);
@@ -81,7 +87,6 @@ fn allow_origin(h: &mut HeaderMap, origins: &[String], origin: HeaderValue) {
         );
     } else {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        h.append(header::VARY, HeaderValue::from_static("origin"));
     }
 }
 

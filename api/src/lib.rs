@@ -30,6 +30,7 @@ pub mod server;
 pub mod slots;
 pub mod state;
 pub mod wire;
+pub mod write_deadline;
 
 pub use client::{ClientAddr, ClientKey};
 pub use config::{ApiConfig, ConfigError};

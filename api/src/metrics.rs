@@ -193,9 +193,28 @@ impl RequestMetrics {
     }
 }
 
-/// The Prometheus text for what the API refused or cut off, one line per kind (a fixed set).
-pub fn render_limited(refusals: &crate::refusals::Refusals) -> String {
+/// The Prometheus text for what the API holds open now and what it refused or cut off, one
+/// line per kind (fixed sets).
+pub fn render_limited(state: &crate::state::AppState) -> String {
     let mut out = String::new();
+    header(
+        &mut out,
+        "tickchain_api_open",
+        "gauge",
+        "Connections, waiting requests and tick streams open now.",
+    );
+    for (kind, slots) in [
+        ("connections", &state.connections),
+        ("waiters", &state.waiters),
+        ("streams", &state.streams),
+    ] {
+        let _ = writeln!(
+            out,
+            "tickchain_api_open{{kind=\"{kind}\"}} {}",
+            slots.taken()
+        );
+    }
+    let refusals = &state.refusals;
     header(
         &mut out,
         "tickchain_api_limited_total",

@@ -47,6 +47,11 @@ impl TokenBucket {
         Err(Duration::from_secs_f64((n - self.tokens) / f64::from(rate)))
     }
 
+    /// Whether `n` tokens could be taken at `now` (or how long until they could), taking none.
+    pub fn peek(&self, n: u32, rate: u32, burst: u32, now: Instant) -> Result<(), Duration> {
+        self.clone().take_n(n, rate, burst, now)
+    }
+
     fn is_full(&self, rate: u32, burst: u32, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
         self.tokens + elapsed * f64::from(rate) >= f64::from(burst)
@@ -74,6 +79,19 @@ impl RateLimiter {
     /// Admits one request from `client` at `now`, or says how long it must wait.
     pub fn check(&self, client: ClientKey, now: Instant) -> Result<(), Duration> {
         self.check_n(client, 1, now)
+    }
+
+    /// Whether `client` could be admitted `n` units at `now`, taking none: a cheap refusal
+    /// before work whose exact size is known only later.
+    pub fn peek(&self, client: ClientKey, n: u32, now: Instant) -> Result<(), Duration> {
+        if self.rate == 0 {
+            return Ok(());
+        }
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        match buckets.get(&client) {
+            Some(b) => b.peek(n, self.rate, self.burst, now),
+            None => Ok(()),
+        }
     }
 
     /// Admits `n` units (digests) from `client` at `now`, or says how long it must wait.

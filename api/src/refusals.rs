@@ -18,6 +18,8 @@ pub enum Limited {
     HeaderTimeout,
     /// A request whose body did not arrive within `body-timeout-ms` (`408 body_timeout`).
     BodyTimeout,
+    /// A connection closed because the client took none of our bytes for `write-timeout-ms`.
+    WriteTimeout,
     /// A request over its client's request rate (`429 rate_limited`).
     Requests,
     /// A submission over its client's digest rate (`429 rate_limited`).
@@ -34,11 +36,12 @@ pub enum Limited {
 
 impl Limited {
     /// Every kind, in exposition order.
-    pub const ALL: [Limited; 10] = [
+    pub const ALL: [Limited; 11] = [
         Limited::ConnectionsTotal,
         Limited::ConnectionsPerClient,
         Limited::HeaderTimeout,
         Limited::BodyTimeout,
+        Limited::WriteTimeout,
         Limited::Requests,
         Limited::Digests,
         Limited::Waiters,
@@ -54,6 +57,7 @@ impl Limited {
             Limited::ConnectionsPerClient => "connections_per_client",
             Limited::HeaderTimeout => "header_timeout",
             Limited::BodyTimeout => "body_timeout",
+            Limited::WriteTimeout => "write_timeout",
             Limited::Requests => "requests",
             Limited::Digests => "digests",
             Limited::Waiters => "waiters",

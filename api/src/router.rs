@@ -86,7 +86,12 @@ async fn identify_and_limit(
             .iter()
             .map(|v| v.as_bytes()),
     );
-    if let Err(retry_after) = state.limiter.check(client.key, Instant::now()) {
+    let limiter = if OPS.contains(&req.uri().path()) {
+        &state.ops_limiter
+    } else {
+        &state.limiter
+    };
+    if let Err(retry_after) = limiter.check(client.key, Instant::now()) {
         state.refusals.count(Limited::Requests);
         return ApiError::RateLimited { retry_after }.into_response();
     }
@@ -94,13 +99,18 @@ async fn identify_and_limit(
     next.run(req).await
 }
 
+/// Paths monitoring polls: limited per client like the rest, in a bucket of their own.
+const OPS: [&str; 2] = ["/healthz", "/metrics"];
+
 /// Methods counted by name in `tickchain_api_requests_total`; any other folds into `other`.
-const METHODS: [Method; 5] = [
+const METHODS: [Method; 7] = [
     Method::GET,
     Method::POST,
     Method::HEAD,
     Method::OPTIONS,
     Method::PUT,
+    Method::DELETE,
+    Method::PATCH,
 ];
 
 async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {

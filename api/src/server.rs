@@ -12,8 +12,9 @@ use crate::config::ConfigError;
 use crate::handle::NodeHandle;
 use crate::refusals::Limited;
 use crate::router::{ShuttingDown, router};
-use crate::slots::{Full, Slot, Slots};
+use crate::slots::{Full, Slot};
 use crate::state::AppState;
+use crate::write_deadline::WriteDeadline;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::{Extension, Router};
@@ -48,7 +49,7 @@ pub async fn serve(
     let (stop_tx, stop) = watch::channel(false);
     let app = router(state.clone()).layer(Extension(ShuttingDown(stop.clone())));
     let config = state.config.clone();
-    let connections = Slots::new(config.max_connections, config.max_connections_per_client);
+    let connections = state.connections.clone();
     let mut tasks = JoinSet::new();
     let mut shutdown = pin!(shutdown);
     loop {
@@ -132,7 +133,8 @@ async fn connection(
         .header_read_timeout(state.config.header_timeout())
         .max_header_size(MAX_HEAD_BYTES)
         .keep_alive(true);
-    let mut conn = pin!(builder.serve_connection(TokioIo::new(tcp), service));
+    let (io, stalled) = WriteDeadline::new(tcp, state.config.write_timeout());
+    let mut conn = pin!(builder.serve_connection(TokioIo::new(io), service));
     let result = tokio::select! {
         r = conn.as_mut() => r,
         _ = stopped(&mut stop) => {
@@ -140,8 +142,11 @@ async fn connection(
             conn.await
         }
     };
+    if stalled.load(std::sync::atomic::Ordering::Relaxed) {
+        state.refusals.count(Limited::WriteTimeout);
+    }
     if let Err(e) = result {
-        if e.is_timeout() {
+        if e.is_timeout() && !stalled.load(std::sync::atomic::Ordering::Relaxed) {
             state.refusals.count(Limited::HeaderTimeout);
         }
         debug!(client = %remote, error = %e, "connection ended");

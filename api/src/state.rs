@@ -22,8 +22,13 @@ pub struct AppState {
     pub waiters: Arc<Slots>,
     /// Places for tick streams (`max-streams`, `max-streams-per-client`).
     pub streams: Arc<Slots>,
+    /// Places for TCP connections (`max-connections`, `max-connections-per-client`).
+    pub connections: Arc<Slots>,
     /// Per-client request buckets.
     pub limiter: Arc<RateLimiter>,
+    /// Per-client request buckets for `/healthz` and `/metrics`, apart from the API's, so a
+    /// health check behind a busy client still answers.
+    pub ops_limiter: Arc<RateLimiter>,
     /// Per-client digest buckets.
     pub digests: Arc<RateLimiter>,
     /// Whose `X-Forwarded-For` is believed.
@@ -41,21 +46,17 @@ impl AppState {
             handle,
             waiters: Slots::new(config.max_waiters, config.max_waiters_per_client),
             streams: Slots::new(config.max_streams, config.max_streams_per_client),
+            connections: Slots::new(config.max_connections, config.max_connections_per_client),
             limiter: Arc::new(RateLimiter::new(config.rate_per_second, config.rate_burst)),
             digests: Arc::new(RateLimiter::new(
                 config.digests_per_second,
-                config.digests_burst,
+                config.digests_burst(),
             )),
+            ops_limiter: Arc::new(RateLimiter::new(config.rate_per_second, config.rate_burst)),
             proxies: Arc::new(TrustedProxies::new(&config.trusted_proxies)),
             requests: Arc::new(RequestMetrics::default()),
             refusals: Arc::new(Refusals::default()),
             config: Arc::new(config),
         }
-    }
-
-    /// Whether any per-client limit is configured (they need the client's address).
-    pub fn limits_clients(&self) -> bool {
-        let c = &self.config;
-        c.rate_per_second > 0 || c.digests_per_second > 0
     }
 }

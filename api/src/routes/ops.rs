@@ -22,7 +22,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.requests.render(&snapshot) + &crate::metrics::render_limited(&state.refusals),
+        state.requests.render(&snapshot) + &crate::metrics::render_limited(&state),
     )
 }
 

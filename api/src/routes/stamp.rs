@@ -9,6 +9,7 @@ use crate::decode::{decode_stamp_body, is_json_content_type};
 use crate::error::{ApiError, ErrorBody};
 use crate::handle::ProofStatus;
 use crate::refusals::Limited;
+use crate::router::ShuttingDown;
 use crate::slots::Full;
 use crate::state::AppState;
 use crate::wire::{ProofsBody, Receipt, ReceiptsBody};
@@ -30,7 +31,8 @@ use tokio::sync::broadcast::error::RecvError;
 #[serde(deny_unknown_fields)]
 pub struct StampQuery {
     /// Wait until every digest's tick is final and answer with the proofs (`200`), or with
-    /// `504` and the receipts after the node's `wait-timeout-ms`.
+    /// `504` and the receipts after the node's `wait-timeout-ms`. A request with more than
+    /// the node's `max-wait-digests` digests (default 1,000) is answered at once (`202`).
     #[serde(default)]
     pub wait: bool,
 }
@@ -65,6 +67,7 @@ pub struct WaitTimeoutBody {
 pub async fn stamp(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
+    shutting_down: Option<Extension<ShuttingDown>>,
     query: Result<Query<StampQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Body,
@@ -82,14 +85,8 @@ pub async fn stamp(
         }
     }
     let config = &state.config;
-    let body = read_body(&headers, body, config.max_body_bytes, config.body_timeout())
-        .await
-        .inspect_err(|e| {
-            if matches!(e, ApiError::BodyTimeout(_)) {
-                state.refusals.count(Limited::BodyTimeout);
-            }
-        })?;
-    let digests = decode_stamp_body(&body, config.max_digests)?;
+    // What can be refused without reading the body is refused first: a client over its wait
+    // share, or whose digest bucket is empty, costs no body read and no parse.
     let permit = if query.wait {
         Some(state.waiters.try_take(Some(client.key)).map_err(|full| {
             state.refusals.count(Limited::Waiters);
@@ -107,16 +104,33 @@ pub async fn stamp(
     } else {
         None
     };
-    let n = u32::try_from(digests.len()).unwrap_or(u32::MAX);
-    if let Err(retry_after) = state.digests.check_n(client.key, n, Instant::now()) {
+    let over_quota = |retry_after, n| {
         state.refusals.count(Limited::Digests);
-        return Err(ApiError::ClientQuota {
+        ApiError::ClientQuota {
             what: format!(
                 "this client may submit {} digests per second (bursts of {}); this request carries {n}",
-                config.digests_per_second, config.digests_burst
+                config.digests_per_second,
+                config.digests_burst()
             ),
             retry_after,
-        });
+        }
+    };
+    if let Err(retry_after) = state.digests.peek(client.key, 1, Instant::now()) {
+        return Err(over_quota(retry_after, "more"));
+    }
+    let body = read_body(&headers, body, config.max_body_bytes, config.body_timeout())
+        .await
+        .inspect_err(|e| {
+            if matches!(e, ApiError::BodyTimeout(_)) {
+                state.refusals.count(Limited::BodyTimeout);
+            }
+        })?;
+    let digests = decode_stamp_body(&body, config.max_digests)?;
+    // A wait answers with every proof (~2.3 KB each): larger requests are answered at once.
+    let permit = permit.filter(|_| digests.len() <= config.max_wait_digests);
+    let n = u32::try_from(digests.len()).unwrap_or(u32::MAX);
+    if let Err(retry_after) = state.digests.check_n(client.key, n, Instant::now()) {
+        return Err(over_quota(retry_after, &n.to_string()));
     }
     if permit.is_none() {
         let receipts = state.handle.submit(digests).await?;
@@ -125,9 +139,10 @@ pub async fn stamp(
     // Subscribe before submitting so no finalization between the two is missed.
     let ticks = state.handle.subscribe_ticks();
     let receipts = state.handle.submit(digests).await?;
-    let outcome = wait_for_proofs(&state, &receipts, ticks).await;
+    let stop = shutting_down.map(|Extension(ShuttingDown(w))| w);
+    let outcome = wait_for_proofs(&state, &receipts, ticks, stop).await;
     drop(permit);
-    match outcome? {
+    match outcome {
         Some(proofs) => Ok((StatusCode::OK, Json(ProofsBody { proofs })).into_response()),
         None => {
             let body = WaitTimeoutBody {
@@ -145,17 +160,21 @@ pub async fn stamp(
     }
 }
 
-/// Waits until every receipt's proof is ready (`Some`) or the wait timeout passes (`None`).
-/// After each finalized tick it asks about one digest per batch (a batch becomes final all at
-/// once), and fetches the rest of a batch's proofs only once that one is ready: a waiter with
-/// 10,000 digests costs about one proof read per tick, not 10,000.
+/// Waits until every receipt's proof is ready (`Some`), or the wait timeout passes, the server
+/// starts shutting down or the node stops publishing ticks (`None`: the caller answers `504`
+/// with the receipts). After each finalized tick it asks about one digest per batch (a batch
+/// becomes final all at once), and fetches the rest of a batch's proofs only once that one is
+/// ready: a waiter costs about one proof read per batch per tick, not one per digest. A failed
+/// read is retried at the next tick (the digests are durable; the receipts still hold).
 async fn wait_for_proofs(
     state: &AppState,
     receipts: &[Receipt],
     mut ticks: tokio::sync::broadcast::Receiver<crate::wire::TickSummary>,
-) -> Result<Option<Vec<Proof>>, ApiError> {
+    mut stop: Option<tokio::sync::watch::Receiver<bool>>,
+) -> Option<Vec<Proof>> {
     let deadline = tokio::time::Instant::now() + state.config.wait_timeout();
-    let mut proofs: Vec<Option<Proof>> = vec![None; receipts.len()];
+    let mut proofs: Vec<Option<Proof>> = Vec::new();
+    proofs.resize_with(receipts.len(), || None);
     let mut batches: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     for (i, r) in receipts.iter().enumerate() {
         batches.entry(r.accepted_second.0).or_default().push(i);
@@ -166,13 +185,14 @@ async fn wait_for_proofs(
             let mut i = 0;
             while i < members.len() {
                 let at = members[i];
-                match state.handle.proof(receipts[at].digest).await? {
-                    ProofStatus::Ready(p) => {
+                match state.handle.proof(receipts[at].digest).await {
+                    Ok(ProofStatus::Ready(p)) => {
                         proofs[at] = Some(*p);
                         members.swap_remove(i);
                         first = false;
                     }
-                    // The batch is not final yet: the rest of it is not either.
+                    // The batch is not final yet (or the read failed): the rest of it is not
+                    // asked about before the next tick.
                     _ if first => break,
                     _ => i += 1,
                 }
@@ -180,13 +200,22 @@ async fn wait_for_proofs(
         }
         batches.retain(|_, m| !m.is_empty());
         if batches.is_empty() {
-            return Ok(Some(proofs.into_iter().flatten().collect()));
+            return Some(proofs.into_iter().flatten().collect());
         }
-        match tokio::time::timeout_at(deadline, ticks.recv()).await {
-            Err(_) => return Ok(None),
-            Ok(Ok(_)) | Ok(Err(RecvError::Lagged(_))) => {}
-            // The node stopped publishing ticks: nothing more will become final here.
-            Ok(Err(RecvError::Closed)) => return Ok(None),
+        let stopping = async {
+            match &mut stop {
+                Some(stop) => crate::server::stopped(stop).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => return None,
+            _ = stopping => return None,
+            received = ticks.recv() => match received {
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                // The node stopped publishing ticks: nothing more will become final here.
+                Err(RecvError::Closed) => return None,
+            },
         }
     }
 }

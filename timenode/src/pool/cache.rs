@@ -96,10 +96,13 @@ impl TreeCache {
                 None => build().inspect(|t| self.insert(second, t.clone())),
             }
         };
+        // Clones of `lock` are made and dropped only while `building` is held, so the map's
+        // entry is the last one exactly when its count is 1: whoever finishes last removes it.
         let mut building = self.building.lock().expect("cache lock");
+        drop(lock);
         if building
             .get(&second)
-            .is_some_and(|l| Arc::ptr_eq(l, &lock) && Arc::strong_count(l) <= 2)
+            .is_some_and(|l| Arc::strong_count(l) == 1)
         {
             building.remove(&second);
         }
