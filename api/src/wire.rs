@@ -164,6 +164,10 @@ pub struct MetricsSnapshot {
     pub skipped_seconds: u64,
     /// Digests accepted and not yet in a final tick.
     pub pool_depth: u64,
+    /// Submissions refused because the node's disk was below its reserve
+    /// (`[pool] min-free-bytes`), since start.
+    #[serde(default)]
+    pub pool_low_disk_refusals: u64,
     /// The consensus view the node is in.
     #[serde(default)]
     pub view: u64,

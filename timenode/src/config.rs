@@ -184,6 +184,13 @@ pub struct PoolSection {
     /// forever). Only batches already in a final tick are deleted.
     #[serde(default)]
     pub retention_secs: Option<u64>,
+    /// Free space kept in reserve on the filesystem that holds `[node] data-dir` (bytes;
+    /// default 268,435,456 = 256 MiB; 0 disables the check). While less is available to the
+    /// node, submissions are refused with `503 unavailable` and `Retry-After`; the node keeps
+    /// ticking and serving proofs, and accepts again once space returns (`specs/pool.md` §1).
+    /// A node whose storage failed for lack of space waits for this much before it reopens.
+    #[serde(default = "default_min_free_bytes")]
+    pub min_free_bytes: u64,
 }
 
 fn default_seal_lead_ms() -> u64 {
@@ -195,6 +202,9 @@ fn default_max_pending() -> u64 {
 fn default_pool_queue() -> usize {
     4096
 }
+fn default_min_free_bytes() -> u64 {
+    256 * 1024 * 1024
+}
 
 impl Default for PoolSection {
     fn default() -> Self {
@@ -203,6 +213,7 @@ impl Default for PoolSection {
             max_pending_digests: default_max_pending(),
             queue: default_pool_queue(),
             retention_secs: None,
+            min_free_bytes: default_min_free_bytes(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod anchoring;
 pub mod api_handle;
 mod budget;
 pub mod clock;
+pub mod disk_guard;
 mod driver;
 pub mod failpoint;
 mod fetch_server;
@@ -95,6 +96,13 @@ pub enum NodeError {
     /// The record log and the chain store disagree in a way no crash can explain.
     #[error("store is inconsistent: {0}")]
     Inconsistent(String),
+}
+
+impl NodeError {
+    /// Whether the node's storage failed (sled, the chain store or the pool).
+    pub fn is_storage(&self) -> bool {
+        matches!(self, NodeError::Store(_) | NodeError::Pool(_))
+    }
 }
 
 /// A tick this node saw become final.
@@ -229,6 +237,10 @@ impl Node {
             pool: pool.clone(),
             ticks: ticks_tx.clone(),
             live: live.clone(),
+            disk: Arc::new(disk_guard::DiskGuard::new(
+                &section.data_dir,
+                config.pool.min_free_bytes,
+            )),
         });
         let api_address = config.api.listen;
         let listener = tokio::net::TcpListener::bind(api_address)
@@ -398,10 +410,58 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Resu
 }
 
 /// Like [`run`], also publishing every final tick on `events`.
+///
+/// A node whose storage fails while its disk is full stops everything, waits until the disk
+/// has its reserve free again, and reopens from what is durable (as a restart would), instead of
+/// exiting into a supervisor's restart loop (`specs/pool.md` §2).
 pub async fn run_observed(
     config: NodeConfig,
     shutdown: impl Future<Output = ()>,
     events: Option<tokio::sync::broadcast::Sender<FinalEvent>>,
 ) -> Result<(), NodeError> {
-    Node::open(config)?.run(shutdown, events).await
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let work = async {
+        loop {
+            let data_dir = config.node.as_ref().map(|n| n.data_dir.clone());
+            let resume_at = disk_guard::resume_bytes(config.pool.min_free_bytes);
+            if let Some(dir) = &data_dir
+                && !disk_guard::wait_for_space(dir, resume_at, stop_rx.clone()).await
+            {
+                return Ok(()); // shut down while waiting
+            }
+            let mut stopped = stop_rx.clone();
+            let result = match Node::open(config.clone()) {
+                Ok(node) => {
+                    node.run(
+                        async move {
+                            let _ = stopped.wait_for(|s| *s).await;
+                        },
+                        events.clone(),
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            match (result, &data_dir) {
+                (Err(e), Some(dir))
+                    if e.is_storage()
+                        && !*stop_rx.borrow()
+                        && disk_guard::free_bytes(dir).is_ok_and(|f| f < resume_at) =>
+                {
+                    tracing::error!(error = %e, free_needed = resume_at,
+                        "storage failed with the disk full; the node stopped and reopens once space is free");
+                }
+                (result, _) => return result,
+            }
+        }
+    };
+    tokio::pin!(work);
+    tokio::pin!(shutdown);
+    tokio::select! {
+        result = &mut work => result,
+        _ = &mut shutdown => {
+            let _ = stop_tx.send(true);
+            work.await
+        }
+    }
 }

@@ -32,7 +32,7 @@ use tracing::info;
 pub use cache::TreeCache;
 pub use layout::PoolTrees;
 pub use reader::PoolReader;
-pub use writer::{ClockFn, Command};
+pub use writer::{ClockFn, Command, Failure};
 
 /// Why the pool failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +49,9 @@ pub enum PoolError {
     /// Stored values contradict each other.
     #[error("pool corrupt: {0}")]
     Corrupt(String),
+    /// The pool stopped after a storage failure (`Failure`); reopening it recovers.
+    #[error("pool stopped: {0}")]
+    Stopped(String),
 }
 
 /// Trees cached in memory for proof serving.
@@ -59,6 +62,7 @@ pub struct Pool {
     tx: SyncSender<Command>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     flusher: Mutex<Option<std::thread::JoinHandle<()>>>,
+    failure: Arc<Failure>,
     /// The read side.
     pub reader: PoolReader,
 }
@@ -142,9 +146,11 @@ impl Pool {
         let (sealed_tx, sealed) = mpsc::unbounded_channel();
         let (flush_tx, flush_rx) = std::sync::mpsc::channel();
         let flush_db = trees.db.clone();
+        let failure = Arc::new(Failure::default());
+        let flush_failure = failure.clone();
         let flusher = std::thread::Builder::new()
             .name("pool-flusher".into())
-            .spawn(move || writer::run_flusher(flush_db, flush_rx))
+            .spawn(move || writer::run_flusher(flush_db, flush_rx, flush_failure))
             .map_err(|e| PoolError::Corrupt(format!("cannot start the pool flusher: {e}")))?;
         let salt_key = blake3::derive_key("tickchain pool salt v1", key.as_bytes());
         let writer = writer::Writer {
@@ -167,6 +173,7 @@ impl Pool {
             flusher: flush_tx,
             cost_per_digest_ns: 5_000.0,
             cost_per_commit_ns: 1_000_000.0,
+            failure: failure.clone(),
         };
         let (tx, rx) = std::sync::mpsc::sync_channel(settings.queue.max(1));
         let thread = std::thread::Builder::new()
@@ -186,6 +193,7 @@ impl Pool {
                 tx,
                 thread: Mutex::new(Some(thread)),
                 flusher: Mutex::new(Some(flusher)),
+                failure,
                 reader,
             }),
             sealed,
@@ -210,6 +218,11 @@ impl Pool {
         answer
             .await
             .map_err(|_| SubmitError::Storage("the node is stopping".into()))?
+    }
+
+    /// Why the pool stopped, if a storage failure stopped it.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.get()
     }
 
     /// Stops the writer after everything queued is answered, and waits for it (so the
