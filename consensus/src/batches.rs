@@ -66,8 +66,14 @@ impl Core {
 
     /// Offers again each of our batches that no final tick has carried
     /// [`Config::batch_reoffer_after`](super::config::Config) after it was last offered.
+    /// One that outlived the batch window is forgotten instead: no tick can carry it any more,
+    /// and the node's pool re-seals its digests into a fresh batch (`specs/pool.md` §6).
     pub(crate) fn reoffer(&mut self, now: &LocalClock) {
         self.reoffer_armed = false;
+        let current = now.mid().second_floor().max(0) as u64;
+        let max_age = self.batch_max_age_secs();
+        self.own
+            .retain(|second, _| second.0.saturating_add(max_age) >= current);
         let after = self.ctx.config.batch_reoffer_after;
         let due: Vec<Batch> = self
             .own

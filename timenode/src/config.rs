@@ -70,7 +70,10 @@ pub struct ConsensusSection {
 pub const BATCH_MAX_AGE_RANGE: std::ops::RangeInclusive<u64> = 10..=86_400;
 
 fn default_batch_max_age_secs() -> u64 {
-    (tickchain_consensus::config::Config::default().batch_max_age.0 / 1_000_000_000) as u64
+    (tickchain_consensus::config::Config::default()
+        .batch_max_age
+        .0
+        / 1_000_000_000) as u64
 }
 
 /// The smallest `[consensus] max-views-ahead` accepted (views): a few seconds of ordinary lag

@@ -226,6 +226,7 @@ impl Node {
             Arc::new(move || pool_clock.read().mid()),
         )?;
         let pool = opened.pool;
+        pool.set_batch_window(config.consensus.core_config().batch_max_age);
         let (ticks_tx, _) = tokio::sync::broadcast::channel::<TickSummary>(1024);
         let live = Arc::new(LiveStatus::default());
         let api = Arc::new(NodeApi {

@@ -9,11 +9,13 @@
 //! API submit ─▶ queue ─▶ writer thread: assign (second, index), salt, write ─▶ flusher: flush ─▶ receipts
 //!                        at second end − lead: seal, sign ─▶ node: broadcast Batch, core
 //! node: final tick carrying our batch ─▶ mark_included ─▶ reader: proofs
+//! writer, every second: a pending batch older than the batch window ─▶ re-sealed into the open batch
 //! ```
 
 pub mod cache;
 pub mod layout;
 pub mod reader;
+pub mod reseal;
 pub mod writer;
 
 use crate::config::PoolSection;
@@ -54,6 +56,10 @@ pub enum PoolError {
     Stopped(String),
 }
 
+/// The batch window until [`Pool::set_batch_window`] says otherwise (seconds): the consensus
+/// core's default.
+pub const DEFAULT_BATCH_WINDOW_SECS: u64 = 3600;
+
 /// Trees cached in memory for proof serving.
 const CACHED_TREES: usize = 16;
 
@@ -63,6 +69,7 @@ pub struct Pool {
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     flusher: Mutex<Option<std::thread::JoinHandle<()>>>,
     failure: Arc<Failure>,
+    batch_window_secs: Arc<AtomicU64>,
     /// The read side.
     pub reader: PoolReader,
 }
@@ -153,6 +160,7 @@ impl Pool {
             .spawn(move || writer::run_flusher(flush_db, flush_rx, flush_failure))
             .map_err(|e| PoolError::Corrupt(format!("cannot start the pool flusher: {e}")))?;
         let salt_key = blake3::derive_key("tickchain pool salt v1", key.as_bytes());
+        let batch_window_secs = Arc::new(AtomicU64::new(DEFAULT_BATCH_WINDOW_SECS));
         let writer = writer::Writer {
             trees: trees.clone(),
             key: key.clone(),
@@ -174,6 +182,7 @@ impl Pool {
             cost_per_digest_ns: 5_000.0,
             cost_per_commit_ns: 1_000_000.0,
             failure: failure.clone(),
+            batch_window_secs: batch_window_secs.clone(),
         };
         let (tx, rx) = std::sync::mpsc::sync_channel(settings.queue.max(1));
         let thread = std::thread::Builder::new()
@@ -194,6 +203,7 @@ impl Pool {
                 thread: Mutex::new(Some(thread)),
                 flusher: Mutex::new(Some(flusher)),
                 failure,
+                batch_window_secs,
                 reader,
             }),
             sealed,
@@ -218,6 +228,15 @@ impl Pool {
         answer
             .await
             .map_err(|_| SubmitError::Storage("the node is stopping".into()))?
+    }
+
+    /// Sets the ring's batch window (`[consensus] batch-max-age-secs`): a pending batch of ours
+    /// whose second lies further back is re-sealed (`specs/pool.md` §6). Default
+    /// [`DEFAULT_BATCH_WINDOW_SECS`].
+    pub fn set_batch_window(&self, window: Nanos) {
+        let secs = (window.0 / 1_000_000_000).max(1) as u64;
+        self.batch_window_secs
+            .store(secs, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Why the pool stopped, if a storage failure stopped it.

@@ -8,6 +8,7 @@
 
 use super::cache::{BatchTree, TreeCache};
 use super::layout::{self, Location, PoolTrees};
+use super::reseal;
 use ed25519_dalek::SigningKey;
 use sled::Transactional;
 use std::collections::HashMap;
@@ -25,6 +26,8 @@ use tracing::{debug, error, info, warn};
 /// bounds how late a batch can be sealed under load (about 20,000 × 5 µs on a busy 2-core
 /// machine, well inside the default seal lead).
 const GROUP_DIGESTS: usize = 20_000;
+/// How often the writer looks for batches to re-seal.
+const RESEAL_EVERY: Duration = Duration::from_secs(1);
 /// How often retention pruning runs.
 const PRUNE_EVERY: Duration = Duration::from_secs(30);
 /// Most digests deleted by one pruning pass (it runs on the writer thread, between commits).
@@ -138,6 +141,8 @@ pub(super) struct Writer {
     pub cost_per_commit_ns: f64,
     /// Set once a write or flush failed; the writer then stops.
     pub failure: Arc<Failure>,
+    /// The ring's batch window (seconds): older pending batches are re-sealed.
+    pub batch_window_secs: Arc<AtomicU64>,
 }
 
 /// The salt of leaf `index` in `second`'s batch: keyed BLAKE3 under a key derived from the
@@ -177,6 +182,7 @@ impl Writer {
 
     fn serve(&mut self, rx: &Receiver<Command>) -> Result<(), Stopped> {
         let mut last_prune = (self.clock)();
+        let mut last_reseal = UtcNanos(i64::MIN);
         loop {
             if self.failure.get().is_some() {
                 return Err(Stopped);
@@ -215,6 +221,10 @@ impl Writer {
             }
             self.roll()?;
             let now = (self.clock)();
+            if now.0.saturating_sub(last_reseal.0) >= RESEAL_EVERY.as_nanos() as i64 {
+                last_reseal = now;
+                self.reseal_stale()?;
+            }
             if self.retention.is_some() && now.0 - last_prune.0 >= PRUNE_EVERY.as_nanos() as i64 {
                 last_prune = now;
                 if let Err(e) = self.prune() {
@@ -385,6 +395,53 @@ impl Writer {
             self.failure
                 .set("handing a group to the flusher", &"the flusher stopped");
             return Err(Stopped);
+        }
+        Ok(())
+    }
+
+    /// Moves the digests of every pending batch that outlived the batch window into the open
+    /// batch (`specs/pool.md` §6); they are sealed with it.
+    fn reseal_stale(&mut self) -> Result<(), Stopped> {
+        let now = Second((self.clock)().second_floor().max(0) as u64);
+        let window = self.batch_window_secs.load(Ordering::Relaxed);
+        let stale = match reseal::stale(&self.trees, self.me, now, window) {
+            Ok(s) => s,
+            Err(e) => {
+                self.failure.set("finding batches to re-seal", &e);
+                return Err(Stopped);
+            }
+        };
+        for old in stale {
+            let open = self.open.second;
+            let first = self.open.leaves.len() as u32;
+            let moved =
+                match reseal::move_batch(&self.trees, self.me, &self.salt_key, old, open, first) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        self.failure
+                            .set(&format!("re-sealing the batch of second {}", old.0), &e);
+                        return Err(Stopped);
+                    }
+                };
+            crate::node::failpoint::wrote(crate::node::failpoint::WriteKind::Reseal);
+            self.cache.remove(old);
+            let n = moved.leaves.len() as u64;
+            let _ = self
+                .depth
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                    Some(
+                        d.saturating_sub(u64::from(moved.old_count))
+                            .saturating_add(n),
+                    )
+                });
+            self.open.leaves.extend(moved.leaves);
+            warn!(
+                from = old.0,
+                into = open.0,
+                digests = n,
+                window_secs = window,
+                "re-sealed a batch that outlived the batch window without a final tick"
+            );
         }
         Ok(())
     }
