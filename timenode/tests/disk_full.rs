@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use tickchain_sdk::client::{Client, ProofLookup};
 use tickchain_sdk::{Digest, Network};
-use tickchain_timenode::node::disk_guard::free_bytes;
+use tickchain_timenode::pool::disk::free_bytes;
 
 /// The node's reserve (`[pool] min-free-bytes`).
 const RESERVE: u64 = 4 * 1024 * 1024;
@@ -278,24 +278,44 @@ fn the_pool_writing_into_a_full_disk_acknowledges_nothing_it_could_not_flush_and
             )
         })
     };
-    let open = |store: &Store| {
+    let open_with = |store: &Store, min_free_bytes: u64| {
         Pool::open(
             store,
             &net.keys[0],
             NodeId(0),
             net.hash(),
-            &PoolSection::default(),
+            &PoolSection {
+                min_free_bytes,
+                ..PoolSection::default()
+            },
             clock(),
         )
         .unwrap()
     };
+    // The reserve off: the rest of this test is about writes that do hit ENOSPC.
+    let open = |store: &Store| open_with(store, 0);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
 
-    // A filler leaves 1 MiB; the pool (no reserve check at this level) writes into it.
+    // With a reserve above what the disk has, the pool itself refuses and stores nothing.
     let store = Store::open(&data).unwrap();
+    let guarded = open_with(&store, 64 << 20);
+    let refused = digests("reserve", 10);
+    assert!(matches!(
+        rt.block_on(guarded.pool.submit(refused.clone())),
+        Err(tickchain_api::SubmitError::LowDisk { .. })
+    ));
+    assert_eq!(
+        guarded.pool.reader.status(&refused[0]).unwrap(),
+        ProofStatus::Unknown
+    );
+    assert_eq!(guarded.pool.low_disk_refusals(), 1);
+    guarded.pool.stop();
+    drop(guarded);
+
+    // A filler leaves 1 MiB; the pool writes into it.
     let opened = open(&store);
     let free = free_bytes(&data).unwrap();
     let filler = data.join("filler");

@@ -56,8 +56,6 @@ pub struct NodeApi {
     pub ticks: broadcast::Sender<TickSummary>,
     /// Live counters.
     pub live: Arc<LiveStatus>,
-    /// The disk reserve in front of the pool.
-    pub disk: Arc<super::disk_guard::DiskGuard>,
 }
 
 /// The API summary of a stored final tick.
@@ -92,7 +90,6 @@ impl NodeHandle for NodeApi {
         if !self.clock.read().synchronized {
             return Err(SubmitError::Unsynchronised);
         }
-        self.disk.check()?;
         self.pool.submit(digests).await
     }
 
@@ -207,7 +204,7 @@ impl NodeHandle for NodeApi {
                 .saturating_sub(self.genesis.genesis_second.0)
                 .saturating_sub(height),
             pool_depth: self.pool.reader.depth(),
-            pool_low_disk_refusals: self.disk.refusals(),
+            pool_low_disk_refusals: self.pool.low_disk_refusals(),
             view: self.live.view.load(Ordering::Relaxed),
             sources: source_summaries(&self.clock)
                 .into_iter()

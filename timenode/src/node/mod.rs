@@ -3,7 +3,8 @@
 //! the event loop ([`shell`]), whose peer input goes through one dispatch
 //! (`Shell::on_peer_bytes`) and whose core output goes through one executor ([`driver`]).
 //!
-//! Owns: the wiring of a node's parts and their start and stop order. Never: protocol
+//! Owns: the wiring of a node's parts, their start and stop order, and reopening them in the
+//! same process once space returns after the disk filled under the node. Never: protocol
 //! decisions (the consensus core makes them), encodings of its own (`tickchain-consensus` and the
 //! sdk own every byte), or I/O inside the core.
 
@@ -11,7 +12,6 @@ pub mod anchoring;
 pub mod api_handle;
 mod budget;
 pub mod clock;
-pub mod disk_guard;
 mod driver;
 pub mod failpoint;
 mod fetch_server;
@@ -238,10 +238,6 @@ impl Node {
             pool: pool.clone(),
             ticks: ticks_tx.clone(),
             live: live.clone(),
-            disk: Arc::new(disk_guard::DiskGuard::new(
-                &section.data_dir,
-                config.pool.min_free_bytes,
-            )),
         });
         let api_address = config.api.listen;
         let listener = tokio::net::TcpListener::bind(api_address)
@@ -424,9 +420,9 @@ pub async fn run_observed(
     let work = async {
         loop {
             let data_dir = config.node.as_ref().map(|n| n.data_dir.clone());
-            let resume_at = disk_guard::resume_bytes(config.pool.min_free_bytes);
+            let resume_at = crate::pool::disk::resume_bytes(config.pool.min_free_bytes);
             if let Some(dir) = &data_dir
-                && !disk_guard::wait_for_space(dir, resume_at, stop_rx.clone()).await
+                && !crate::pool::disk::wait_for_space(dir, resume_at, stop_rx.clone()).await
             {
                 return Ok(()); // shut down while waiting
             }
@@ -447,7 +443,7 @@ pub async fn run_observed(
                 (Err(e), Some(dir))
                     if e.is_storage()
                         && !*stop_rx.borrow()
-                        && disk_guard::free_bytes(dir).is_ok_and(|f| f < resume_at) =>
+                        && crate::pool::disk::free_bytes(dir).is_ok_and(|f| f < resume_at) =>
                 {
                     tracing::error!(error = %e, free_needed = resume_at,
                         "storage failed with the disk full; the node stopped and reopens once space is free");

@@ -1,8 +1,9 @@
 //! The request pool: the digests this node accepted, made durable in group commits, sealed
 //! into one signed batch per second, and everything needed to serve their proofs.
 //!
-//! Owns: acceptance (durable before acknowledged), sealing, proof assembly and retention
-//! (`specs/pool.md`; §4 for the stored layout). Never: offers batches to the ring or decides
+//! Owns: acceptance (durable before acknowledged), sealing, re-sealing batches that outlived
+//! the ring's batch window, proof assembly and retention (`specs/pool.md`; §4 for the stored
+//! layout, §6 for re-sealing). Never: offers batches to the ring or decides
 //! which tick carries them (the node and the consensus core do).
 //!
 //! ```text
@@ -13,6 +14,7 @@
 //! ```
 
 pub mod cache;
+pub mod disk;
 pub mod layout;
 pub mod reader;
 pub mod reseal;
@@ -70,6 +72,7 @@ pub struct Pool {
     flusher: Mutex<Option<std::thread::JoinHandle<()>>>,
     failure: Arc<Failure>,
     batch_window_secs: Arc<AtomicU64>,
+    disk: Arc<disk::DiskGuard>,
     /// The read side.
     pub reader: PoolReader,
 }
@@ -161,6 +164,7 @@ impl Pool {
             .map_err(|e| PoolError::Corrupt(format!("cannot start the pool flusher: {e}")))?;
         let salt_key = blake3::derive_key("tickchain pool salt v1", key.as_bytes());
         let batch_window_secs = Arc::new(AtomicU64::new(DEFAULT_BATCH_WINDOW_SECS));
+        let disk = Arc::new(disk::DiskGuard::new(store.dir(), settings.min_free_bytes));
         let writer = writer::Writer {
             trees: trees.clone(),
             key: key.clone(),
@@ -183,6 +187,7 @@ impl Pool {
             cost_per_commit_ns: 1_000_000.0,
             failure: failure.clone(),
             batch_window_secs: batch_window_secs.clone(),
+            disk: disk.clone(),
         };
         let (tx, rx) = std::sync::mpsc::sync_channel(settings.queue.max(1));
         let thread = std::thread::Builder::new()
@@ -204,6 +209,7 @@ impl Pool {
                 flusher: Mutex::new(Some(flusher)),
                 failure,
                 batch_window_secs,
+                disk,
                 reader,
             }),
             sealed,
@@ -213,6 +219,7 @@ impl Pool {
 
     /// Accepts `digests`; returns their receipts once every one is durable.
     pub async fn submit(&self, digests: Vec<Digest>) -> Result<Vec<Receipt>, SubmitError> {
+        self.disk.check()?;
         let (reply, answer) = oneshot::channel();
         match self.tx.try_send(Command::Submit { digests, reply }) {
             Ok(()) => {}
@@ -237,6 +244,11 @@ impl Pool {
         let secs = (window.0 / 1_000_000_000).max(1) as u64;
         self.batch_window_secs
             .store(secs, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Submissions refused because the disk was below its reserve, since the pool opened.
+    pub fn low_disk_refusals(&self) -> u64 {
+        self.disk.refusals()
     }
 
     /// Why the pool stopped, if a storage failure stopped it.

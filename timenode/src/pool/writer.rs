@@ -2,9 +2,11 @@
 //! one signed batch per second.
 //!
 //! Owns: leaf assignment (second and index), salts, the group commit (one sled flush answers
-//! every submission queued behind it), sealing and signing batches, and retention pruning.
-//! Never: answers a submission before its digests are flushed, and never puts a digest into a
-//! batch that is already sealed.
+//! every submission queued behind it), sealing and signing batches, when to re-seal batches
+//! that outlived the batch window (the move itself is `reseal`'s), retention pruning, and
+//! stopping the pool when storage fails ([`Failure`]). Never: answers a submission before its
+//! digests are flushed (or after a failed flush), puts a digest into a batch that is already
+//! sealed, or aborts the process.
 
 use super::cache::{BatchTree, TreeCache};
 use super::layout::{self, Location, PoolTrees};
@@ -143,6 +145,8 @@ pub(super) struct Writer {
     pub failure: Arc<Failure>,
     /// The ring's batch window (seconds): older pending batches are re-sealed.
     pub batch_window_secs: Arc<AtomicU64>,
+    /// The disk reserve, checked again before each submission is written.
+    pub disk: Arc<super::disk::DiskGuard>,
 }
 
 /// The salt of leaf `index` in `second`'s batch: keyed BLAKE3 under a key derived from the
@@ -307,6 +311,10 @@ impl Writer {
             let Command::Submit { digests, reply } = cmd else {
                 continue;
             };
+            if let Err(low) = self.disk.check() {
+                let _ = reply.send(Err(low));
+                continue;
+            }
             if depth + added + digests.len() as u64 > self.max_depth {
                 let _ = reply.send(Err(SubmitError::Overloaded {
                     retry_after: Duration::from_secs(1),

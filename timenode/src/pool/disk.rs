@@ -1,6 +1,8 @@
 //! The disk reserve (`[pool] min-free-bytes`, `specs/pool.md` §1): submissions are refused
 //! while the filesystem holding the node's data directory has less free space than the reserve,
-//! so one client cannot fill the disk under the chain.
+//! so one client cannot fill the disk under the chain. The pool checks it when a submission
+//! arrives and again on the writer thread before each group commit, so what was queued while
+//! space remained cannot overshoot the reserve by more than one group.
 //!
 //! Owns: reading the free space (`statvfs`, what an unprivileged writer may use), caching it for
 //! [`CHECK_EVERY`] so a flood of submissions costs one syscall per interval, and the count of
