@@ -4,6 +4,13 @@
 //! any tick when it returns. The batch is re-sealed into a fresh one (the node killed right
 //! after the re-seal is durable, and restarted) and every receipt ends as a proof that
 //! verifies offline.
+//!
+//! Why one node down and not a stalled ring: a batch offered while fresh sits in the live
+//! leaders' in-memory queues, and voters do not check a batch's age, so a ring that resumes
+//! after a stall still carries it. What strands is a batch no peer queued while it was fresh
+//! (its node died before sealing or offering it) or one carried by a tick its node learned
+//! only through catch-up (fetched ticks carry no batch lists): its node offers it again after
+//! the restart, when it is outside every node's window.
 
 mod ringkit;
 
