@@ -186,7 +186,8 @@ impl Writer {
 
     fn serve(&mut self, rx: &Receiver<Command>) -> Result<(), Stopped> {
         let mut last_prune = (self.clock)();
-        let mut last_reseal = UtcNanos(i64::MIN);
+        // The first pass a second after start: `Pool::set_batch_window` comes right after open.
+        let mut last_reseal = last_prune;
         loop {
             if self.failure.get().is_some() {
                 return Err(Stopped);
