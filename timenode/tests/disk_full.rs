@@ -1,8 +1,10 @@
 //! A node's disk under abuse, on a real small filesystem (a tmpfs mounted over one node's data
 //! directory, so writes really fail with ENOSPC): a client filling the disk through the API is
 //! refused with `503` and `Retry-After` while space remains, the node keeps ticking and serving
-//! proofs; another process then filling the disk to zero does not kill the node, which resumes
-//! by itself once the space is freed; and every digest that ever got a `202` is provable.
+//! proofs; another process then filling the disk to zero does not kill the node, nor does a
+//! restart on the full disk, and the node resumes by itself once the space is freed; every
+//! digest that ever got a `202` is provable. A pool writing into a full disk (its reserve off)
+//! acknowledges nothing it could not flush and reopens with every acknowledged digest.
 
 mod ringkit;
 
@@ -228,6 +230,31 @@ fn a_client_filling_the_disk_is_refused_before_it_is_full_and_a_disk_filled_unde
         nodes[3].log_tail(30)
     );
     assert!(nodes[0].top() > top0, "the rest of the ring ticks on");
+    assert_eq!(
+        nodes[3].pid(),
+        Some(pid),
+        "the same process waits for space"
+    );
+
+    // A supervisor restarting it while the disk is still full: it waits, it does not exit.
+    nodes[3].sigkill();
+    nodes[3].start();
+    let pid = nodes[3].pid().unwrap();
+    wait_until(
+        "the restarted node 3 to wait for space",
+        Duration::from_secs(10),
+        || {
+            nodes[3]
+                .log_tail(20)
+                .contains("waiting for free disk space")
+        },
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        nodes[3].exited().is_none(),
+        "a node started on a full disk waits:\n{}",
+        nodes[3].log_tail(20)
+    );
 
     // The other process frees its space: the node reopens and accepts again by itself.
     std::fs::remove_file(&filler).unwrap();
@@ -237,7 +264,11 @@ fn a_client_filling_the_disk_is_refused_before_it_is_full_and_a_disk_filled_unde
         matches!(post(&nodes[3].api, &fresh), Ok((202, _, _)))
     });
     acked.extend(&fresh);
-    assert_eq!(nodes[3].pid(), Some(pid), "the same process");
+    assert_eq!(
+        nodes[3].pid(),
+        Some(pid),
+        "the same process, not restarted again"
+    );
     assert!(nodes[3].exited().is_none());
     assert_all_provable(&nodes[3], &network, &acked, Duration::from_secs(60));
     println!(
