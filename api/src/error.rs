@@ -259,6 +259,10 @@ impl From<crate::handle::SubmitError> for ApiError {
                 message: e.to_string(),
                 retry_after: Some(retry_after),
             },
+            SubmitError::LowDisk { retry_after, .. } => ApiError::Unavailable {
+                message: e.to_string(),
+                retry_after: Some(retry_after),
+            },
             SubmitError::Unsynchronised => ApiError::Unavailable {
                 message: e.to_string(),
                 retry_after: Some(Duration::from_secs(1)),

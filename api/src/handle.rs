@@ -33,6 +33,19 @@ pub enum SubmitError {
     /// The node's clock has no majority of agreeing sources, so it cannot seal batches.
     #[error("the node is not synchronised")]
     Unsynchronised,
+    /// The node's disk has less free space than its configured reserve; it keeps ticking and
+    /// serving proofs and accepts again once space returns.
+    #[error(
+        "the node is low on disk space ({free_bytes} bytes free, {reserve_bytes} kept in reserve); retry after {retry_after:?}"
+    )]
+    LowDisk {
+        /// Bytes free for the node on the filesystem of its data directory.
+        free_bytes: u64,
+        /// The reserve it keeps (`[pool] min-free-bytes`).
+        reserve_bytes: u64,
+        /// Suggested delay before retrying.
+        retry_after: Duration,
+    },
     /// The node could not make the digests durable.
     #[error("storage: {0}")]
     Storage(String),

@@ -92,6 +92,13 @@ impl RequestMetrics {
         );
         gauge(
             &mut out,
+            "tickchain_pool_low_disk_refusals_total",
+            "counter",
+            "Submissions refused because free disk space was below the reserve.",
+            node.pool_low_disk_refusals as f64,
+        );
+        gauge(
+            &mut out,
             "tickchain_view",
             "gauge",
             "The consensus view the node is in.",

@@ -20,10 +20,13 @@ pub struct Receipt {
     /// The node that accepted it (its batch will carry it).
     #[schema(value_type = u16)]
     pub node: NodeId,
-    /// The second whose batch holds the digest.
+    /// The second whose batch holds the digest. It can change while the digest is pending: a
+    /// batch that outlived the ring's batch window without a final tick is re-sealed into a
+    /// later second's batch (`specs/pool.md` §6); `GET /v1/proofs/{digest}` reports the
+    /// current one, and the proof's batch is that second's.
     #[schema(value_type = u64)]
     pub accepted_second: Second,
-    /// The earliest second whose tick can commit to that batch.
+    /// The earliest second whose tick can commit to that batch (changes with it).
     #[schema(value_type = u64)]
     pub expected_tick_second: Second,
 }
@@ -164,6 +167,10 @@ pub struct MetricsSnapshot {
     pub skipped_seconds: u64,
     /// Digests accepted and not yet in a final tick.
     pub pool_depth: u64,
+    /// Submissions refused because the node's disk was below its reserve
+    /// (`[pool] min-free-bytes`), since start.
+    #[serde(default)]
+    pub pool_low_disk_refusals: u64,
     /// The consensus view the node is in.
     #[serde(default)]
     pub view: u64,

@@ -13,10 +13,6 @@ use super::io::{Action, Timer};
 use super::messages::{ChainTick, Message};
 use tickchain_sdk::{Batch, Hash, Tick};
 
-/// How far back a queued batch's second may lie, in seconds before the second under way on our
-/// clock: the last hour (`specs/consensus.md` §5, Batches).
-const BATCH_MAX_AGE_SECS: u64 = 3600;
-
 /// How far ahead a queued batch's second may lie, in seconds after the second under way on our
 /// clock (`specs/consensus.md` §5, Batches).
 const BATCH_MAX_AHEAD_SECS: u64 = 2;
@@ -30,14 +26,21 @@ pub(crate) fn carries(tick: &Tick, batches: &[Batch], genesis_hash: &Hash) -> bo
 }
 
 impl Core {
+    /// How far back a queued batch's second may lie, in seconds before the second under way on
+    /// our clock ([`Config::batch_max_age`](super::config::Config), default an hour).
+    fn batch_max_age_secs(&self) -> u64 {
+        (self.ctx.config.batch_max_age.0 / 1_000_000_000).max(0) as u64
+    }
+
     /// Queues a signed batch for our next proposal. Each node gets an equal share of the queue
-    /// and only batches from the last hour up to 2 s ahead of our clock are kept, so no peer
+    /// and only batches from the batch window (the last hour by default) up to 2 s ahead of our
+    /// clock are kept, so no peer
     /// can crowd out the others' batches or park batches no tick will ever take.
     pub(crate) fn on_batch(&mut self, now: &LocalClock, batch: Batch) {
         let gh = self.ctx.genesis_hash();
         let current = now.mid().second_floor().max(0) as u64;
         let in_time = batch.second.0 <= current + BATCH_MAX_AHEAD_SECS
-            && batch.second.0 + BATCH_MAX_AGE_SECS >= current;
+            && batch.second.0.saturating_add(self.batch_max_age_secs()) >= current;
         if !in_time
             || batch.node.index() >= self.ctx.n()
             || !self
@@ -63,8 +66,14 @@ impl Core {
 
     /// Offers again each of our batches that no final tick has carried
     /// [`Config::batch_reoffer_after`](super::config::Config) after it was last offered.
+    /// One that outlived the batch window is forgotten instead: no tick can carry it any more,
+    /// and the node's pool re-seals its digests into a fresh batch (`specs/pool.md` §6).
     pub(crate) fn reoffer(&mut self, now: &LocalClock) {
         self.reoffer_armed = false;
+        let current = now.mid().second_floor().max(0) as u64;
+        let max_age = self.batch_max_age_secs();
+        self.own
+            .retain(|second, _| second.0.saturating_add(max_age) >= current);
         let after = self.ctx.config.batch_reoffer_after;
         let due: Vec<Batch> = self
             .own

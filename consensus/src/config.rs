@@ -48,6 +48,10 @@ pub struct Config {
     pub batch_reoffer_after: Nanos,
     /// How often the core looks for batches to offer again while it has any. Default 1 s.
     pub batch_reoffer_check: Nanos,
+    /// The batch window: a batch whose second lies further back than this on our clock is not
+    /// queued, and one of our own is no longer offered (`specs/consensus.md` §5, Batches; the
+    /// pool re-seals its digests, `specs/pool.md` §6). Whole seconds count. Default 3,600 s.
+    pub batch_max_age: Nanos,
 }
 
 impl Default for Config {
@@ -65,6 +69,7 @@ impl Default for Config {
             max_waiting: 8192,
             batch_reoffer_after: Nanos::from_millis(3000),
             batch_reoffer_check: Nanos::from_millis(1000),
+            batch_max_age: Nanos::from_secs(3600),
         }
     }
 }

@@ -623,6 +623,40 @@ fn a_confirmed_batch_is_never_offered_again_and_a_fresh_one_waits() {
     );
 }
 
+/// `specs/consensus.md` §5, Batches: one of our batches that outlived the batch window is
+/// offered while it is inside the window and forgotten once it is not (no tick can carry it;
+/// the node's pool re-seals its digests, `specs/pool.md` §6).
+#[test]
+fn a_batch_of_ours_that_outlived_the_batch_window_is_forgotten_not_offered_forever() {
+    let net = TestNetwork::new("core-tests", 4, 1, GENESIS);
+    let config = Config {
+        batch_max_age: Nanos::from_secs(10),
+        ..Config::default()
+    };
+    let r = Ring {
+        ctxs: Context::ring(&net, config),
+        net,
+    };
+    let b = r
+        .net
+        .batch(NodeId(0), GENESIS, &[tickchain_sdk::Digest([7; 32])])
+        .batch;
+    let offered = |actions: &[Action]| {
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::Broadcast(Message::Batch(x)) if *x == b))
+    };
+    let mut node = started(&r, 0);
+    assert!(offered(
+        &node.handle(&at(GENESIS, 950), Input::Batch(b.clone()))
+    ));
+    let inside = node.handle(&at(Second(GENESIS.0 + 10), 0), Input::Timer(Timer::Reoffer));
+    assert!(offered(&inside), "offered again inside the window");
+    let outside = node.handle(&at(Second(GENESIS.0 + 14), 0), Input::Timer(Timer::Reoffer));
+    assert!(!offered(&outside), "not offered once outside the window");
+    assert_eq!(node.unconfirmed_batches(), 0, "and forgotten");
+}
+
 /// The proposals whose batch lists the core holds are bounded: rounds (and their proposals)
 /// below the final tip's view are dropped, and a proposal beyond `max_views_ahead` is never
 /// stored.

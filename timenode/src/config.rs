@@ -56,6 +56,24 @@ pub struct ConsensusSection {
     /// use 20 to exercise it in a minute); larger makes a lagging node hold more rounds.
     #[serde(default = "default_max_views_ahead")]
     pub max_views_ahead: u64,
+    /// The batch window: a batch whose second lies further back than this is no longer queued
+    /// for a tick, and this node re-seals the digests of a batch of its own that outlived it
+    /// without being in a final tick into a fresh batch (`specs/consensus.md` §5, Batches;
+    /// `specs/pool.md` §6) (seconds, in 10..=86400; default 3600). Nodes of one ring should
+    /// agree on it. Tests use 10 to strand batches in seconds rather than an hour.
+    #[serde(default = "default_batch_max_age_secs")]
+    pub batch_max_age_secs: u64,
+}
+
+/// The accepted range of `[consensus] batch-max-age-secs` (seconds): more than a few re-offer
+/// periods, at most a day.
+pub const BATCH_MAX_AGE_RANGE: std::ops::RangeInclusive<u64> = 10..=86_400;
+
+fn default_batch_max_age_secs() -> u64 {
+    (tickchain_consensus::config::Config::default()
+        .batch_max_age
+        .0
+        / 1_000_000_000) as u64
 }
 
 /// The smallest `[consensus] max-views-ahead` accepted (views): a few seconds of ordinary lag
@@ -72,6 +90,7 @@ impl Default for ConsensusSection {
     fn default() -> Self {
         ConsensusSection {
             max_views_ahead: default_max_views_ahead(),
+            batch_max_age_secs: default_batch_max_age_secs(),
         }
     }
 }
@@ -81,6 +100,7 @@ impl ConsensusSection {
     pub fn core_config(&self) -> tickchain_consensus::config::Config {
         tickchain_consensus::config::Config {
             max_views_ahead: self.max_views_ahead,
+            batch_max_age: tickchain_sdk::Nanos::from_secs(self.batch_max_age_secs as i64),
             ..tickchain_consensus::config::Config::default()
         }
     }
@@ -184,6 +204,13 @@ pub struct PoolSection {
     /// forever). Only batches already in a final tick are deleted.
     #[serde(default)]
     pub retention_secs: Option<u64>,
+    /// Free space kept in reserve on the filesystem that holds `[node] data-dir` (bytes;
+    /// default 268,435,456 = 256 MiB; 0 disables the check). While less is available to the
+    /// node, submissions are refused with `503 unavailable` and `Retry-After`; the node keeps
+    /// ticking and serving proofs, and accepts again once space returns (`specs/pool.md` §1).
+    /// A node whose storage failed for lack of space waits for this much before it reopens.
+    #[serde(default = "default_min_free_bytes")]
+    pub min_free_bytes: u64,
 }
 
 fn default_seal_lead_ms() -> u64 {
@@ -195,6 +222,9 @@ fn default_max_pending() -> u64 {
 fn default_pool_queue() -> usize {
     4096
 }
+fn default_min_free_bytes() -> u64 {
+    256 * 1024 * 1024
+}
 
 impl Default for PoolSection {
     fn default() -> Self {
@@ -203,6 +233,7 @@ impl Default for PoolSection {
             max_pending_digests: default_max_pending(),
             queue: default_pool_queue(),
             retention_secs: None,
+            min_free_bytes: default_min_free_bytes(),
         }
     }
 }
@@ -489,6 +520,13 @@ impl NodeConfig {
                 found: self.consensus.max_views_ahead.to_string(),
             });
         }
+        if !BATCH_MAX_AGE_RANGE.contains(&self.consensus.batch_max_age_secs) {
+            return Err(ConfigError::Invalid {
+                field: "consensus.batch-max-age-secs",
+                expected: "in 10..=86400 seconds",
+                found: self.consensus.batch_max_age_secs.to_string(),
+            });
+        }
         self.api.validate().map_err(|e| ConfigError::Invalid {
             field: e.field,
             expected: e.expected,
@@ -665,6 +703,28 @@ mod tests {
             c.consensus.core_config(),
             tickchain_consensus::config::Config::default()
         );
+    }
+
+    #[test]
+    fn the_batch_window_defaults_to_an_hour_reaches_the_core_and_is_checked_against_its_range() {
+        let c = NodeConfig::parse("").unwrap();
+        assert_eq!(
+            c.consensus.core_config().batch_max_age,
+            tickchain_sdk::Nanos::from_secs(3600)
+        );
+        let c = NodeConfig::parse("[consensus]\nbatch-max-age-secs = 10\n").unwrap();
+        assert_eq!(
+            c.consensus.core_config().batch_max_age,
+            tickchain_sdk::Nanos::from_secs(10)
+        );
+        for bad in [9, 86_401] {
+            let err = NodeConfig::parse(&format!("[consensus]\nbatch-max-age-secs = {bad}\n"))
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("expected consensus.batch-max-age-secs in 10..=86400 seconds, got {bad}")
+            );
+        }
     }
 
     #[test]

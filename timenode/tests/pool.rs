@@ -1,7 +1,8 @@
 //! The request pool on real sled files, with a clock the test moves: receipts name the batch
 //! second, a sealed batch is signed and verifies, a final tick carrying it turns every digest
 //! into a proof the sdk verifies, a duplicate keeps its first location, a reopened pool serves
-//! the same proofs and seals what a crash left open, and retention deletes old proofs only.
+//! the same proofs and seals what a crash left open, retention deletes old proofs only, and a
+//! batch that outlived the batch window is re-sealed without losing a digest across a crash.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -272,6 +273,91 @@ fn retention_deletes_proofs_of_old_included_batches_and_keeps_pending_ones() {
         "the chain is kept"
     );
     pool.stop();
+    drop(opened);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+#[test]
+fn a_batch_that_outlived_the_batch_window_is_resealed_and_every_digest_stays_provable_across_a_crash()
+ {
+    let f = Fixture::new("reseal");
+    let store = Store::open(&f.dir).unwrap();
+    let mut opened = f.open(&store, None);
+    let pool = opened.pool.clone();
+    pool.set_batch_window(tickchain_sdk::Nanos::from_secs(10));
+    let rt = rt();
+    let ds = digests("stale", 50);
+    rt.block_on(pool.submit(ds.clone())).unwrap();
+    f.set(T0, 850);
+    let old = rt
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(20), opened.sealed.recv()).await
+        })
+        .expect("sealed within 20 s")
+        .unwrap();
+    assert_eq!((old.second, old.count), (Second(T0), 50));
+    let accepted = |d: &Digest| match pool.reader.status(d).unwrap() {
+        ProofStatus::Pending(r) => (r.accepted_second, r.expected_tick_second),
+        other => panic!("expected pending, got {other:?}"),
+    };
+
+    // At the window's last second the batch is still offered as it is.
+    f.set(T0 + 10, 100);
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(accepted(&ds[0]), (Second(T0), Second(T0 + 1)));
+
+    // One second later it moves into the open batch: same digests, a new accepted second.
+    f.set(T0 + 11, 100);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while accepted(&ds[0]).0 == Second(T0) {
+        assert!(std::time::Instant::now() < deadline, "never re-sealed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for d in &ds {
+        assert_eq!(accepted(d), (Second(T0 + 11), Second(T0 + 12)));
+    }
+    assert_eq!(pool.reader.depth(), 50, "still pending, counted once");
+    assert!(
+        !pool
+            .reader
+            .mark_included(Second(T0), Height(1), std::slice::from_ref(&old))
+            .unwrap(),
+        "the stale batch is gone: a late tick carrying it teaches nothing"
+    );
+
+    // A crash before the open batch is sealed: the restart seals the moved digests in it.
+    pool.stop();
+    drop(opened);
+    drop(pool);
+    let store = reopen(store, &f.dir);
+    let opened = f.open(&store, None);
+    assert_eq!(
+        opened.unconfirmed.len(),
+        1,
+        "only the re-sealed batch is pending"
+    );
+    let fresh = opened.unconfirmed[0].clone();
+    assert_eq!((fresh.second, fresh.count), (Second(T0 + 11), 50));
+    f.finalize(&store, 1, T0 + 12, f.net.hash(), &[&fresh]);
+    assert!(
+        opened
+            .pool
+            .reader
+            .mark_included(fresh.second, Height(1), std::slice::from_ref(&fresh))
+            .unwrap()
+    );
+    let network = Network::new(f.net.genesis.clone());
+    for d in &ds {
+        match opened.pool.reader.status(d).unwrap() {
+            ProofStatus::Ready(p) => {
+                network.verify(&p).expect("the re-sealed proof verifies");
+                assert_eq!(p.batch.second, Second(T0 + 11));
+            }
+            other => panic!("expected a proof, got {other:?}"),
+        }
+    }
+    opened.pool.stop();
     drop(opened);
     drop(store);
     let _ = std::fs::remove_dir_all(&f.dir);

@@ -291,6 +291,7 @@ impl NodeHandle for TestNode {
             last_lag_ns: 7_000_000,
             skipped_seconds: 0,
             pool_depth: inner.pending.len() as u64,
+            pool_low_disk_refusals: 0,
             view: inner.chain.len() as u64 + 1,
             sources: vec![SourceMetric {
                 name: "ntp-loopback".into(),

@@ -208,6 +208,7 @@ impl NodeHandle for NodeApi {
                 .saturating_sub(self.genesis.genesis_second.0)
                 .saturating_sub(height),
             pool_depth: self.pool.reader.depth(),
+            pool_low_disk_refusals: self.pool.low_disk_refusals(),
             view: self.live.view.load(Ordering::Relaxed),
             sources: source_summaries(&self.clock)
                 .into_iter()

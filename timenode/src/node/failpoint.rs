@@ -6,7 +6,9 @@
 //! unset (every production start), or delays a write.
 //!
 //! Kinds: `records` (any append to the consensus record log), `final-record` (an append that
-//! holds a final tick's record), `final` (a final tick appended to the chain).
+//! holds a final tick's record), `final` (a final tick appended to the chain), `reseal` (a
+//! stale batch's digests moved into the open batch, `specs/pool.md` §6, before that batch is
+//! sealed).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +25,8 @@ pub enum WriteKind {
     FinalRecord,
     /// A final tick appended to the chain store.
     Final,
+    /// A stale batch re-sealed into the open batch (not yet sealed itself).
+    Reseal,
 }
 
 impl WriteKind {
@@ -31,6 +35,7 @@ impl WriteKind {
             "records" => Some(WriteKind::Records),
             "final-record" => Some(WriteKind::FinalRecord),
             "final" => Some(WriteKind::Final),
+            "reseal" => Some(WriteKind::Reseal),
             _ => None,
         }
     }
@@ -49,7 +54,7 @@ fn armed() -> Option<(WriteKind, u64)> {
 
 /// Records that a write of `kind` is durable; aborts the process if it is the armed one.
 pub fn wrote(kind: WriteKind) {
-    static COUNT: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+    static COUNT: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
     let Some((want, n)) = armed() else { return };
     if want != kind {
         return;

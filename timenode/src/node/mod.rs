@@ -3,7 +3,8 @@
 //! the event loop ([`shell`]), whose peer input goes through one dispatch
 //! (`Shell::on_peer_bytes`) and whose core output goes through one executor ([`driver`]).
 //!
-//! Owns: the wiring of a node's parts and their start and stop order. Never: protocol
+//! Owns: the wiring of a node's parts, their start and stop order, and reopening them in the
+//! same process once space returns after the disk filled under the node. Never: protocol
 //! decisions (the consensus core makes them), encodings of its own (`tickchain-consensus` and the
 //! sdk own every byte), or I/O inside the core.
 
@@ -95,6 +96,13 @@ pub enum NodeError {
     /// The record log and the chain store disagree in a way no crash can explain.
     #[error("store is inconsistent: {0}")]
     Inconsistent(String),
+}
+
+impl NodeError {
+    /// Whether the node's storage failed (sled, the chain store or the pool).
+    pub fn is_storage(&self) -> bool {
+        matches!(self, NodeError::Store(_) | NodeError::Pool(_))
+    }
 }
 
 /// A tick this node saw become final.
@@ -218,6 +226,7 @@ impl Node {
             Arc::new(move || pool_clock.read().mid()),
         )?;
         let pool = opened.pool;
+        pool.set_batch_window(config.consensus.core_config().batch_max_age);
         let (ticks_tx, _) = tokio::sync::broadcast::channel::<TickSummary>(1024);
         let live = Arc::new(LiveStatus::default());
         let api = Arc::new(NodeApi {
@@ -399,10 +408,58 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Resu
 }
 
 /// Like [`run`], also publishing every final tick on `events`.
+///
+/// A node whose storage fails while its disk is full stops everything, waits until the disk
+/// has its reserve free again, and reopens from what is durable (as a restart would), instead of
+/// exiting into a supervisor's restart loop (`specs/pool.md` §2).
 pub async fn run_observed(
     config: NodeConfig,
     shutdown: impl Future<Output = ()>,
     events: Option<tokio::sync::broadcast::Sender<FinalEvent>>,
 ) -> Result<(), NodeError> {
-    Node::open(config)?.run(shutdown, events).await
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let work = async {
+        loop {
+            let data_dir = config.node.as_ref().map(|n| n.data_dir.clone());
+            let resume_at = crate::pool::disk::resume_bytes(config.pool.min_free_bytes);
+            if let Some(dir) = &data_dir
+                && !crate::pool::disk::wait_for_space(dir, resume_at, stop_rx.clone()).await
+            {
+                return Ok(()); // shut down while waiting
+            }
+            let mut stopped = stop_rx.clone();
+            let result = match Node::open(config.clone()) {
+                Ok(node) => {
+                    node.run(
+                        async move {
+                            let _ = stopped.wait_for(|s| *s).await;
+                        },
+                        events.clone(),
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            match (result, &data_dir) {
+                (Err(e), Some(dir))
+                    if e.is_storage()
+                        && !*stop_rx.borrow()
+                        && crate::pool::disk::free_bytes(dir).is_ok_and(|f| f < resume_at) =>
+                {
+                    tracing::error!(error = %e, free_needed = resume_at,
+                        "storage failed with the disk full; the node stopped and reopens once space is free");
+                }
+                (result, _) => return result,
+            }
+        }
+    };
+    tokio::pin!(work);
+    tokio::pin!(shutdown);
+    tokio::select! {
+        result = &mut work => result,
+        _ = &mut shutdown => {
+            let _ = stop_tx.send(true);
+            work.await
+        }
+    }
 }

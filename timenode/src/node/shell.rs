@@ -182,7 +182,12 @@ impl Shell {
                         self.driver.transport.send(to, reply);
                     }
                 },
-                Some(batch) = sealed.recv() => {
+                batch = sealed.recv() => {
+                    // The writer only stops before the loop does after a storage failure.
+                    let Some(batch) = batch else {
+                        let why = self.driver.pool.failure().unwrap_or("the pool writer stopped");
+                        return Err(NodeError::Pool(crate::pool::PoolError::Stopped(why.to_owned())));
+                    };
                     tracing::debug!(second = batch.second.0, count = batch.count, "offering batch");
                     self.input(Input::Batch(batch))?;
                 }

@@ -1,19 +1,23 @@
 //! The request pool: the digests this node accepted, made durable in group commits, sealed
 //! into one signed batch per second, and everything needed to serve their proofs.
 //!
-//! Owns: acceptance (durable before acknowledged), sealing, proof assembly and retention
-//! (`specs/pool.md`; §4 for the stored layout). Never: offers batches to the ring or decides
+//! Owns: acceptance (durable before acknowledged), sealing, re-sealing batches that outlived
+//! the ring's batch window, proof assembly and retention (`specs/pool.md`; §4 for the stored
+//! layout, §6 for re-sealing). Never: offers batches to the ring or decides
 //! which tick carries them (the node and the consensus core do).
 //!
 //! ```text
 //! API submit ─▶ queue ─▶ writer thread: assign (second, index), salt, write ─▶ flusher: flush ─▶ receipts
 //!                        at second end − lead: seal, sign ─▶ node: broadcast Batch, core
 //! node: final tick carrying our batch ─▶ mark_included ─▶ reader: proofs
+//! writer, every second: a pending batch older than the batch window ─▶ re-sealed into the open batch
 //! ```
 
 pub mod cache;
+pub mod disk;
 pub mod layout;
 pub mod reader;
+pub mod reseal;
 pub mod writer;
 
 use crate::config::PoolSection;
@@ -32,7 +36,7 @@ use tracing::info;
 pub use cache::TreeCache;
 pub use layout::PoolTrees;
 pub use reader::PoolReader;
-pub use writer::{ClockFn, Command};
+pub use writer::{ClockFn, Command, Failure};
 
 /// Why the pool failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,17 +53,27 @@ pub enum PoolError {
     /// Stored values contradict each other.
     #[error("pool corrupt: {0}")]
     Corrupt(String),
+    /// The pool stopped after a storage failure (`Failure`); reopening it recovers.
+    #[error("pool stopped: {0}")]
+    Stopped(String),
 }
 
 /// Memory for batch trees cached for proof serving: 64 MiB, about 600,000 digests (a tree
 /// costs about 112 bytes per digest; the newest tree is always kept, whatever its size).
 const TREE_CACHE_BYTES: usize = 64 << 20;
 
+/// The batch window until [`Pool::set_batch_window`] says otherwise (seconds): the consensus
+/// core's default.
+pub const DEFAULT_BATCH_WINDOW_SECS: u64 = 3600;
+
 /// The pool's write side: submissions go to the writer thread.
 pub struct Pool {
     tx: SyncSender<Command>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     flusher: Mutex<Option<std::thread::JoinHandle<()>>>,
+    failure: Arc<Failure>,
+    batch_window_secs: Arc<AtomicU64>,
+    disk: Arc<disk::DiskGuard>,
     /// The read side.
     pub reader: PoolReader,
 }
@@ -143,11 +157,15 @@ impl Pool {
         let (sealed_tx, sealed) = mpsc::unbounded_channel();
         let (flush_tx, flush_rx) = std::sync::mpsc::channel();
         let flush_db = trees.db.clone();
+        let failure = Arc::new(Failure::default());
+        let flush_failure = failure.clone();
         let flusher = std::thread::Builder::new()
             .name("pool-flusher".into())
-            .spawn(move || writer::run_flusher(flush_db, flush_rx))
+            .spawn(move || writer::run_flusher(flush_db, flush_rx, flush_failure))
             .map_err(|e| PoolError::Corrupt(format!("cannot start the pool flusher: {e}")))?;
         let salt_key = blake3::derive_key("tickchain pool salt v1", key.as_bytes());
+        let batch_window_secs = Arc::new(AtomicU64::new(DEFAULT_BATCH_WINDOW_SECS));
+        let disk = Arc::new(disk::DiskGuard::new(store.dir(), settings.min_free_bytes));
         let writer = writer::Writer {
             trees: trees.clone(),
             key: key.clone(),
@@ -168,6 +186,9 @@ impl Pool {
             flusher: flush_tx,
             cost_per_digest_ns: 5_000.0,
             cost_per_commit_ns: 1_000_000.0,
+            failure: failure.clone(),
+            batch_window_secs: batch_window_secs.clone(),
+            disk: disk.clone(),
         };
         let (tx, rx) = std::sync::mpsc::sync_channel(settings.queue.max(1));
         let thread = std::thread::Builder::new()
@@ -187,6 +208,9 @@ impl Pool {
                 tx,
                 thread: Mutex::new(Some(thread)),
                 flusher: Mutex::new(Some(flusher)),
+                failure,
+                batch_window_secs,
+                disk,
                 reader,
             }),
             sealed,
@@ -196,6 +220,7 @@ impl Pool {
 
     /// Accepts `digests`; returns their receipts once every one is durable.
     pub async fn submit(&self, digests: Vec<Digest>) -> Result<Vec<Receipt>, SubmitError> {
+        self.disk.check()?;
         let (reply, answer) = oneshot::channel();
         match self.tx.try_send(Command::Submit { digests, reply }) {
             Ok(()) => {}
@@ -211,6 +236,25 @@ impl Pool {
         answer
             .await
             .map_err(|_| SubmitError::Storage("the node is stopping".into()))?
+    }
+
+    /// Sets the ring's batch window (`[consensus] batch-max-age-secs`): a pending batch of ours
+    /// whose second lies further back is re-sealed (`specs/pool.md` §6). Default
+    /// [`DEFAULT_BATCH_WINDOW_SECS`].
+    pub fn set_batch_window(&self, window: Nanos) {
+        let secs = (window.0 / 1_000_000_000).max(1) as u64;
+        self.batch_window_secs
+            .store(secs, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Submissions refused because the disk was below its reserve, since the pool opened.
+    pub fn low_disk_refusals(&self) -> u64 {
+        self.disk.refusals()
+    }
+
+    /// Why the pool stopped, if a storage failure stopped it.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.get()
     }
 
     /// Stops the writer after everything queued is answered, and waits for it (so the

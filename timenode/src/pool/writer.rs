@@ -2,12 +2,15 @@
 //! one signed batch per second.
 //!
 //! Owns: leaf assignment (second and index), salts, the group commit (one sled flush answers
-//! every submission queued behind it), sealing and signing batches, and retention pruning.
-//! Never: answers a submission before its digests are flushed, and never puts a digest into a
-//! batch that is already sealed.
+//! every submission queued behind it), sealing and signing batches, when to re-seal batches
+//! that outlived the batch window (the move itself is `reseal`'s), retention pruning, and
+//! stopping the pool when storage fails ([`Failure`]). Never: answers a submission before its
+//! digests are flushed (or after a failed flush), puts a digest into a batch that is already
+//! sealed, or aborts the process.
 
 use super::cache::{BatchTree, TreeCache};
 use super::layout::{self, Location, PoolTrees};
+use super::reseal;
 use ed25519_dalek::SigningKey;
 use sled::Transactional;
 use std::collections::HashMap;
@@ -25,6 +28,8 @@ use tracing::{debug, error, info, warn};
 /// bounds how late a batch can be sealed under load (about 20,000 × 5 µs on a busy 2-core
 /// machine, well inside the default seal lead).
 const GROUP_DIGESTS: usize = 20_000;
+/// How often the writer looks for batches to re-seal.
+const RESEAL_EVERY: Duration = Duration::from_secs(1);
 /// How often retention pruning runs.
 const PRUNE_EVERY: Duration = Duration::from_secs(30);
 /// Most digests deleted by one pruning pass (it runs on the writer thread, between commits).
@@ -58,21 +63,59 @@ pub type Answer = (
 );
 
 /// The flusher: flushes sled once for every group written since its last flush, then answers
-/// them, so the writer assigns and writes the next groups while the disk syncs.
-pub(super) fn run_flusher(db: sled::Db, rx: Receiver<Vec<Answer>>) {
+/// them, so the writer assigns and writes the next groups while the disk syncs. A failed flush
+/// answers every group behind it with an error (nothing of them is acknowledged), stops the
+/// pool ([`Failure`]) and answers every later group the same way.
+pub(super) fn run_flusher(db: sled::Db, rx: Receiver<Vec<Answer>>, failure: Arc<Failure>) {
     while let Ok(first) = rx.recv() {
         let mut answers = first;
         while let Ok(more) = rx.try_recv() {
             answers.extend(more);
         }
-        if let Err(e) = db.flush() {
-            fail_stop("flushing group commits", &e);
+        if failure.get().is_none()
+            && let Err(e) = db.flush()
+        {
+            failure.set("flushing group commits", &e);
         }
+        let failed = failure.get();
         for (reply, answer) in answers {
+            let answer = match failed {
+                Some(why) => Err(SubmitError::Storage(why.to_owned())),
+                None => answer,
+            };
             let _ = reply.send(answer);
         }
     }
 }
+
+/// Why the pool stopped after a storage failure (set once, by the writer or the flusher).
+///
+/// A failed sled write or flush leaves sled's database unusable until it is reopened, so the
+/// pool stops: nothing of the failed group is acknowledged, the writer thread ends (the node
+/// sees its sealed-batch channel close and stops), and reopening the pool re-establishes every
+/// invariant (`specs/pool.md` §2). This replaces aborting the process, which cannot recover by
+/// itself when the disk is full.
+#[derive(Debug, Default)]
+pub struct Failure(std::sync::OnceLock<String>);
+
+impl Failure {
+    /// Records the first failure and logs it.
+    pub(super) fn set(&self, what: &str, e: &dyn std::fmt::Display) {
+        let why = format!("{what} failed: {e}");
+        if self.0.set(why.clone()).is_ok() {
+            error!(error = %e, "{what} failed; the pool stops (reopening it recovers)");
+        }
+    }
+
+    /// The failure, if the pool stopped.
+    pub fn get(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
+}
+
+/// The pool stopped after a storage failure (see [`Failure`]).
+#[derive(Debug)]
+pub(super) struct Stopped;
 
 /// Where the local clock is, for seal times and receipts.
 pub type ClockFn = Arc<dyn Fn() -> UtcNanos + Send + Sync>;
@@ -98,6 +141,12 @@ pub(super) struct Writer {
     pub cost_per_digest_ns: f64,
     /// Recent cost of a small group commit (moving average, nanoseconds): mostly the flush.
     pub cost_per_commit_ns: f64,
+    /// Set once a write or flush failed; the writer then stops.
+    pub failure: Arc<Failure>,
+    /// The ring's batch window (seconds): older pending batches are re-sealed.
+    pub batch_window_secs: Arc<AtomicU64>,
+    /// The disk reserve, checked again before each submission is written.
+    pub disk: Arc<super::disk::DiskGuard>,
 }
 
 /// The salt of leaf `index` in `second`'s batch: keyed BLAKE3 under a key derived from the
@@ -121,10 +170,28 @@ pub(super) fn open_second(now: UtcNanos, lead: Nanos) -> Second {
 }
 
 impl Writer {
-    /// Serves commands until `Stop` or until every sender is gone.
+    /// Serves commands until `Stop`, until every sender is gone, or until storage fails.
     pub fn run(mut self, rx: Receiver<Command>) {
+        if self.serve(&rx).is_err() {
+            // Answer what is queued (nothing of it is acknowledged) before the channel closes.
+            let why = self.failure.get().unwrap_or("the pool stopped").to_owned();
+            while let Ok(c) = rx.try_recv() {
+                if let Command::Submit { reply, .. } = c {
+                    let _ = reply.send(Err(SubmitError::Storage(why.clone())));
+                }
+            }
+        }
+        debug!("pool writer stopped");
+    }
+
+    fn serve(&mut self, rx: &Receiver<Command>) -> Result<(), Stopped> {
         let mut last_prune = (self.clock)();
+        // The first pass a second after start: `Pool::set_batch_window` comes right after open.
+        let mut last_reseal = last_prune;
         loop {
+            if self.failure.get().is_some() {
+                return Err(Stopped);
+            }
             let now = (self.clock)();
             let until = seal_at(self.open.second, self.lead);
             // Woken at least every 100 ms, so a clock that jumps is noticed.
@@ -148,17 +215,21 @@ impl Writer {
                             Err(_) => break,
                         }
                     }
-                    self.roll();
-                    self.seal_early_if_commit_would_straddle(n);
-                    self.commit(group);
+                    self.roll()?;
+                    self.seal_early_if_commit_would_straddle(n)?;
+                    self.commit(group)?;
                     if stop {
                         break;
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
             }
-            self.roll();
+            self.roll()?;
             let now = (self.clock)();
+            if now.0.saturating_sub(last_reseal.0) >= RESEAL_EVERY.as_nanos() as i64 {
+                last_reseal = now;
+                self.reseal_stale()?;
+            }
             if self.retention.is_some() && now.0 - last_prune.0 >= PRUNE_EVERY.as_nanos() as i64 {
                 last_prune = now;
                 if let Err(e) = self.prune() {
@@ -166,25 +237,26 @@ impl Writer {
                 }
             }
         }
-        debug!("pool writer stopped");
+        Ok(())
     }
 
     /// Seals the open batch if its time has come, and opens the next second.
-    fn roll(&mut self) {
+    fn roll(&mut self) -> Result<(), Stopped> {
         let now = (self.clock)();
         if now < seal_at(self.open.second, self.lead) {
-            return;
+            return Ok(());
         }
         if !self.open.leaves.is_empty() {
-            self.seal();
+            self.seal()?;
         }
         self.open.second = Second((self.open.second.0 + 1).max(open_second(now, self.lead).0));
+        Ok(())
     }
 
     /// A commit in progress delays the seal, and a late batch misses its tick. When a commit of
     /// `n` digests, at the recent cost per digest, would end after the seal instant, the open
     /// batch is sealed now (early) and the commit goes into the next second's batch.
-    fn seal_early_if_commit_would_straddle(&mut self, n: usize) {
+    fn seal_early_if_commit_would_straddle(&mut self, n: usize) -> Result<(), Stopped> {
         let now = (self.clock)();
         let estimate = (self.cost_per_commit_ns + self.cost_per_digest_ns * n as f64).min(1e9);
         if self.open.leaves.is_empty()
@@ -192,33 +264,41 @@ impl Writer {
             || self.open.second > open_second(now, self.lead)
             || now.saturating_add(Nanos(estimate as i64)) < seal_at(self.open.second, self.lead)
         {
-            return;
+            return Ok(());
         }
-        self.seal();
+        self.seal()?;
         self.open.second = Second(self.open.second.0 + 1);
+        Ok(())
     }
 
-    /// Seals, signs, stores and hands out the open batch. A storage failure stops the node
-    /// (see [`fail_stop`]): its acknowledged digests are durable and a restart seals them.
-    fn seal(&mut self) {
+    /// Seals, signs, stores and hands out the open batch. A storage failure stops the pool
+    /// (see [`Failure`]): its acknowledged digests are durable and reopening seals them.
+    fn seal(&mut self) -> Result<(), Stopped> {
         let second = self.open.second;
         let leaves = std::mem::take(&mut self.open.leaves);
-        let (batch, tree) = seal_leaves(
+        let (batch, tree) = match seal_leaves(
             &self.trees,
             &self.key,
             self.me,
             &self.genesis_hash,
             second,
             leaves,
-        )
-        .unwrap_or_else(|e| fail_stop(&format!("sealing the batch of second {}", second.0), &e));
+        ) {
+            Ok(sealed) => sealed,
+            Err(e) => {
+                self.failure
+                    .set(&format!("sealing the batch of second {}", second.0), &e);
+                return Err(Stopped);
+            }
+        };
         self.cache.insert(second, tree);
         debug!(second = second.0, count = batch.count, "sealed batch");
         let _ = self.sealed_out.send(batch);
+        Ok(())
     }
 
     /// Writes every new digest of `group` with one flush, then answers each submission.
-    fn commit(&mut self, group: Vec<Command>) {
+    fn commit(&mut self, group: Vec<Command>) -> Result<(), Stopped> {
         let t0 = Instant::now();
         let second = self.open.second;
         let first = self.open.leaves.len() as u32;
@@ -232,6 +312,10 @@ impl Writer {
             let Command::Submit { digests, reply } = cmd else {
                 continue;
             };
+            if let Err(low) = self.disk.check() {
+                let _ = reply.send(Err(low));
+                continue;
+            }
             if depth + added + digests.len() as u64 > self.max_depth {
                 let _ = reply.send(Err(SubmitError::Overloaded {
                     retry_after: Duration::from_secs(1),
@@ -294,10 +378,15 @@ impl Writer {
             self.cost_per_commit_ns = 0.8 * self.cost_per_commit_ns + 0.2 * took;
         }
         if let Err(e) = written {
-            // Part of the group may be on disk and nothing of it is acknowledged; a restart
+            // Part of the group may be on disk and nothing of it is acknowledged; reopening
             // seals whatever is there into this second's batch (unacknowledged extras are
             // harmless).
-            fail_stop("writing a group commit", &e);
+            self.failure.set("writing a group commit", &e);
+            let why = SubmitError::Storage(format!("writing a group commit failed: {e}"));
+            for (reply, _, _) in answers {
+                let _ = reply.send(Err(why.clone()));
+            }
+            return Err(Stopped);
         }
         self.depth.fetch_add(added, Ordering::Relaxed);
         let answers = answers
@@ -312,8 +401,58 @@ impl Writer {
             .collect();
         // Answered only after the flusher's next flush, which covers this group.
         if self.flusher.send(answers).is_err() {
-            fail_stop("handing a group to the flusher", &"the flusher stopped");
+            self.failure
+                .set("handing a group to the flusher", &"the flusher stopped");
+            return Err(Stopped);
         }
+        Ok(())
+    }
+
+    /// Moves the digests of every pending batch that outlived the batch window into the open
+    /// batch (`specs/pool.md` §6); they are sealed with it.
+    fn reseal_stale(&mut self) -> Result<(), Stopped> {
+        let now = Second((self.clock)().second_floor().max(0) as u64);
+        let window = self.batch_window_secs.load(Ordering::Relaxed);
+        let stale = match reseal::stale(&self.trees, self.me, now, window) {
+            Ok(s) => s,
+            Err(e) => {
+                self.failure.set("finding batches to re-seal", &e);
+                return Err(Stopped);
+            }
+        };
+        for old in stale {
+            let open = self.open.second;
+            let first = self.open.leaves.len() as u32;
+            let moved =
+                match reseal::move_batch(&self.trees, self.me, &self.salt_key, old, open, first) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        self.failure
+                            .set(&format!("re-sealing the batch of second {}", old.0), &e);
+                        return Err(Stopped);
+                    }
+                };
+            crate::node::failpoint::wrote(crate::node::failpoint::WriteKind::Reseal);
+            self.cache.remove(old);
+            let n = moved.leaves.len() as u64;
+            let _ = self
+                .depth
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                    Some(
+                        d.saturating_sub(u64::from(moved.old_count))
+                            .saturating_add(n),
+                    )
+                });
+            self.open.leaves.extend(moved.leaves);
+            warn!(
+                from = old.0,
+                into = open.0,
+                digests = n,
+                window_secs = window,
+                "re-sealed a batch that outlived the batch window without a final tick"
+            );
+        }
+        Ok(())
     }
 
     /// The group's writes, leaves first, then the index (the flusher makes them durable).
@@ -349,15 +488,6 @@ impl Writer {
         }
         Ok(())
     }
-}
-
-/// Stops the process after a storage failure. The pool's invariants (every acknowledged
-/// digest is durable; seconds are sealed in order; a second is sealed once) are re-established
-/// by `Pool::open` on restart, which is safer than continuing with half-written state.
-fn fail_stop(what: &str, e: &dyn std::fmt::Display) -> ! {
-    error!(error = %e, "{what} failed; stopping the node (a restart recovers the pool)");
-    eprintln!("timenode: {what} failed: {e}; stopping (a restart recovers the pool)");
-    std::process::abort()
 }
 
 fn digest_count(c: &Command) -> usize {

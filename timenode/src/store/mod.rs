@@ -64,6 +64,7 @@ pub enum StoreError {
 /// The node's sled database.
 #[derive(Clone)]
 pub struct Store {
+    dir: std::path::PathBuf,
     db: sled::Db,
     records: sled::Tree,
     finals: sled::Tree,
@@ -111,6 +112,7 @@ impl Store {
             }
         };
         Ok(Store {
+            dir: dir.to_owned(),
             records: db.open_tree("records")?,
             finals: db.open_tree("final")?,
             seconds: db.open_tree("seconds")?,
@@ -188,6 +190,11 @@ impl Store {
     /// The underlying database, for other components' trees (the request pool's).
     pub fn db(&self) -> &sled::Db {
         &self.db
+    }
+
+    /// The directory the database lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 }
 
