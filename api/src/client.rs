@@ -31,6 +31,26 @@ impl ClientKey {
     }
 }
 
+/// A network of clients, for the share any one network may hold of a server-wide cap: an
+/// IPv4 /24 or an IPv6 /48 (a subscriber's usual allocation, 65,536 /64s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NetworkKey {
+    /// The upper 24 bits of an IPv4 address.
+    V4(u32),
+    /// The upper 48 bits of an IPv6 address.
+    V6(u64),
+}
+
+impl ClientKey {
+    /// The network this client belongs to.
+    pub fn network(self) -> NetworkKey {
+        match self {
+            ClientKey::V4(a) => NetworkKey::V4(u32::from(a) >> 8),
+            ClientKey::V6Net(net) => NetworkKey::V6(net >> 16),
+        }
+    }
+}
+
 impl fmt::Display for ClientKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -140,6 +160,12 @@ mod tests {
         let c = ClientKey::of(ip("2001:db8:1:3::1"));
         assert_eq!(a, b, "one /64 is one client");
         assert_ne!(a, c, "the next /64 is another");
+        assert_eq!(a.network(), c.network(), "both in one /48");
+        assert_ne!(a.network(), ClientKey::of(ip("2001:db8:2::1")).network());
+        assert_eq!(
+            ClientKey::of(ip("192.0.2.7")).network(),
+            ClientKey::of(ip("192.0.2.200")).network()
+        );
         assert_eq!(a.to_string(), "2001:db8:1:2::/64");
         assert_eq!(
             ClientKey::of(ip("::ffff:192.0.2.7")),

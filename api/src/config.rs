@@ -45,6 +45,10 @@ pub struct ApiConfig {
     pub max_connections: usize,
     /// Most open TCP connections from one client (a trusted proxy is exempt). Default 32.
     pub max_connections_per_client: usize,
+    /// Largest share, in percent, of `max-connections`, `max-waiters` and `max-streams` that
+    /// one network of clients (an IPv4 /24, an IPv6 /48) may hold, so many addresses of one
+    /// subscriber cannot take every place. Default 25.
+    pub network_share_percent: usize,
     /// Longest wait for a complete request head, in milliseconds, counted from when the
     /// connection is ready for a request, so it also closes idle keep-alive connections.
     /// Default 10,000.
@@ -91,6 +95,7 @@ impl Default for ApiConfig {
             max_waiters_per_client: 16,
             max_connections: 1_024,
             max_connections_per_client: 32,
+            network_share_percent: 25,
             header_timeout_ms: 10_000,
             body_timeout_ms: 10_000,
             write_timeout_ms: 15_000,
@@ -166,6 +171,12 @@ impl ApiConfig {
         ] {
             check(value >= 1, field, "at least 1", value.to_string())?;
         }
+        check(
+            (1..=100).contains(&self.network_share_percent),
+            "network-share-percent",
+            "1 to 100",
+            self.network_share_percent.to_string(),
+        )?;
         for (field, value) in [
             ("header-timeout-ms", self.header_timeout_ms),
             ("body-timeout-ms", self.body_timeout_ms),

@@ -13,6 +13,8 @@ pub enum Limited {
     ConnectionsTotal,
     /// A connection closed at accept: its client holds `max-connections-per-client`.
     ConnectionsPerClient,
+    /// A connection closed at accept: its client's network (/24, /48) holds its share.
+    ConnectionsPerNetwork,
     /// A connection closed because a request head did not arrive within `header-timeout-ms`
     /// (also how idle keep-alive connections end).
     HeaderTimeout,
@@ -36,9 +38,10 @@ pub enum Limited {
 
 impl Limited {
     /// Every kind, in exposition order.
-    pub const ALL: [Limited; 11] = [
+    pub const ALL: [Limited; 12] = [
         Limited::ConnectionsTotal,
         Limited::ConnectionsPerClient,
+        Limited::ConnectionsPerNetwork,
         Limited::HeaderTimeout,
         Limited::BodyTimeout,
         Limited::WriteTimeout,
@@ -55,6 +58,7 @@ impl Limited {
         match self {
             Limited::ConnectionsTotal => "connections_total",
             Limited::ConnectionsPerClient => "connections_per_client",
+            Limited::ConnectionsPerNetwork => "connections_per_network",
             Limited::HeaderTimeout => "header_timeout",
             Limited::BodyTimeout => "body_timeout",
             Limited::WriteTimeout => "write_timeout",

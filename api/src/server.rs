@@ -75,6 +75,7 @@ pub async fn serve(
                         state.refusals.count(match full {
                             Full::Total => Limited::ConnectionsTotal,
                             Full::Client => Limited::ConnectionsPerClient,
+                            Full::Network => Limited::ConnectionsPerNetwork,
                         });
                         drop(tcp); // closed at once: no bytes read, nothing allocated
                         continue;

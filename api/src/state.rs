@@ -44,9 +44,21 @@ impl AppState {
     pub fn new(handle: Arc<dyn NodeHandle>, config: ApiConfig) -> AppState {
         AppState {
             handle,
-            waiters: Slots::new(config.max_waiters, config.max_waiters_per_client),
-            streams: Slots::new(config.max_streams, config.max_streams_per_client),
-            connections: Slots::new(config.max_connections, config.max_connections_per_client),
+            waiters: Slots::new(
+                config.max_waiters,
+                config.max_waiters_per_client,
+                config.network_share_percent,
+            ),
+            streams: Slots::new(
+                config.max_streams,
+                config.max_streams_per_client,
+                config.network_share_percent,
+            ),
+            connections: Slots::new(
+                config.max_connections,
+                config.max_connections_per_client,
+                config.network_share_percent,
+            ),
             limiter: Arc::new(RateLimiter::new(config.rate_per_second, config.rate_burst)),
             digests: Arc::new(RateLimiter::new(
                 config.digests_per_second,

@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
         (status = 202, description = "Pending: `{\"status\": \"pending\", \"receipt\": ...}`", body = ProofBody),
         (status = 400, description = "bad_hex or wrong_length", body = ErrorBody),
         (status = 404, description = "not_found: this node never accepted the digest", body = ErrorBody),
+        (status = 503, description = "unavailable: the node is busy rebuilding proofs or starting; retry after Retry-After", body = ErrorBody),
     )
 )]
 pub async fn proof(

@@ -92,11 +92,15 @@ pub async fn stamp(
             state.refusals.count(Limited::Waiters);
             match full {
                 Full::Total => ApiError::TooManyWaiters(config.max_waiters),
-                Full::Client => ApiError::ClientQuota {
-                    what: format!(
-                        "this client already has {} requests waiting for proofs",
-                        config.max_waiters_per_client
-                    ),
+                Full::Client | Full::Network => ApiError::ClientQuota {
+                    what: if full == Full::Client {
+                        format!(
+                            "this client already has {} requests waiting for proofs",
+                            config.max_waiters_per_client
+                        )
+                    } else {
+                        "this client's network already holds its share of waiting requests".into()
+                    },
                     retry_after: config.wait_timeout(),
                 },
             }

@@ -127,11 +127,15 @@ pub async fn stream(
         state.refusals.count(Limited::Streams);
         match full {
             Full::Total => ApiError::TooManyStreams(config.max_streams),
-            Full::Client => ApiError::ClientQuota {
-                what: format!(
-                    "this client already holds {} tick streams",
-                    config.max_streams_per_client
-                ),
+            Full::Client | Full::Network => ApiError::ClientQuota {
+                what: if full == Full::Client {
+                    format!(
+                        "this client already holds {} tick streams",
+                        config.max_streams_per_client
+                    )
+                } else {
+                    "this client's network already holds its share of tick streams".into()
+                },
                 retry_after: Duration::from_secs(10),
             },
         }

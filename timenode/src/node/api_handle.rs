@@ -98,7 +98,10 @@ impl NodeHandle for NodeApi {
         let store = self.store.clone();
         let genesis_hash = self.genesis.hash;
         tokio::task::spawn_blocking(move || {
-            let mut status = reader.status(&digest).map_err(storage)?;
+            let mut status = reader.status(&digest).map_err(|e| match e {
+                crate::pool::PoolError::Busy => HandleError::Unavailable(e.to_string()),
+                e => storage(e),
+            })?;
             // The proof upgrade: where the proof's tick is anchored, on every chain so far.
             if let ProofStatus::Ready(p) = &mut status {
                 let leaf = tickchain_sdk::merkle::leaf_hash(&p.tick.hash(&genesis_hash).0);

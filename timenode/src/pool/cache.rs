@@ -1,11 +1,21 @@
 //! Recently sealed batch trees, kept in memory so proofs are read off without rehashing.
 //!
-//! Owns: a most-recently-used cache of `(second → tree and leaves)` bounded in bytes, and
-//! single flight: concurrent misses on one batch rebuild it once while the others wait for
-//! that result. Never: the source of truth (a miss rebuilds the tree from `pool-leaves`).
+//! Owns: a most-recently-used cache of `(second → tree and leaves)` bounded in bytes, single
+//! flight (concurrent misses on one batch rebuild it once while the others wait for that
+//! result), and a cap on rebuilds at once (more are refused with [`Busy`], so readers that
+//! miss cannot take every core). Never: the source of truth (a miss rebuilds the tree from
+//! `pool-leaves`).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// Most batch trees rebuilt at once (each costs a read and a hash of its whole batch).
+pub const MAX_REBUILDS: usize = 2;
+
+/// A rebuild refused: [`MAX_REBUILDS`] are running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
 use tickchain_sdk::merkle::{self, MerkleTree};
 use tickchain_sdk::{Digest, Salt, Second};
 
@@ -54,6 +64,8 @@ pub struct TreeCache {
     entries: Mutex<Entries>,
     /// One lock per batch being rebuilt: the first miss builds, the others wait on it.
     building: Mutex<HashMap<Second, Arc<Mutex<()>>>>,
+    /// Rebuilds running now.
+    rebuilding: AtomicUsize,
 }
 
 impl TreeCache {
@@ -63,6 +75,7 @@ impl TreeCache {
             max_bytes,
             entries: Mutex::new(Entries::default()),
             building: Mutex::new(HashMap::new()),
+            rebuilding: AtomicUsize::new(0),
         }
     }
 
@@ -73,8 +86,9 @@ impl TreeCache {
 
     /// `second`'s tree from the cache, or built by `build` and cached. Concurrent callers
     /// missing the same batch call `build` once between them; a failed build is not cached
-    /// (the next caller tries again).
-    pub fn get_or_build<E>(
+    /// (the next caller tries again); with [`MAX_REBUILDS`] other batches being rebuilt the
+    /// call fails with [`Busy`] instead of building.
+    pub fn get_or_build<E: From<Busy>>(
         &self,
         second: Second,
         build: impl FnOnce() -> Result<Arc<BatchTree>, E>,
@@ -93,7 +107,16 @@ impl TreeCache {
             let _turn = lock.lock().unwrap_or_else(|p| p.into_inner());
             match self.get(second) {
                 Some(t) => Ok(t), // built by the caller we waited for
-                None => build().inspect(|t| self.insert(second, t.clone())),
+                None => {
+                    if self.rebuilding.fetch_add(1, Ordering::SeqCst) >= MAX_REBUILDS {
+                        self.rebuilding.fetch_sub(1, Ordering::SeqCst);
+                        Err(E::from(Busy))
+                    } else {
+                        let built = build().inspect(|t| self.insert(second, t.clone()));
+                        self.rebuilding.fetch_sub(1, Ordering::SeqCst);
+                        built
+                    }
+                }
             }
         };
         // Clones of `lock` are made and dropped only while `building` is held, so the map's
@@ -188,6 +211,49 @@ mod tests {
         );
     }
 
+    #[derive(Debug, PartialEq)]
+    enum TestError {
+        Busy,
+        Disk,
+    }
+
+    impl From<Busy> for TestError {
+        fn from(_: Busy) -> TestError {
+            TestError::Busy
+        }
+    }
+
+    #[test]
+    fn rebuilds_beyond_the_cap_are_refused_while_others_run() {
+        let c = Arc::new(TreeCache::new(1 << 20));
+        let (started, release) = (
+            Arc::new(std::sync::Barrier::new(MAX_REBUILDS + 1)),
+            Arc::new(std::sync::Barrier::new(MAX_REBUILDS + 1)),
+        );
+        let running: Vec<_> = (0..MAX_REBUILDS)
+            .map(|i| {
+                let (c, started, release) = (c.clone(), started.clone(), release.clone());
+                std::thread::spawn(move || {
+                    c.get_or_build(Second(100 + i as u64), || {
+                        started.wait();
+                        release.wait();
+                        Ok::<_, TestError>(tree(1))
+                    })
+                    .is_ok()
+                })
+            })
+            .collect();
+        started.wait();
+        let refused = c.get_or_build(Second(1), || Ok::<_, TestError>(tree(1)));
+        assert_eq!(refused.unwrap_err(), TestError::Busy);
+        release.wait();
+        assert!(running.into_iter().all(|t| t.join().unwrap()));
+        assert!(
+            c.get_or_build(Second(1), || Ok::<_, TestError>(tree(1)))
+                .is_ok()
+        );
+    }
+
     #[test]
     fn concurrent_misses_on_one_batch_build_it_once() {
         use std::sync::atomic::{AtomicUsize, Ordering};
@@ -200,7 +266,7 @@ mod tests {
                     c.get_or_build(Second(7), || {
                         builds.fetch_add(1, Ordering::SeqCst);
                         std::thread::sleep(std::time::Duration::from_millis(100));
-                        Ok::<_, ()>(tree(7))
+                        Ok::<_, TestError>(tree(7))
                     })
                     .unwrap()
                 })
@@ -212,8 +278,8 @@ mod tests {
         assert_eq!(builds.load(Ordering::SeqCst), 1);
         assert!(c.building.lock().unwrap().is_empty(), "no lock left behind");
         // A failed build is not cached.
-        let e = c.get_or_build(Second(8), || Err::<Arc<BatchTree>, _>("disk"));
-        assert_eq!(e.unwrap_err(), "disk");
+        let e = c.get_or_build(Second(8), || Err::<Arc<BatchTree>, _>(TestError::Disk));
+        assert_eq!(e.unwrap_err(), TestError::Disk);
         assert!(c.get(Second(8)).is_none());
     }
 }

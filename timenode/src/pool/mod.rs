@@ -38,6 +38,12 @@ pub use layout::PoolTrees;
 pub use reader::PoolReader;
 pub use writer::{ClockFn, Command, Failure};
 
+impl From<cache::Busy> for PoolError {
+    fn from(_: cache::Busy) -> PoolError {
+        PoolError::Busy
+    }
+}
+
 /// Why the pool failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
@@ -53,6 +59,9 @@ pub enum PoolError {
     /// Stored values contradict each other.
     #[error("pool corrupt: {0}")]
     Corrupt(String),
+    /// Proof reads are already rebuilding as many batch trees as allowed at once; retry.
+    #[error("busy rebuilding batch trees; retry shortly")]
+    Busy,
     /// The pool stopped after a storage failure (`Failure`); reopening it recovers.
     #[error("pool stopped: {0}")]
     Stopped(String),
