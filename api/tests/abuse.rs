@@ -19,12 +19,7 @@ const GOOD: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 /// The value of `tickchain_api_limited_total{kind}` on `s`.
 fn limited(s: &Server, kind: &str) -> u64 {
     let text = get(&format!("{}/metrics", s.url)).body;
-    let prefix = format!("tickchain_api_limited_total{{kind=\"{kind}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {prefix} in /metrics"))
-        .parse()
-        .expect("a count")
+    support::raw::labelled(&text, "tickchain_api_limited_total", kind)
 }
 
 fn unlimited() -> ApiConfig {
@@ -223,12 +218,7 @@ fn health_and_metrics_are_rate_limited_too() {
 /// `tickchain_api_open{kind}` on `s`.
 fn open(s: &Server, kind: &str) -> u64 {
     let text = get(&format!("{}/metrics", s.url)).body;
-    let prefix = format!("tickchain_api_open{{kind=\"{kind}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {prefix} in /metrics"))
-        .parse()
-        .expect("a count")
+    support::raw::labelled(&text, "tickchain_api_open", kind)
 }
 
 /// Polls until `open(s, kind)` is `n` (10 s at most).

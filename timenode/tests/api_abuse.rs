@@ -10,7 +10,7 @@ mod raw;
 mod ringkit;
 
 use raw::{RawReply, addr_of, closed_by_server, connect_from};
-use ringkit::{UNLIMITED_API, setup_with_api, start_all, wait_until};
+use ringkit::{UNLIMITED_API, digests, setup_with_api, start_all, wait_until};
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -28,12 +28,6 @@ const GOOD_WITHIN: Duration = Duration::from_secs(2);
 const LIMITS: &str = "rate-per-second = 50\nrate-burst = 100\ndigests-per-second = 5000\n\
                       digests-burst = 10000\nmax-connections-per-client = 16\n\
                       header-timeout-ms = 1500\n";
-
-fn digests(label: &str, n: usize) -> Vec<Digest> {
-    (0..n)
-        .map(|i| Digest(*blake3::hash(format!("{label}/{i}").as_bytes()).as_bytes()))
-        .collect()
-}
 
 fn body(d: &[Digest]) -> Vec<u8> {
     let hex: Vec<String> = d.iter().map(Digest::to_hex).collect();
@@ -80,13 +74,7 @@ fn good(to: SocketAddr, method: &str, path: &str, body: &[u8], expect: u16) -> R
 /// `tickchain_api_limited_total{kind}` on the node at `to`.
 fn limited(to: SocketAddr, kind: &str) -> u64 {
     let text = good(to, "GET", "/metrics", b"", 200).body;
-    let prefix = format!("tickchain_api_limited_total{{kind=\"{kind}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {prefix} in /metrics"))
-        .trim()
-        .parse()
-        .unwrap()
+    raw::labelled(&text, "tickchain_api_limited_total", kind)
 }
 
 /// Runs `attack` on `threads` threads until `for_` has passed, while `well_behaved` runs on

@@ -5,7 +5,7 @@
 
 mod ringkit;
 
-use ringkit::{setup, start_all, tickchain_bin, wait_until};
+use ringkit::{digests, setup, start_all, tickchain_bin, wait_until};
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,13 +19,6 @@ fn now_nanos() -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_nanos() as i64
-}
-
-/// Distinct digests for a test run: BLAKE3 of a label (any 32 bytes are a digest to the API).
-fn digests(label: &str, n: usize) -> Vec<Digest> {
-    (0..n)
-        .map(|i| Digest(*blake3::hash(format!("{label}/{i}").as_bytes()).as_bytes()))
-        .collect()
 }
 
 #[test]

@@ -14,7 +14,7 @@
 
 mod ringkit;
 
-use ringkit::{setup_with_config, start_all, wait_until};
+use ringkit::{digests, setup_with_config, start_all, wait_until};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tickchain_sdk::client::{Client, ProofLookup, StampOutcome};
@@ -22,12 +22,6 @@ use tickchain_sdk::{Digest, Network, Second};
 
 /// The ring's batch window in this test (seconds).
 const WINDOW_SECS: u64 = 10;
-
-fn digests(label: &str, n: usize) -> Vec<Digest> {
-    (0..n)
-        .map(|i| Digest(*blake3::hash(format!("stranded/{label}/{i}").as_bytes()).as_bytes()))
-        .collect()
-}
 
 #[test]
 fn digests_acknowledged_by_a_node_down_longer_than_the_batch_window_still_end_as_proofs() {
@@ -44,7 +38,7 @@ fn digests_acknowledged_by_a_node_down_longer_than_the_batch_window_still_end_as
     let client = Client::with_timeout(&nodes[3].api, Duration::from_secs(5));
     let mut receipts: BTreeMap<Digest, Second> = BTreeMap::new();
     for round in 0..5 {
-        let batch = digests(&round.to_string(), 100);
+        let batch = digests(&format!("stranded/{round}"), 100);
         let StampOutcome::Accepted(rs) = client.stamp(&batch, false).unwrap() else {
             panic!("expected 202 receipts");
         };

@@ -19,3 +19,21 @@ pub(crate) fn page_limit(requested: Option<u32>, max: u32) -> Result<u32, crate:
     }
     Ok(limit)
 }
+
+/// The answer to a request refused a place (a wait, a stream): `total` when the server is
+/// full, else `429 rate_limited` naming the client's or its network's share.
+pub(crate) fn slot_refused(
+    full: crate::slots::Full,
+    total: crate::error::ApiError,
+    client_share: String,
+    what: &str,
+    retry_after: std::time::Duration,
+) -> crate::error::ApiError {
+    use crate::slots::Full;
+    let what = match full {
+        Full::Total => return total,
+        Full::Client => client_share,
+        Full::Network => format!("this client's network already holds its share of {what}"),
+    };
+    crate::error::ApiError::ClientQuota { what, retry_after }
+}

@@ -10,7 +10,6 @@ use crate::error::{ApiError, ErrorBody};
 use crate::handle::ProofStatus;
 use crate::refusals::Limited;
 use crate::router::ShuttingDown;
-use crate::slots::Full;
 use crate::state::AppState;
 use crate::wire::{ProofsBody, Receipt, ReceiptsBody};
 use axum::body::Body;
@@ -90,20 +89,16 @@ pub async fn stamp(
     let permit = if query.wait {
         Some(state.waiters.try_take(Some(client.key)).map_err(|full| {
             state.refusals.count(Limited::Waiters);
-            match full {
-                Full::Total => ApiError::TooManyWaiters(config.max_waiters),
-                Full::Client | Full::Network => ApiError::ClientQuota {
-                    what: if full == Full::Client {
-                        format!(
-                            "this client already has {} requests waiting for proofs",
-                            config.max_waiters_per_client
-                        )
-                    } else {
-                        "this client's network already holds its share of waiting requests".into()
-                    },
-                    retry_after: config.wait_timeout(),
-                },
-            }
+            super::slot_refused(
+                full,
+                ApiError::TooManyWaiters(config.max_waiters),
+                format!(
+                    "this client already has {} requests waiting for proofs",
+                    config.max_waiters_per_client
+                ),
+                "waiting requests",
+                config.wait_timeout(),
+            )
         })?)
     } else {
         None

@@ -6,7 +6,7 @@ use crate::client::ClientAddr;
 use crate::error::{ApiError, ErrorBody};
 use crate::refusals::Limited;
 use crate::router::ShuttingDown;
-use crate::slots::{Full, Slot};
+use crate::slots::Slot;
 use crate::state::AppState;
 use crate::wire::{TickSummary, TicksBody};
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -125,20 +125,16 @@ pub async fn stream(
     let config = &state.config;
     let slot = state.streams.try_take(Some(client.key)).map_err(|full| {
         state.refusals.count(Limited::Streams);
-        match full {
-            Full::Total => ApiError::TooManyStreams(config.max_streams),
-            Full::Client | Full::Network => ApiError::ClientQuota {
-                what: if full == Full::Client {
-                    format!(
-                        "this client already holds {} tick streams",
-                        config.max_streams_per_client
-                    )
-                } else {
-                    "this client's network already holds its share of tick streams".into()
-                },
-                retry_after: Duration::from_secs(10),
-            },
-        }
+        super::slot_refused(
+            full,
+            ApiError::TooManyStreams(config.max_streams),
+            format!(
+                "this client already holds {} tick streams",
+                config.max_streams_per_client
+            ),
+            "tick streams",
+            Duration::from_secs(10),
+        )
     })?;
     let rx = state.handle.subscribe_ticks();
     let stop = shutting_down.map(|Extension(ShuttingDown(w))| w);

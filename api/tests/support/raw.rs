@@ -127,3 +127,14 @@ pub fn closed_by_server(s: &mut TcpStream) -> bool {
         }
     }
 }
+
+/// The value of `metric{kind="KIND"}` in a Prometheus text exposition (panics if absent).
+pub fn labelled(text: &str, metric: &str, kind: &str) -> u64 {
+    let prefix = format!("{metric}{{kind=\"{kind}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix} in /metrics"))
+        .trim()
+        .parse()
+        .expect("a count")
+}

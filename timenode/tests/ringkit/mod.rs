@@ -446,3 +446,11 @@ pub fn assert_all_running(nodes: &mut [Node]) {
         }
     }
 }
+
+/// `n` distinct digests for a test run: BLAKE3 of `label/i` (any 32 bytes are a digest to the
+/// API).
+pub fn digests(label: &str, n: usize) -> Vec<tickchain_sdk::Digest> {
+    (0..n)
+        .map(|i| tickchain_sdk::Digest(*blake3::hash(format!("{label}/{i}").as_bytes()).as_bytes()))
+        .collect()
+}
