@@ -72,6 +72,16 @@ pub trait NodeHandle: Send + Sync + 'static {
     /// The proof for `digest`, or why there is none yet.
     async fn proof(&self, digest: Digest) -> Result<ProofStatus, HandleError>;
 
+    /// The status of each of `digests`, in order. A node may assemble the proofs of one batch
+    /// together; by default each digest is asked about alone.
+    async fn proofs(&self, digests: Vec<Digest>) -> Result<Vec<ProofStatus>, HandleError> {
+        let mut out = Vec::with_capacity(digests.len());
+        for digest in digests {
+            out.push(self.proof(digest).await?);
+        }
+        Ok(out)
+    }
+
     /// The final tick at `height`, if there is one.
     async fn tick(&self, height: Height) -> Result<Option<TickSummary>, HandleError>;
 

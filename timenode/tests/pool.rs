@@ -177,6 +177,24 @@ fn accepted_digests_become_verifiable_proofs_once_a_final_tick_carries_their_bat
             other => panic!("expected a proof, got {other:?}"),
         }
     }
+    // Read together (assembled per batch), the answers are the ones read one by one, in
+    // order, whatever mix of final, pending and unknown digests is asked for.
+    let mixed = [
+        ds[7],
+        Digest([7; 32]),
+        ds[1],
+        Digest([9; 32]),
+        ds[7],
+        ds[250],
+    ];
+    let together = pool.reader.statuses(&mixed).unwrap();
+    let alone: Vec<ProofStatus> = mixed
+        .iter()
+        .map(|d| pool.reader.status(d).unwrap())
+        .collect();
+    assert_eq!(together, alone);
+    assert!(matches!(together[1], ProofStatus::Pending(_)));
+    assert!(matches!(together[3], ProofStatus::Unknown));
     pool.stop();
     drop(opened);
     drop(pool);

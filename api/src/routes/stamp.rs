@@ -180,21 +180,25 @@ async fn wait_for_proofs(
     }
     loop {
         for members in batches.values_mut() {
-            let mut first = true;
-            let mut i = 0;
-            while i < members.len() {
-                let at = members[i];
-                match state.handle.proof(receipts[at].digest).await {
-                    Ok(ProofStatus::Ready(p)) => {
-                        proofs[at] = Some(*p);
-                        members.swap_remove(i);
-                        first = false;
+            // The batch is final when its first digest is; then the rest are read together.
+            let first = members[0];
+            let Ok(ProofStatus::Ready(p)) = state.handle.proof(receipts[first].digest).await else {
+                continue; // not final yet, or the read failed: try again at the next tick
+            };
+            proofs[first] = Some(*p);
+            let rest: Vec<usize> = members[1..].to_vec();
+            let digests = rest.iter().map(|&i| receipts[i].digest).collect();
+            members.clear();
+            match state.handle.proofs(digests).await {
+                Ok(statuses) => {
+                    for (i, status) in rest.into_iter().zip(statuses) {
+                        match status {
+                            ProofStatus::Ready(p) => proofs[i] = Some(*p),
+                            _ => members.push(i),
+                        }
                     }
-                    // The batch is not final yet (or the read failed): the rest of it is not
-                    // asked about before the next tick.
-                    _ if first => break,
-                    _ => i += 1,
                 }
+                Err(_) => *members = rest,
             }
         }
         batches.retain(|_, m| !m.is_empty());

@@ -94,25 +94,40 @@ impl NodeHandle for NodeApi {
     }
 
     async fn proof(&self, digest: Digest) -> Result<ProofStatus, HandleError> {
+        let mut one = self.proofs(vec![digest]).await?;
+        Ok(one.pop().expect("one status per digest"))
+    }
+
+    async fn proofs(&self, digests: Vec<Digest>) -> Result<Vec<ProofStatus>, HandleError> {
         let reader = self.pool.reader.clone();
         let store = self.store.clone();
         let genesis_hash = self.genesis.hash;
         tokio::task::spawn_blocking(move || {
-            let mut status = reader.status(&digest).map_err(|e| match e {
+            let mut statuses = reader.statuses(&digests).map_err(|e| match e {
                 crate::pool::PoolError::Busy => HandleError::Unavailable(e.to_string()),
                 e => storage(e),
             })?;
-            // The proof upgrade: where the proof's tick is anchored, on every chain so far.
-            if let ProofStatus::Ready(p) = &mut status {
-                let leaf = tickchain_sdk::merkle::leaf_hash(&p.tick.hash(&genesis_hash).0);
-                p.anchors = super::anchoring::anchor_paths(&store, p.tick.height)
-                    .map_err(storage)?
-                    .into_iter()
-                    .filter(|a| a.path.verifies(leaf, &a.anchor.root))
-                    .map(super::anchoring::to_proof)
-                    .collect();
+            // The proof upgrade: where each proof's tick is anchored, on every chain so far
+            // (read once per tick).
+            let mut anchored: BTreeMap<Height, Vec<tickchain_sdk::AnchorProof>> = BTreeMap::new();
+            for status in &mut statuses {
+                let ProofStatus::Ready(p) = status else {
+                    continue;
+                };
+                let height = p.tick.height;
+                if !anchored.contains_key(&height) {
+                    let leaf = tickchain_sdk::merkle::leaf_hash(&p.tick.hash(&genesis_hash).0);
+                    let proofs = super::anchoring::anchor_paths(&store, height)
+                        .map_err(storage)?
+                        .into_iter()
+                        .filter(|a| a.path.verifies(leaf, &a.anchor.root))
+                        .map(super::anchoring::to_proof)
+                        .collect();
+                    anchored.insert(height, proofs);
+                }
+                p.anchors = anchored[&height].clone();
             }
-            Ok(status)
+            Ok(statuses)
         })
         .await
         .map_err(|e| HandleError::Unavailable(e.to_string()))?

@@ -11,11 +11,30 @@ use super::writer::receipt;
 use crate::node::records;
 use crate::store::{ChainStore, Store};
 use sled::Transactional;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tickchain_api::ProofStatus;
 use tickchain_sdk::proof::{MAX_DESCENDANTS, PROOF_VERSION};
 use tickchain_sdk::{Batch, Digest, Hash, Height, NodeId, Proof, Second};
+
+/// What the digests of one batch share when their proofs are read.
+enum BatchState {
+    /// Not in a final tick (with a stored certificate) yet.
+    Pending,
+    /// In a final tick.
+    Final(Box<FinalBatch>),
+}
+
+/// A final batch: everything of a proof but the digest's own leaf and path.
+struct FinalBatch {
+    batch: Batch,
+    tick_path: tickchain_sdk::merkle::MerklePath,
+    tick: tickchain_sdk::Tick,
+    descendants: Vec<tickchain_sdk::Tick>,
+    certificate: tickchain_sdk::FinalityCertificate,
+    tree: Arc<BatchTree>,
+}
 
 /// Read side of the pool (cheap to clone; safe to use from many tasks at once).
 #[derive(Clone)]
@@ -36,43 +55,91 @@ impl PoolReader {
 
     /// Where `digest` stands: a finished proof, pending, or unknown to this node.
     pub fn status(&self, digest: &Digest) -> Result<ProofStatus, PoolError> {
-        let Some(loc) = self.trees.digests.get(digest.0)? else {
-            return Ok(ProofStatus::Unknown);
-        };
-        let loc = Location::from_bytes(&loc)?;
-        let pending = || Ok(ProofStatus::Pending(receipt(self.me, *digest, loc.second)));
-        let key = layout::second_key(loc.second);
+        let mut one = self.statuses(std::slice::from_ref(digest))?;
+        Ok(one.pop().expect("one status per digest"))
+    }
+
+    /// Where each of `digests` stands, in order. Proofs are assembled per batch: the batch's
+    /// tick, its path in the tick, the certificate and the batch tree are read once for all
+    /// the digests of one batch.
+    pub fn statuses(&self, digests: &[Digest]) -> Result<Vec<ProofStatus>, PoolError> {
+        let mut states: BTreeMap<Second, Arc<BatchState>> = BTreeMap::new();
+        let mut out = Vec::with_capacity(digests.len());
+        for digest in digests {
+            let Some(loc) = self.trees.digests.get(digest.0)? else {
+                out.push(ProofStatus::Unknown);
+                continue;
+            };
+            let loc = Location::from_bytes(&loc)?;
+            let state = match states.get(&loc.second) {
+                Some(state) => state.clone(),
+                None => match self.batch_state(loc.second) {
+                    Ok(state) => states.entry(loc.second).or_insert(Arc::new(state)).clone(),
+                    // Retention deleted the batch while we read it: the digest is unknown now.
+                    Err(_) if self.trees.digests.get(digest.0)?.is_none() => {
+                        out.push(ProofStatus::Unknown);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
+            };
+            out.push(self.assemble(digest, loc, &state)?);
+        }
+        Ok(out)
+    }
+
+    /// What every digest of `second`'s batch shares: pending, or the final tick that carries
+    /// the batch with its certificate, the batch's path in it and the batch tree.
+    fn batch_state(&self, second: Second) -> Result<BatchState, PoolError> {
+        let key = layout::second_key(second);
         let (Some(sealed), Some(included)) =
             (self.trees.sealed.get(key)?, self.trees.included.get(key)?)
         else {
-            return pending();
+            return Ok(BatchState::Pending);
         };
-        let batch = layout::decode_sealed(self.me, loc.second, &sealed)?;
+        let batch = layout::decode_sealed(self.me, second, &sealed)?;
         let (height, batches) = layout::decode_included(&included)?;
         let Some(at) = batches.iter().position(|b| *b == batch) else {
             return Err(PoolError::Corrupt(format!(
                 "tick {height} is recorded for batch {} but does not carry it",
-                loc.second.0
+                second.0
             )));
         };
-        let tick_tree = tickchain_sdk::batch::tick_tree(&batches, &self.genesis_hash);
-        let Some(chain) = self.final_with_certificate(height)? else {
-            return pending(); // final only through a descendant that is not stored yet
+        let Some((tick, descendants, certificate)) = self.final_with_certificate(height)? else {
+            return Ok(BatchState::Pending); // final only through a descendant not stored yet
         };
-        let (tick, descendants, certificate) = chain;
-        let tree = match self.batch_tree(loc.second, &batch.root) {
-            Ok(t) => t,
-            // Retention deleted the batch while we read it: the digest is unknown now.
-            Err(_) if self.trees.digests.get(digest.0)?.is_none() => {
-                return Ok(ProofStatus::Unknown);
+        let tick_path = tickchain_sdk::batch::tick_tree(&batches, &self.genesis_hash)
+            .path(at as u32)
+            .expect("position in range");
+        let tree = self.batch_tree(second, &batch.root)?;
+        Ok(BatchState::Final(Box::new(FinalBatch {
+            batch,
+            tick_path,
+            tick,
+            descendants,
+            certificate,
+            tree,
+        })))
+    }
+
+    /// `digest`'s status from its location and its batch's state.
+    fn assemble(
+        &self,
+        digest: &Digest,
+        loc: Location,
+        state: &BatchState,
+    ) -> Result<ProofStatus, PoolError> {
+        let f = match state {
+            BatchState::Pending => {
+                return Ok(ProofStatus::Pending(receipt(self.me, *digest, loc.second)));
             }
-            Err(e) => return Err(e),
+            BatchState::Final(f) => f,
         };
-        let Some((leaf_digest, salt)) = tree.leaves.get(loc.index as usize).copied() else {
+        let Some((leaf_digest, salt)) = f.tree.leaves.get(loc.index as usize).copied() else {
             return Err(PoolError::Corrupt(format!(
                 "batch {} has {} leaves, digest index {}",
                 loc.second.0,
-                tree.leaves.len(),
+                f.tree.leaves.len(),
                 loc.index
             )));
         };
@@ -87,12 +154,12 @@ impl PoolReader {
             genesis_hash: self.genesis_hash,
             digest: *digest,
             salt,
-            batch_path: tree.tree.path(loc.index).expect("index checked"),
-            batch,
-            tick_path: tick_tree.path(at as u32).expect("position in range"),
-            tick,
-            descendants,
-            certificate,
+            batch_path: f.tree.tree.path(loc.index).expect("index checked"),
+            batch: f.batch.clone(),
+            tick_path: f.tick_path.clone(),
+            tick: f.tick.clone(),
+            descendants: f.descendants.clone(),
+            certificate: f.certificate.clone(),
             anchors: Vec::new(),
         })))
     }
