@@ -115,7 +115,7 @@ impl NodeHandle for NodeApi {
                     continue;
                 };
                 let height = p.tick.height;
-                if !anchored.contains_key(&height) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = anchored.entry(height) {
                     let leaf = tickchain_sdk::merkle::leaf_hash(&p.tick.hash(&genesis_hash).0);
                     let proofs = super::anchoring::anchor_paths(&store, height)
                         .map_err(storage)?
@@ -123,7 +123,7 @@ impl NodeHandle for NodeApi {
                         .filter(|a| a.path.verifies(leaf, &a.anchor.root))
                         .map(super::anchoring::to_proof)
                         .collect();
-                    anchored.insert(height, proofs);
+                    slot.insert(proofs);
                 }
                 p.anchors = anchored[&height].clone();
             }
