@@ -6,6 +6,7 @@
 //! clients, and IPv4-mapped IPv6 peers, by address. Sans-IO. Never: trusts a forwarded-for
 //! header from a peer that is not a configured proxy.
 
+use crate::ip_net::IpNet;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -73,17 +74,18 @@ pub struct ClientAddr {
 
 /// The set of proxies whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpAddr>);
+pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
-    /// Trusts exactly `proxies` (compared after unmapping IPv4-mapped IPv6 addresses).
-    pub fn new(proxies: &[IpAddr]) -> TrustedProxies {
-        TrustedProxies(proxies.iter().map(|ip| ip.to_canonical()).collect())
+    /// Trusts the peers inside `proxies` (compared after unmapping IPv4-mapped IPv6
+    /// addresses).
+    pub fn new(proxies: &[IpNet]) -> TrustedProxies {
+        TrustedProxies(proxies.to_vec())
     }
 
     /// Whether `ip` is one of the proxies.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        self.0.contains(&ip.to_canonical())
+        self.0.iter().any(|net| net.contains(ip))
     }
 
     /// The client of a request whose TCP peer is `peer` and whose `X-Forwarded-For` header
@@ -175,7 +177,8 @@ mod tests {
 
     #[test]
     fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
-        let proxies = TrustedProxies::new(&[ip("10.0.0.1"), ip("10.0.0.2")]);
+        let proxies =
+            TrustedProxies::new(&[IpNet::host(ip("10.0.0.1")), "10.0.0.2".parse().unwrap()]);
         let xff: [&[u8]; 1] = [b"203.0.113.9, 10.0.0.2"];
         let via = proxies.resolve(ip("10.0.0.1"), xff.into_iter());
         assert_eq!(via.key, ClientKey::of(ip("203.0.113.9")));
@@ -188,7 +191,7 @@ mod tests {
 
     #[test]
     fn a_spoofed_left_part_of_the_chain_is_ignored() {
-        let proxies = TrustedProxies::new(&[ip("10.0.0.1")]);
+        let proxies = TrustedProxies::new(&["10.0.0.0/30".parse().unwrap()]);
         // The client sent "1.1.1.1" itself; the proxy appended the real address.
         let xff: [&[u8]; 2] = [b"1.1.1.1", b"192.0.2.50"];
         let r = proxies.resolve(ip("10.0.0.1"), xff.into_iter());

@@ -4,7 +4,7 @@
 //! settings.
 
 use serde::{Deserialize, Serialize};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Settings of the HTTP Timestamp API.
@@ -70,9 +70,9 @@ pub struct ApiConfig {
     /// After shutdown begins, connections still open after this many milliseconds are closed.
     /// Default 12,000 (more than `wait-timeout-ms`, so waits end with an answer).
     pub shutdown_grace_ms: u64,
-    /// TCP peers whose `X-Forwarded-For` names the client (a TLS proxy in front). Default none:
-    /// the TCP peer is the client.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// TCP peers whose `X-Forwarded-For` names the client (a TLS proxy in front), as
+    /// addresses or `ADDRESS/PREFIX` networks. Default none: the TCP peer is the client.
+    pub trusted_proxies: Vec<crate::ip_net::IpNet>,
     /// Origins a browser app may call this API from (CORS), e.g. `https://app.example`, or
     /// `*` for any. Default none.
     pub cors_origins: Vec<String>,
@@ -249,6 +249,17 @@ mod tests {
         assert_eq!(c.wait_timeout(), Duration::from_millis(20));
         assert_eq!(c.max_body_bytes, ApiConfig::default().max_body_bytes);
         assert!(serde_json::from_str::<ApiConfig>(r#"{"max_digests": 5}"#).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let c: ApiConfig =
+            serde_json::from_str(r#"{"trusted-proxies": ["10.0.0.0/8", "127.0.0.1"]}"#)
+                .expect("networks and addresses");
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert!(c.trusted_proxies[0].contains("10.9.8.7".parse().unwrap()));
+        let bad = serde_json::from_str::<ApiConfig>(r#"{"trusted-proxies": ["10.0.0.0/40"]}"#);
+        assert!(bad.unwrap_err().to_string().contains("10.0.0.0/40"));
     }
 
     #[test]

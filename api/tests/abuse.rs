@@ -161,7 +161,7 @@ fn forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
     let s = Server::start(ApiConfig {
         rate_per_second: 1,
         rate_burst: 2,
-        trusted_proxies: vec![GOOD.into()],
+        trusted_proxies: vec![tickchain_api::ip_net::IpNet::host(GOOD.into())],
         ..ApiConfig::default()
     });
     let to = addr_of(&s.url);
