@@ -27,6 +27,9 @@ pub struct Status {
     pub pool_depth: Option<u64>,
     /// Lag of its newest final tick, seconds.
     pub tick_lag_seconds: Option<f64>,
+    /// What its API refused or cut off since it started, by kind (only kinds with a count),
+    /// with the pool's low-disk refusals as `low_disk`.
+    pub refused: std::collections::BTreeMap<String, u64>,
 }
 
 /// Why the status could not be read.
@@ -93,10 +96,33 @@ pub fn fetch(api: &str) -> Result<Status, StatusError> {
         view: metric(&metrics, "tickchain_view").map(|v| v as u64),
         pool_depth: metric(&metrics, "tickchain_pool_depth").map(|v| v as u64),
         tick_lag_seconds: metric(&metrics, "tickchain_tick_lag_seconds"),
+        refused: refusals(&metrics),
         network,
         time,
         time_signature_ok,
     })
+}
+
+/// The non-zero `tickchain_api_limited_total{kind="K"}` counts, and the pool's low-disk
+/// refusals as `low_disk`.
+fn refusals(metrics: &str) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for line in metrics.lines() {
+        let Some(rest) = line.strip_prefix("tickchain_api_limited_total{kind=\"") else {
+            continue;
+        };
+        if let Some((kind, value)) = rest.split_once("\"} ")
+            && let Ok(n) = value.trim().parse::<u64>()
+            && n > 0
+        {
+            out.insert(kind.to_owned(), n);
+        }
+    }
+    if let Some(n) = metric(metrics, "tickchain_pool_low_disk_refusals_total").filter(|n| *n > 0.0)
+    {
+        out.insert("low_disk".to_owned(), n as u64);
+    }
+    out
 }
 
 fn utc(nanos: i64) -> String {
@@ -202,6 +228,18 @@ pub fn render(s: &Status, api: &str) -> String {
             format!("{d} digests waiting for a final tick")
         }),
     );
+    line(
+        "refused",
+        if s.refused.is_empty() {
+            "nothing since start".into()
+        } else {
+            s.refused
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    );
     out
 }
 
@@ -214,5 +252,20 @@ mod tests {
         let text = "# HELP tickchain_view x\ntickchain_view 42\ntickchain_view_total{a=\"b\"} 7\n";
         assert_eq!(metric(text, "tickchain_view"), Some(42.0));
         assert_eq!(metric(text, "tickchain_pool_depth"), None);
+    }
+
+    #[test]
+    fn refusals_are_the_nonzero_kinds_and_low_disk() {
+        let text = "tickchain_api_limited_total{kind=\"digests\"} 47
+\
+                    tickchain_api_limited_total{kind=\"streams\"} 0
+\
+                    tickchain_pool_low_disk_refusals_total 3
+";
+        let r = refusals(text);
+        assert_eq!(
+            r.into_iter().collect::<Vec<_>>(),
+            [("digests".to_string(), 47), ("low_disk".to_string(), 3)]
+        );
     }
 }

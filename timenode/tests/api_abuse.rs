@@ -278,6 +278,16 @@ fn one_abusive_client_is_held_to_its_limits_while_a_good_client_is_served() {
             left.is_empty()
         },
     );
+    // The operator sees the same in `timenode status`.
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_timenode"))
+        .args(["status", "--api", &nodes[0].api])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains("refused") && text.contains("connections_per_client 2"),
+        "{text}"
+    );
     for kind in [
         "connections_per_client",
         "header_timeout",
