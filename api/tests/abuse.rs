@@ -91,6 +91,36 @@ fn an_idle_keep_alive_connection_is_closed_after_the_head_timeout() {
 }
 
 #[test]
+fn a_client_that_stops_reading_is_cut_off_after_the_write_timeout() {
+    let s = Server::start(ApiConfig {
+        write_timeout_ms: 500,
+        ..unlimited()
+    });
+    for _ in 0..1_000 {
+        s.node.finalize_tick();
+    }
+    // 40 pipelined pages of 1,000 ticks (about 10 MB; loopback's send buffers hold a few)
+    // to a client with a tiny receive window that never reads: the server's writes stall.
+    let mut c = support::raw::connect_with(ATTACKER, addr_of(&s.url), Some(2048)).unwrap();
+    let page = b"GET /v1/ticks?limit=1000 HTTP/1.1\r\nhost: x\r\n\r\n";
+    c.write_all(&page.repeat(40)).unwrap();
+    let start = Instant::now();
+    while limited(&s, "write_timeout") == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the stalled connection was not cut off"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        open(&s, "connections"),
+        1,
+        "only the metrics reader's own connection"
+    );
+    drop(c);
+}
+
+#[test]
 fn a_trickled_body_gets_408_body_timeout() {
     let s = Server::start(ApiConfig {
         body_timeout_ms: 400,

@@ -10,11 +10,24 @@ use std::time::Duration;
 
 /// A TCP connection to `to` from `from` (any port), blocking, with a 10 s read timeout.
 pub fn connect_from(from: Ipv4Addr, to: SocketAddr) -> std::io::Result<TcpStream> {
+    connect_with(from, to, None)
+}
+
+/// Like [`connect_from`], with the socket's receive buffer set to `rcvbuf` bytes first (the
+/// kernel's minimum applies), so a client that stops reading stalls the server's writes soon.
+pub fn connect_with(
+    from: Ipv4Addr,
+    to: SocketAddr,
+    rcvbuf: Option<u32>,
+) -> std::io::Result<TcpStream> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()?;
     let stream = rt.block_on(async {
         let socket = tokio::net::TcpSocket::new_v4()?;
+        if let Some(size) = rcvbuf {
+            socket.set_recv_buffer_size(size)?;
+        }
         socket.bind(SocketAddr::from((from, 0)))?;
         socket.connect(to).await
     })?;
