@@ -35,6 +35,62 @@ pub fn decode_stamp_body(body: &[u8], max_digests: usize) -> Result<Vec<Digest>,
         .collect()
 }
 
+/// The media types a `POST /v1/timestamps` body may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StampBody {
+    /// `application/json`: `{"digests": ["<64 hex>", ...]}`.
+    Json,
+    /// `application/octet-stream`: the digests' 32 bytes each, back to back.
+    Binary,
+}
+
+impl StampBody {
+    /// The kind a `Content-Type` value names (any parameters, any case), if it is one.
+    pub fn of(content_type: &str) -> Option<StampBody> {
+        let media = content_type.split(';').next()?.trim();
+        if media.eq_ignore_ascii_case("application/json") {
+            Some(StampBody::Json)
+        } else if media.eq_ignore_ascii_case("application/octet-stream") {
+            Some(StampBody::Binary)
+        } else {
+            None
+        }
+    }
+
+    /// Decodes a body of this kind into 1 to `max_digests` digests.
+    pub fn decode(self, body: &[u8], max_digests: usize) -> Result<Vec<Digest>, ApiError> {
+        match self {
+            StampBody::Json => decode_stamp_body(body, max_digests),
+            StampBody::Binary => decode_binary_stamp_body(body, max_digests),
+        }
+    }
+}
+
+/// Decodes an `application/octet-stream` `POST /v1/timestamps` body: 1 to `max_digests`
+/// digests of 32 bytes each, back to back, nothing else.
+pub fn decode_binary_stamp_body(body: &[u8], max_digests: usize) -> Result<Vec<Digest>, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::NoDigests);
+    }
+    if !body.len().is_multiple_of(32) {
+        return Err(ApiError::WrongLength(format!(
+            "a binary body is 32-byte digests back to back; {} bytes is not a multiple of 32",
+            body.len()
+        )));
+    }
+    let n = body.len() / 32;
+    if n > max_digests {
+        return Err(ApiError::TooManyDigests {
+            found: n,
+            max: max_digests,
+        });
+    }
+    Ok(body
+        .chunks_exact(32)
+        .map(|c| Digest(c.try_into().expect("32 bytes")))
+        .collect())
+}
+
 /// Decodes one digest (path parameter or body entry).
 pub fn decode_digest(s: &str) -> Result<Digest, ApiError> {
     Digest::from_hex(s).map_err(|e| match e {
@@ -83,6 +139,29 @@ mod tests {
         let body = format!(r#"{{"digests": ["{ok}", "abc"]}}"#);
         let e = decode_stamp_body(body.as_bytes(), 10).unwrap_err();
         assert!(e.to_string().starts_with("digests[1]: expected 64"), "{e}");
+    }
+
+    #[test]
+    fn a_binary_body_is_digests_back_to_back_and_each_malformation_has_its_code() {
+        let body: Vec<u8> = (0u8..64).collect();
+        let ds = decode_binary_stamp_body(&body, 2).unwrap();
+        assert_eq!(ds.len(), 2);
+        assert_eq!(ds[1].0[0], 32);
+        let code = |b: &[u8], max| decode_binary_stamp_body(b, max).unwrap_err().code();
+        assert_eq!(code(&[], 2), "no_digests");
+        assert_eq!(code(&body[..63], 2), "wrong_length");
+        assert_eq!(code(&body, 1), "too_many_digests");
+    }
+
+    #[test]
+    fn stamp_body_kinds_follow_the_content_type() {
+        assert_eq!(StampBody::of("application/json"), Some(StampBody::Json));
+        assert_eq!(
+            StampBody::of("Application/Octet-Stream; x=1"),
+            Some(StampBody::Binary)
+        );
+        assert_eq!(StampBody::of("text/plain"), None);
+        assert_eq!(StampBody::of(""), None);
     }
 
     #[test]

@@ -41,8 +41,9 @@ pub enum ApiError {
         /// The cap in bytes.
         max: usize,
     },
-    /// The body is not `application/json` (`415 unsupported_media_type`).
-    #[error("expected content-type application/json, got {0}")]
+    /// The body is neither `application/json` nor `application/octet-stream` (`415
+    /// unsupported_media_type`).
+    #[error("expected content-type application/json or application/octet-stream, got {0}")]
     UnsupportedMediaType(String),
     /// Nothing here (`404 not_found`).
     #[error("{0}")]

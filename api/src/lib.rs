@@ -35,7 +35,7 @@ pub mod write_deadline;
 
 pub use client::{ClientAddr, ClientKey};
 pub use config::{ApiConfig, ConfigError};
-pub use decode::decode_stamp_body;
+pub use decode::{StampBody, decode_binary_stamp_body, decode_stamp_body};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use handle::{HandleError, NodeHandle, ProofStatus, SubmitError};
 pub use router::router;

@@ -46,6 +46,18 @@ pub fn document_for(config: &crate::config::ApiConfig) -> serde_json::Value {
             "maxItems": config.max_digests,
         });
     }
+    if let Some(b) = doc.pointer_mut(
+        "/paths/~1v1~1timestamps/post/requestBody/content/application~1octet-stream/schema",
+    ) {
+        *b = json!({
+            "type": "string",
+            "format": "binary",
+            "description": format!(
+                "1 to {} digests of 32 bytes each, back to back (a length that is not a multiple of 32 is refused with 400 wrong_length)",
+                config.max_digests
+            ),
+        });
+    }
     let bound = |doc: &mut serde_json::Value, path: &str, name: &str, schema: serde_json::Value| {
         let Some(params) = doc
             .pointer_mut(&format!(

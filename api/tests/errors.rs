@@ -6,6 +6,7 @@ use support::{Server, digests_body, get, post, request};
 use tickchain_api::ApiConfig;
 
 const JSON: &str = "application/json";
+const BINARY: &str = "application/octet-stream";
 
 fn server() -> Server {
     Server::start(ApiConfig {
@@ -113,6 +114,28 @@ fn a_body_that_is_not_json_is_415_unsupported_media_type() {
         "{}",
         r.body
     );
+}
+
+#[test]
+fn a_binary_body_is_digests_back_to_back_and_malformed_ones_get_their_own_codes() {
+    let s = server();
+    let body: Vec<u8> = (0u8..96).collect();
+    let r = post(&stamp_url(&s), BINARY, &body);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let receipts = r.json()["receipts"].as_array().unwrap().clone();
+    assert_eq!(receipts.len(), 3);
+    assert_eq!(
+        receipts[1]["digest"].as_str().unwrap(),
+        tickchain_sdk::Digest(body[32..64].try_into().unwrap()).to_hex()
+    );
+    for (body, status, code) in [
+        (&body[..95], 400, "wrong_length"),
+        (&[][..], 400, "no_digests"),
+        (&[7u8; 32 * 11][..], 400, "too_many_digests"),
+    ] {
+        let r = post(&stamp_url(&s), BINARY, body);
+        assert_eq!((r.status, r.code().as_str()), (status, code), "{}", r.body);
+    }
 }
 
 #[test]

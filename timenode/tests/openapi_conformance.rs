@@ -26,11 +26,33 @@ fn schemathesis_finds_no_mismatch_with_the_openapi_document() {
     // TICKCHAIN_SCHEMATHESIS_ARGS: more arguments, e.g. `--report vcr --report-dir /tmp/st`
     // to keep every exchange for a failure that needs reading.
     let extra = std::env::var("TICKCHAIN_SCHEMATHESIS_ARGS").unwrap_or_default();
+    // The binary body's one rule (a multiple of 32 bytes) has no OpenAPI form, so schemathesis
+    // would call its arbitrary bytes schema-valid: the document is tested without that media
+    // type (the node's document keeps it); api/tests/errors.rs tests the binary body.
+    let mut doc: serde_json::Value = serde_json::from_str(
+        &tickchain_sdk::client::Client::new(&nodes[0].api)
+            .get_text("/openapi.json")
+            .expect("GET /openapi.json"),
+    )
+    .expect("the document is JSON");
+    let content = doc
+        .pointer_mut("/paths/~1v1~1timestamps/post/requestBody/content")
+        .and_then(|c| c.as_object_mut())
+        .expect("the stamp route takes a body");
+    assert!(
+        content.remove("application/octet-stream").is_some(),
+        "the document lists the binary body"
+    );
+    std::fs::create_dir_all(&root).unwrap();
+    let schema = root.join("openapi.json");
+    std::fs::write(&schema, doc.to_string()).unwrap();
     let out = Command::new(&tool)
         .arg("run")
         .args(extra.split_whitespace())
         .args([
-            &format!("{}/openapi.json", nodes[0].api),
+            schema.to_str().unwrap(),
+            "--url",
+            &nodes[0].api,
             "--checks",
             "all",
             "--max-examples",

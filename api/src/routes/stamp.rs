@@ -5,7 +5,7 @@
 
 use crate::body::read_body;
 use crate::client::ClientAddr;
-use crate::decode::{decode_stamp_body, is_json_content_type};
+use crate::decode::StampBody;
 use crate::error::{ApiError, ErrorBody};
 use crate::handle::ProofStatus;
 use crate::refusals::Limited;
@@ -50,7 +50,13 @@ pub struct WaitTimeoutBody {
     post,
     path = "/v1/timestamps",
     params(StampQuery),
-    request_body(content = crate::wire::StampRequest, content_type = "application/json"),
+    request_body(
+        description = "The digests: JSON with hex strings, or (`application/octet-stream`) their 32 bytes each, back to back; 1 to `max-digests` either way",
+        content(
+            (crate::wire::StampRequest = "application/json"),
+            (Vec<u8> = "application/octet-stream"),
+        )
+    ),
     responses(
         (status = 202, description = "Accepted and durable; one receipt per digest", body = ReceiptsBody),
         (status = 200, description = "With wait=true: the proofs, once final", body = ProofsBody),
@@ -75,14 +81,14 @@ pub async fn stamp(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    match &content_type {
-        Some(ct) if is_json_content_type(ct) => {}
-        other => {
+    let kind = match content_type.as_deref().and_then(StampBody::of) {
+        Some(kind) => kind,
+        None => {
             return Err(ApiError::UnsupportedMediaType(
-                other.clone().unwrap_or_else(|| "no content-type".into()),
+                content_type.unwrap_or_else(|| "no content-type".into()),
             ));
         }
-    }
+    };
     let config = &state.config;
     // What can be refused without reading the body is refused first: a client over its wait
     // share, or whose digest bucket is empty, costs no body read and no parse.
@@ -124,7 +130,7 @@ pub async fn stamp(
                 state.refusals.count(Limited::BodyTimeout);
             }
         })?;
-    let digests = decode_stamp_body(&body, config.max_digests)?;
+    let digests = kind.decode(&body, config.max_digests)?;
     // A wait answers with every proof (~2.3 KB each): larger requests are answered at once.
     let permit = permit.filter(|_| digests.len() <= config.max_wait_digests);
     let n = u32::try_from(digests.len()).unwrap_or(u32::MAX);
