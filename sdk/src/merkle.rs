@@ -80,6 +80,13 @@ impl MerkleTree {
         MerkleTree { levels }
     }
 
+    /// The node hashes `k` levels above the leaves (level 0 is the leaf hashes; above the root
+    /// the root alone). Node `j` of level `k` covers leaves `j·2^k .. (j+1)·2^k`, so a
+    /// subtree over those leaves alone has it as its root.
+    pub fn level(&self, k: usize) -> &[Hash] {
+        &self.levels[k.min(self.levels.len() - 1)]
+    }
+
     /// Number of leaves.
     pub fn len(&self) -> u32 {
         self.levels[0].len() as u32

@@ -211,6 +211,12 @@ pub struct PoolSection {
     /// A node whose storage failed for lack of space waits for this much before it reopens.
     #[serde(default = "default_min_free_bytes")]
     pub min_free_bytes: u64,
+    /// How long a digest, submitted again, keeps the location it was first given (seconds;
+    /// default 10). The writer holds the digests of this window in memory (about 100 bytes
+    /// each); a digest submitted again later is stamped again, and its proof is the earliest
+    /// (`specs/pool.md` §1).
+    #[serde(default = "default_dedup_window_secs")]
+    pub dedup_window_secs: u64,
 }
 
 fn default_seal_lead_ms() -> u64 {
@@ -221,6 +227,9 @@ fn default_max_pending() -> u64 {
 }
 fn default_pool_queue() -> usize {
     4096
+}
+fn default_dedup_window_secs() -> u64 {
+    10
 }
 fn default_min_free_bytes() -> u64 {
     256 * 1024 * 1024
@@ -234,6 +243,7 @@ impl Default for PoolSection {
             queue: default_pool_queue(),
             retention_secs: None,
             min_free_bytes: default_min_free_bytes(),
+            dedup_window_secs: default_dedup_window_secs(),
         }
     }
 }

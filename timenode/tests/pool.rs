@@ -2,7 +2,9 @@
 //! second, a sealed batch is signed and verifies, a final tick carrying it turns every digest
 //! into a proof the sdk verifies, a duplicate keeps its first location, a reopened pool serves
 //! the same proofs and seals what a crash left open, retention deletes old proofs only, and a
-//! batch that outlived the batch window is re-sealed without losing a digest across a crash.
+//! batch that outlived the batch window is re-sealed without losing a digest across a crash,
+//! a digest submitted again after the duplicate window is stamped again, and the digest
+//! index's runs merge and are rebuilt from the leaves when damaged or lost.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -199,15 +201,20 @@ fn accepted_digests_become_verifiable_proofs_once_a_final_tick_carries_their_bat
     drop(opened);
     drop(pool);
 
-    // Reopened: the same proofs are served (trees rebuilt from the stored leaves), and the
-    // late digest's batch, never sealed before the "crash", is sealed at startup.
+    // Reopened: the same proofs are served (from the stored chunk roots and the chunk of
+    // leaves each digest is in: 300 leaves are a full chunk of 256 and a partial one), and
+    // the late digest's batch, never sealed before the "crash", is sealed at startup.
     let store = reopen(store, &f.dir);
     let opened = f.open(&store, None);
-    match opened.pool.reader.status(&ds[42]).unwrap() {
-        ProofStatus::Ready(p) => {
-            network.verify(&p).unwrap();
+    let statuses = opened.pool.reader.statuses(&ds).unwrap();
+    for (i, status) in statuses.into_iter().enumerate() {
+        match status {
+            ProofStatus::Ready(p) => {
+                let v = network.verify(&p).unwrap();
+                assert_eq!((v.digest, p.batch_path.index), (ds[i], i as u32));
+            }
+            other => panic!("expected a proof after reopening, got {other:?}"),
         }
-        other => panic!("expected a proof after reopening, got {other:?}"),
     }
     assert_eq!(
         opened.unconfirmed.len(),
@@ -373,6 +380,268 @@ fn a_batch_that_outlived_the_batch_window_is_resealed_and_every_digest_stays_pro
                 assert_eq!(p.batch.second, Second(T0 + 11));
             }
             other => panic!("expected a proof, got {other:?}"),
+        }
+    }
+    opened.pool.stop();
+    drop(opened);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+/// Waits until `pool` has index runs holding at least `entries` entries.
+fn wait_indexed(pool: &Pool, entries: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while pool.index_runs().1 < entries {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "index runs hold {:?}, want {entries} entries",
+            pool.index_runs()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_digest_submitted_again_after_the_duplicate_window_is_stamped_again_and_proved_at_its_earliest()
+{
+    let f = Fixture::new("window");
+    let store = Store::open(&f.dir).unwrap();
+    let mut opened = f.open(&store, None);
+    let pool = opened.pool.clone();
+    let rt = rt();
+    let d = digests("again", 1)[0];
+    assert_eq!(
+        rt.block_on(pool.submit(vec![d])).unwrap()[0].accepted_second,
+        Second(T0)
+    );
+    f.set(T0, 850);
+    let first = rt
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(20), opened.sealed.recv()).await
+        })
+        .expect("sealed within 20 s")
+        .unwrap();
+    wait_indexed(&pool, 1);
+    f.finalize(&store, 1, T0 + 1, f.net.hash(), &[&first]);
+    pool.reader
+        .mark_included(Second(T0), Height(1), std::slice::from_ref(&first))
+        .unwrap();
+
+    // Inside the window (10 s by default), even once its batch is sealed and indexed, the
+    // digest keeps its location.
+    f.set(T0 + 9, 100);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        rt.block_on(pool.submit(vec![d])).unwrap()[0].accepted_second,
+        Second(T0)
+    );
+    assert_eq!(pool.reader.depth(), 0);
+
+    // After it, the digest is stamped again: a new leaf, a new receipt, one more pending.
+    f.set(T0 + 12, 100);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        rt.block_on(pool.submit(vec![d])).unwrap()[0].accepted_second,
+        Second(T0 + 12)
+    );
+    assert_eq!(pool.reader.depth(), 1);
+    // Its proof is the earliest: the batch of T0, already final.
+    let network = Network::new(f.net.genesis.clone());
+    match pool.reader.status(&d).unwrap() {
+        ProofStatus::Ready(p) => {
+            network.verify(&p).unwrap();
+            assert_eq!(p.batch.second, Second(T0));
+        }
+        other => panic!("expected the earliest proof, got {other:?}"),
+    }
+    pool.stop();
+    drop(opened);
+    drop(pool);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+#[test]
+fn index_runs_merge_and_are_rebuilt_from_the_leaves_when_damaged_lost_or_never_written() {
+    let f = Fixture::new("runs");
+    let store = Store::open(&f.dir).unwrap();
+    let mut opened = f.open(&store, None);
+    let pool = opened.pool.clone();
+    let rt = rt();
+    // 20 batches of 30 digests, one per second.
+    let ds = digests("runs", 600);
+    for (i, chunk) in ds.chunks(30).enumerate() {
+        let second = T0 + i as u64;
+        f.set(second, 100);
+        let receipts = rt.block_on(pool.submit(chunk.to_vec())).unwrap();
+        assert!(receipts.iter().all(|r| r.accepted_second == Second(second)));
+        f.set(second, 850);
+        let b = rt
+            .block_on(async {
+                tokio::time::timeout(Duration::from_secs(20), opened.sealed.recv()).await
+            })
+            .expect("sealed within 20 s")
+            .unwrap();
+        assert_eq!(b.second, Second(second));
+    }
+    wait_indexed(&pool, 600);
+    // 16 level-0 runs merged into two level-1 runs; 4 level-0 runs wait for more.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while pool.index_runs() != (6, 600) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "runs {:?}",
+            pool.index_runs()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The newest digests are accepted and their batch never sealed (a crash).
+    f.set(T0 + 20, 100);
+    let late = digests("late", 5);
+    rt.block_on(pool.submit(late.clone())).unwrap();
+    pool.stop();
+    drop(opened);
+    drop(pool);
+
+    let index_dir = f.dir.join("pool-index");
+    let mut names: Vec<String> = std::fs::read_dir(&index_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 6, "{names:?}");
+    // One level-1 run damaged, one level-0 run lost, a temporary file left by a crash.
+    let l1 = index_dir.join(names.iter().find(|n| n.starts_with("01-")).unwrap());
+    let mut bytes = std::fs::read(&l1).unwrap();
+    bytes[10] ^= 0x40;
+    std::fs::write(&l1, bytes).unwrap();
+    std::fs::remove_file(index_dir.join(&names[1])).unwrap();
+    std::fs::write(index_dir.join("00-x.run.tmp"), b"half").unwrap();
+
+    let store = reopen(store, &f.dir);
+    let opened = f.open(&store, None);
+    for (i, d) in ds.iter().enumerate() {
+        match opened.pool.reader.status(d).unwrap() {
+            ProofStatus::Pending(r) => {
+                assert_eq!(r.accepted_second, Second(T0 + i as u64 / 30), "digest {i}")
+            }
+            other => panic!("digest {i}: expected pending, got {other:?}"),
+        }
+    }
+    for d in &late {
+        match opened.pool.reader.status(d).unwrap() {
+            ProofStatus::Pending(r) => assert_eq!(r.accepted_second, Second(T0 + 20)),
+            other => panic!("expected pending, got {other:?}"),
+        }
+    }
+    assert!(!index_dir.join("00-x.run.tmp").exists());
+    assert_eq!(opened.pool.index_runs().1, 605, "every digest indexed once");
+    opened.pool.stop();
+    drop(opened);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+/// The segment file of `second`'s batch under `dir`.
+fn segment_path(dir: &std::path::Path, second: u64) -> std::path::PathBuf {
+    dir.join("pool-leaves")
+        .join(format!("{:015}", second / 100_000))
+        .join(format!("{second:020}.leaves"))
+}
+
+#[test]
+fn a_torn_or_forged_tail_of_an_open_segment_is_cut_and_every_acknowledged_digest_is_sealed() {
+    let f = Fixture::new("torn");
+    let store = Store::open(&f.dir).unwrap();
+    let opened = f.open(&store, None);
+    let pool = opened.pool.clone();
+    let rt = rt();
+    let ds = digests("torn", 40);
+    rt.block_on(pool.submit(ds.clone())).unwrap();
+    pool.stop();
+    drop(opened);
+    drop(pool);
+    // A crash mid-write: a leaf whose salt is not its position's, then half a leaf.
+    let path = segment_path(&f.dir, T0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes.len(), 40 * 48);
+    bytes.extend_from_slice(&[0xab; 48]);
+    bytes.extend_from_slice(&[0xcd; 20]);
+    std::fs::write(&path, &bytes).unwrap();
+
+    let store = reopen(store, &f.dir);
+    let opened = f.open(&store, None);
+    assert_eq!(opened.unconfirmed.len(), 1);
+    assert_eq!(
+        (opened.unconfirmed[0].second, opened.unconfirmed[0].count),
+        (Second(T0), 40),
+        "the forged leaf and the torn half are cut"
+    );
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 40 * 48);
+    for d in &ds {
+        assert!(matches!(
+            opened.pool.reader.status(d).unwrap(),
+            ProofStatus::Pending(_)
+        ));
+    }
+    opened.pool.stop();
+    drop(opened);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+#[test]
+fn leaves_kept_in_sled_by_an_older_node_move_into_segments_and_stay_provable() {
+    let f = Fixture::new("migrate");
+    let store = Store::open(&f.dir).unwrap();
+    let mut opened = f.open(&store, None);
+    let pool = opened.pool.clone();
+    let rt = rt();
+    let ds = digests("migrate", 30);
+    rt.block_on(pool.submit(ds[..20].to_vec())).unwrap();
+    rt.block_on(pool.submit(ds[20..].to_vec())).unwrap();
+    f.set(T0, 850);
+    let batch = rt
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(20), opened.sealed.recv()).await
+        })
+        .expect("sealed within 20 s")
+        .unwrap();
+    f.finalize(&store, 1, T0 + 1, f.net.hash(), &[&batch]);
+    pool.reader
+        .mark_included(Second(T0), Height(1), std::slice::from_ref(&batch))
+        .unwrap();
+    pool.stop();
+    drop(opened);
+    drop(pool);
+    // The older layout: the leaves as sled values per group commit, no segment, no index.
+    let path = segment_path(&f.dir, T0);
+    let bytes = std::fs::read(&path).unwrap();
+    let old = store.db().open_tree("pool-leaves").unwrap();
+    for (first, group) in [(0u32, &bytes[..20 * 48]), (20, &bytes[20 * 48..])] {
+        let mut key = T0.to_be_bytes().to_vec();
+        key.extend_from_slice(&first.to_be_bytes());
+        old.insert(key, group).unwrap();
+    }
+    drop(old);
+    store.db().flush().unwrap();
+    std::fs::remove_dir_all(f.dir.join("pool-leaves")).unwrap();
+    std::fs::remove_dir_all(f.dir.join("pool-index")).unwrap();
+
+    let store = reopen(store, &f.dir);
+    let opened = f.open(&store, None);
+    assert!(
+        !store.db().tree_names().iter().any(|n| n == b"pool-leaves"),
+        "the old tree is dropped"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    let network = Network::new(f.net.genesis.clone());
+    for d in &ds {
+        match opened.pool.reader.status(d).unwrap() {
+            ProofStatus::Ready(p) => {
+                network.verify(&p).unwrap();
+            }
+            other => panic!("expected a proof after migrating, got {other:?}"),
         }
     }
     opened.pool.stop();

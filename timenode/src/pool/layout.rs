@@ -4,11 +4,11 @@
 //! decides what to write or when (the writer and the node do).
 //!
 //! Trees (integers big-endian):
-//! - `pool-leaves`: `second u64 | first u32` → `count × (digest 32 | salt 16)`, the digests
-//!   accepted in one group commit for the batch of `second`, leaf indices from `first`;
-//! - `pool-digests`: `digest 32` → `second u64 | index u32`, where each accepted digest sits;
+//! - leaves are not in sled: `segments` appends them to one file per batch second;
 //! - `pool-sealed`: `second u64` → `root 32 | count u32 | signature 64`, this node's signed
 //!   batch for that second;
+//! - `pool-chunks`: `second u64` → `ceil(count / 256) × root 32`, the roots of the batch
+//!   tree's chunks of 256 leaves (`chunks`);
 //! - `pool-pending`: `second u64` → empty, sealed batches not yet seen in a final tick;
 //! - `pool-included`: `second u64` → `height u64 | n u16 | n × batch`, the final tick that
 //!   committed to the batch and every batch leaf of that tick, in leaf order, where one
@@ -27,61 +27,40 @@ const BATCH_BYTES: usize = 2 + 8 + 32 + 4 + 64;
 pub struct PoolTrees {
     /// The database (for flushing).
     pub db: sled::Db,
-    /// Accepted digests and their salts, by batch second and first leaf index.
-    pub leaves: sled::Tree,
-    /// Digest → location.
-    pub digests: sled::Tree,
+    /// Accepted digests and their salts: one segment file per batch second.
+    pub segments: std::sync::Arc<super::segments::Segments>,
     /// This node's signed batches by second.
     pub sealed: sled::Tree,
     /// Sealed batches not yet in a final tick.
     pub pending: sled::Tree,
+    /// The roots of each sealed batch's chunks of 256 leaves.
+    pub chunks: sled::Tree,
     /// The final tick of each included batch, with that tick's batch leaves.
     pub included: sled::Tree,
 }
 
 impl PoolTrees {
-    /// Opens (creating) the pool's trees in `db`.
-    pub fn open(db: &sled::Db) -> Result<PoolTrees, sled::Error> {
+    /// Opens (creating) the pool's trees in `db` and its leaf segments in `leaves_dir`.
+    pub fn open(
+        db: &sled::Db,
+        leaves_dir: &std::path::Path,
+    ) -> Result<PoolTrees, super::PoolError> {
         Ok(PoolTrees {
-            leaves: db.open_tree("pool-leaves")?,
-            digests: db.open_tree("pool-digests")?,
+            segments: std::sync::Arc::new(
+                super::segments::Segments::open(leaves_dir).map_err(|e| {
+                    super::PoolError::Leaves(format!("{}: {e}", leaves_dir.display()))
+                })?,
+            ),
             sealed: db.open_tree("pool-sealed")?,
             pending: db.open_tree("pool-pending")?,
+            chunks: db.open_tree("pool-chunks")?,
             included: db.open_tree("pool-included")?,
             db: db.clone(),
         })
     }
 }
 
-/// Where a digest sits: its batch's second and its leaf index there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Location {
-    /// The batch's second.
-    pub second: Second,
-    /// The leaf index in the batch.
-    pub index: u32,
-}
-
-impl Location {
-    /// The 12-byte form, also the `pool-leaves` key of a group starting at this leaf.
-    pub fn to_bytes(self) -> [u8; 12] {
-        let mut b = [0u8; 12];
-        b[..8].copy_from_slice(&self.second.0.to_be_bytes());
-        b[8..].copy_from_slice(&self.index.to_be_bytes());
-        b
-    }
-
-    /// Reads the 12-byte form.
-    pub fn from_bytes(b: &[u8]) -> Result<Location, DecodeError> {
-        let mut r = Reader::new(b);
-        let loc = Location {
-            second: Second(r.u64("location.second")?),
-            index: r.u32("location.index")?,
-        };
-        r.finish()?;
-        Ok(loc)
-    }
-}
+pub use super::location::Location;
 
 /// A sled transaction's error as a plain sled error (the pool's transactions never abort).
 pub fn transaction_error(e: sled::transaction::TransactionError<()>) -> sled::Error {
@@ -91,17 +70,6 @@ pub fn transaction_error(e: sled::transaction::TransactionError<()>) -> sled::Er
             sled::Error::Unsupported("pool transaction aborted".into())
         }
     }
-}
-
-/// The `pool-leaves` keys of `second`'s batch: from its first leaf to the next second's.
-pub fn leaves_of(second: Second) -> std::ops::Range<[u8; 12]> {
-    let from = Location { second, index: 0 }.to_bytes();
-    let to = Location {
-        second: Second(second.0 + 1),
-        index: 0,
-    }
-    .to_bytes();
-    from..to
 }
 
 /// The 8-byte key of a second.
@@ -117,13 +85,13 @@ pub fn second_from_key(b: &[u8]) -> Result<Second, DecodeError> {
     Ok(s)
 }
 
-/// Appends one leaf to a `pool-leaves` value.
+/// Appends one leaf (`digest 32 ‖ salt 16`) to a segment write.
 pub fn push_leaf(value: &mut Vec<u8>, digest: &Digest, salt: &Salt) {
     value.extend_from_slice(&digest.0);
     value.extend_from_slice(&salt.0);
 }
 
-/// The leaves of a `pool-leaves` value.
+/// The leaves of whole-leaf bytes (a segment, or a group of an older node's `pool-leaves`).
 pub fn read_leaves(value: &[u8]) -> Result<Vec<(Digest, Salt)>, DecodeError> {
     if !value.len().is_multiple_of(LEAF_BYTES) {
         return Err(DecodeError::Invalid {

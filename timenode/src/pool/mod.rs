@@ -7,17 +7,24 @@
 //! which tick carries them (the node and the consensus core do).
 //!
 //! ```text
-//! API submit ─▶ queue ─▶ writer thread: assign (second, index), salt, write ─▶ flusher: flush ─▶ receipts
+//! API submit ─▶ queue ─▶ writer thread: duplicates (in memory), assign (second, index), salt,
+//!                        append to the second's segment ─▶ flusher: fdatasync ─▶ receipts
 //!                        at second end − lead: seal, sign ─▶ node: broadcast Batch, core
+//!                                              └─▶ indexer: index run ─▶ compactor: merges
 //! node: final tick carrying our batch ─▶ mark_included ─▶ reader: proofs
 //! writer, every second: a pending batch older than the batch window ─▶ re-sealed into the open batch
 //! ```
 
 pub mod cache;
+pub mod chunks;
 pub mod disk;
+pub mod index;
 pub mod layout;
+pub mod location;
 pub mod reader;
 pub mod reseal;
+pub mod runs;
+pub mod segments;
 pub mod writer;
 
 use crate::config::PoolSection;
@@ -65,6 +72,85 @@ pub enum PoolError {
     /// The pool stopped after a storage failure (`Failure`); reopening it recovers.
     #[error("pool stopped: {0}")]
     Stopped(String),
+    /// A leaf segment file failed or is damaged.
+    #[error("pool leaves: {0}")]
+    Leaves(String),
+    /// The digest index's files failed or are damaged beyond what recovery repairs.
+    #[error("pool index: {0}")]
+    Index(String),
+}
+
+/// Moves the leaves of a database from before the segment files (the sled tree
+/// `pool-leaves`, one value per group commit) into segments, then drops the tree. Each group
+/// is written at its own offset, so a migration interrupted by a crash is simply run again.
+fn migrate_leaves(db: &sled::Db, trees: &PoolTrees) -> Result<(), PoolError> {
+    if !db.tree_names().iter().any(|n| n == b"pool-leaves") {
+        return Ok(());
+    }
+    let old = db.open_tree("pool-leaves")?;
+    let io = |e: std::io::Error| PoolError::Leaves(format!("migrating leaves: {e}"));
+    let mut seconds = 0usize;
+    let mut last = None;
+    for kv in old.iter() {
+        let (k, v) = kv?;
+        let at = layout::Location::from_bytes(&k)?;
+        layout::read_leaves(&v)?; // whole leaves only
+        trees
+            .segments
+            .truncate(at.second, at.index as usize)
+            .map_err(io)?;
+        trees
+            .segments
+            .append_to(at.second)
+            .and_then(|s| s.append(&v))
+            .map_err(io)?;
+        if last != Some(at.second) {
+            seconds += 1;
+            last = Some(at.second);
+        }
+    }
+    for s in trees.segments.seconds_from(Second(0)).map_err(io)? {
+        trees.segments.sync(s).map_err(io)?;
+    }
+    drop(old);
+    db.drop_tree("pool-leaves")?;
+    db.flush()?;
+    info!(
+        batches = seconds,
+        "moved the pool's leaves from sled into segment files"
+    );
+    Ok(())
+}
+
+/// The leaves of a segment a crash left open, made durable, with a torn tail and any leaf
+/// whose salt is not the one its position gives cut off (never acknowledged: a receipt is
+/// sent only after its whole group is durable).
+fn recover_open_segment(
+    trees: &PoolTrees,
+    salt_key: &[u8; 32],
+    second: Second,
+) -> Result<Vec<(tickchain_sdk::Digest, tickchain_sdk::Salt)>, PoolError> {
+    let io = |e: std::io::Error| PoolError::Leaves(format!("batch {}: {e}", second.0));
+    let (mut leaves, torn) = trees.segments.read_torn(second).map_err(io)?;
+    let good = leaves
+        .iter()
+        .enumerate()
+        .position(|(i, (_, s))| *s != writer::salt(salt_key, second, i as u32))
+        .unwrap_or(leaves.len());
+    if torn || good < leaves.len() {
+        tracing::warn!(
+            second = second.0,
+            kept = good,
+            cut = leaves.len() - good,
+            torn,
+            "cut the unacknowledged tail of a batch left open by a crash"
+        );
+        leaves.truncate(good);
+        trees.segments.truncate(second, good).map_err(io)?;
+    } else {
+        trees.segments.sync(second).map_err(io)?;
+    }
+    Ok(leaves)
 }
 
 /// Memory for batch trees cached for proof serving: 64 MiB, about 600,000 digests (a tree
@@ -83,6 +169,7 @@ pub struct Pool {
     failure: Arc<Failure>,
     batch_window_secs: Arc<AtomicU64>,
     disk: Arc<disk::DiskGuard>,
+    index: Arc<index::DigestIndex>,
     /// The read side.
     pub reader: PoolReader,
 }
@@ -108,29 +195,35 @@ impl Pool {
         settings: &PoolSection,
         clock: ClockFn,
     ) -> Result<Opened, PoolError> {
-        let trees = PoolTrees::open(store.db())?;
+        let trees = PoolTrees::open(store.db(), &store.dir().join("pool-leaves"))?;
+        let salt_key = blake3::derive_key("tickchain pool salt v1", key.as_bytes());
+        migrate_leaves(store.db(), &trees)?;
         let cache = Arc::new(TreeCache::new(TREE_CACHE_BYTES));
         let lead = Nanos::from_millis(settings.seal_lead_ms as i64);
-        // Batches left open by a crash: every leaf after the last sealed second.
+        // Batches left open by a crash: every segment after the last sealed second.
         let last_sealed = match trees.sealed.last()? {
             Some((k, _)) => Some(layout::second_from_key(&k)?),
             None => None,
         };
         let from = last_sealed.map_or(0, |s| s.0 + 1);
         let mut open_seconds = BTreeMap::new();
-        for kv in trees.leaves.range(
-            layout::Location {
-                second: Second(from),
-                index: 0,
-            }
-            .to_bytes()..,
-        ) {
-            let (k, _) = kv?;
-            open_seconds.insert(layout::Location::from_bytes(&k)?.second, ());
+        for second in trees
+            .segments
+            .seconds_from(Second(from))
+            .map_err(|e| PoolError::Leaves(e.to_string()))?
+        {
+            open_seconds.insert(second, ());
         }
         let mut newest = last_sealed;
         for second in open_seconds.keys() {
-            let leaves = reader::read_batch_leaves(&trees, *second)?;
+            let leaves = recover_open_segment(&trees, &salt_key, *second)?;
+            if leaves.is_empty() {
+                trees
+                    .segments
+                    .remove(*second)
+                    .map_err(|e| PoolError::Leaves(e.to_string()))?;
+                continue;
+            }
             let (batch, tree) =
                 writer::seal_leaves(&trees, key, me, &genesis_hash, *second, leaves)?;
             info!(
@@ -140,6 +233,17 @@ impl Pool {
             );
             cache.insert(*second, tree);
             newest = Some(*second);
+        }
+        // Every sealed batch (those above included) is in an index run from here on.
+        let index = Arc::new(index::DigestIndex::open(
+            &store.dir().join("pool-index"),
+            &trees,
+            settings.dedup_window_secs,
+        )?);
+        // Databases from before the index runs kept a B-tree of every digest.
+        if store.db().tree_names().iter().any(|n| n == b"pool-digests") {
+            store.db().drop_tree("pool-digests")?;
+            info!("dropped the old digest B-tree; the index runs replace it");
         }
         let mut unconfirmed = Vec::new();
         let mut depth = 0u64;
@@ -165,14 +269,18 @@ impl Pool {
         );
         let (sealed_tx, sealed) = mpsc::unbounded_channel();
         let (flush_tx, flush_rx) = std::sync::mpsc::channel();
-        let flush_db = trees.db.clone();
         let failure = Arc::new(Failure::default());
         let flush_failure = failure.clone();
         let flusher = std::thread::Builder::new()
             .name("pool-flusher".into())
-            .spawn(move || writer::run_flusher(flush_db, flush_rx, flush_failure))
+            .spawn(move || writer::run_flusher(flush_rx, flush_failure))
             .map_err(|e| PoolError::Corrupt(format!("cannot start the pool flusher: {e}")))?;
-        let salt_key = blake3::derive_key("tickchain pool salt v1", key.as_bytes());
+        index.start(
+            trees.clone(),
+            settings.retention_secs,
+            clock.clone(),
+            failure.clone(),
+        )?;
         let batch_window_secs = Arc::new(AtomicU64::new(DEFAULT_BATCH_WINDOW_SECS));
         let disk = Arc::new(disk::DiskGuard::new(store.dir(), settings.min_free_bytes));
         let writer = writer::Writer {
@@ -193,11 +301,13 @@ impl Pool {
             retention: settings.retention_secs,
             clock,
             flusher: flush_tx,
+            segment: None,
             cost_per_digest_ns: 5_000.0,
             cost_per_commit_ns: 1_000_000.0,
             failure: failure.clone(),
             batch_window_secs: batch_window_secs.clone(),
             disk: disk.clone(),
+            index: index.clone(),
         };
         let (tx, rx) = std::sync::mpsc::sync_channel(settings.queue.max(1));
         let thread = std::thread::Builder::new()
@@ -211,6 +321,7 @@ impl Pool {
             genesis_hash,
             cache,
             depth,
+            index: index.clone(),
         };
         Ok(Opened {
             pool: Arc::new(Pool {
@@ -220,6 +331,7 @@ impl Pool {
                 failure,
                 batch_window_secs,
                 disk,
+                index,
                 reader,
             }),
             sealed,
@@ -256,6 +368,11 @@ impl Pool {
             .store(secs, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Index runs on disk and the entries in them.
+    pub fn index_runs(&self) -> (usize, u64) {
+        self.index.run_stats()
+    }
+
     /// Submissions refused because the disk was below its reserve, since the pool opened.
     pub fn low_disk_refusals(&self) -> u64 {
         self.disk.refusals()
@@ -276,5 +393,6 @@ impl Pool {
         if let Some(t) = self.flusher.lock().expect("thread lock").take() {
             let _ = t.join();
         }
+        self.index.stop();
     }
 }

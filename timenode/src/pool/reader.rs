@@ -6,12 +6,14 @@
 
 use super::PoolError;
 use super::cache::{BatchTree, TreeCache};
+use super::chunks;
+use super::index::DigestIndex;
 use super::layout::{self, Location, PoolTrees};
 use super::writer::receipt;
 use crate::node::records;
 use crate::store::{ChainStore, Store};
 use sled::Transactional;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tickchain_api::ProofStatus;
@@ -33,8 +35,25 @@ struct FinalBatch {
     tick: tickchain_sdk::Tick,
     descendants: Vec<tickchain_sdk::Tick>,
     certificate: tickchain_sdk::FinalityCertificate,
-    tree: Arc<BatchTree>,
+    leaves: Leaves,
 }
+
+/// How a final batch's leaves and paths are read.
+enum Leaves {
+    /// The whole tree, cached (or rebuilt: a batch sealed before chunk roots were stored).
+    Whole(Arc<BatchTree>),
+    /// The tree over the chunk roots; a digest's chunk is read and hashed when asked for.
+    Chunked(chunks::Upper),
+}
+
+/// One chunk of a batch: its leaves and their tree.
+struct Chunk {
+    leaves: Vec<(Digest, tickchain_sdk::Salt)>,
+    tree: tickchain_sdk::merkle::MerkleTree,
+}
+
+/// Chunks read during one `statuses` call, by batch second and chunk number.
+type Chunks = HashMap<(Second, u32), Arc<Chunk>>;
 
 /// Read side of the pool (cheap to clone; safe to use from many tasks at once).
 #[derive(Clone)]
@@ -45,6 +64,7 @@ pub struct PoolReader {
     pub(super) genesis_hash: Hash,
     pub(super) cache: Arc<TreeCache>,
     pub(super) depth: Arc<AtomicU64>,
+    pub(super) index: Arc<DigestIndex>,
 }
 
 impl PoolReader {
@@ -63,39 +83,60 @@ impl PoolReader {
     /// tick, its path in the tick, the certificate and the batch tree are read once for all
     /// the digests of one batch.
     pub fn statuses(&self, digests: &[Digest]) -> Result<Vec<ProofStatus>, PoolError> {
-        let mut states: BTreeMap<Second, Arc<BatchState>> = BTreeMap::new();
+        let mut states: BTreeMap<Second, Option<Arc<BatchState>>> = BTreeMap::new();
+        let mut chunks = Chunks::new();
         let mut out = Vec::with_capacity(digests.len());
-        for digest in digests {
-            let Some(loc) = self.trees.digests.get(digest.0)? else {
-                out.push(ProofStatus::Unknown);
-                continue;
-            };
-            let loc = Location::from_bytes(&loc)?;
-            let state = match states.get(&loc.second) {
-                Some(state) => state.clone(),
-                None => match self.batch_state(loc.second) {
-                    Ok(state) => states.entry(loc.second).or_insert(Arc::new(state)).clone(),
-                    // Retention deleted the batch while we read it: the digest is unknown now.
-                    Err(_) if self.trees.digests.get(digest.0)?.is_none() => {
-                        out.push(ProofStatus::Unknown);
-                        continue;
+        'digests: for digest in digests {
+            // The earliest location whose batch still exists: a later one is a re-submission
+            // outside the duplicate window, an earlier one a batch re-sealed or pruned away.
+            for loc in self.index.candidates(digest)? {
+                let state = match states.get(&loc.second) {
+                    Some(state) => state.clone(),
+                    None => {
+                        let state = match self.batch_state(loc.second) {
+                            Ok(state) => state.map(Arc::new),
+                            // Retention deleted the batch while we read it.
+                            Err(_) if self.batch_gone(loc.second)? => None,
+                            Err(e) => return Err(e),
+                        };
+                        states.insert(loc.second, state.clone());
+                        state
                     }
+                };
+                let Some(state) = state else { continue };
+                match self.assemble(digest, loc, &state, &mut chunks) {
+                    Ok(status) => {
+                        out.push(status);
+                        continue 'digests;
+                    }
+                    // Retention deleted the batch while we read it: look further.
+                    Err(_) if self.batch_gone(loc.second)? => continue,
                     Err(e) => return Err(e),
-                },
-            };
-            out.push(self.assemble(digest, loc, &state)?);
+                }
+            }
+            out.push(ProofStatus::Unknown);
         }
         Ok(out)
     }
 
+    /// Whether `second`'s batch was sealed and is gone now (re-sealed or pruned).
+    fn batch_gone(&self, second: Second) -> Result<bool, PoolError> {
+        Ok(self.index.is_sealed(second)
+            && self.trees.sealed.get(layout::second_key(second))?.is_none())
+    }
+
     /// What every digest of `second`'s batch shares: pending, or the final tick that carries
-    /// the batch with its certificate, the batch's path in it and the batch tree.
-    fn batch_state(&self, second: Second) -> Result<BatchState, PoolError> {
+    /// the batch with its certificate, the batch's path in it and the batch tree; `None` when
+    /// the batch is gone (re-sealed or pruned). A batch not sealed yet is pending (whether it
+    /// was sealed is read first: a batch sealed after that has its record by the next read).
+    fn batch_state(&self, second: Second) -> Result<Option<BatchState>, PoolError> {
+        let was_sealed = self.index.is_sealed(second);
         let key = layout::second_key(second);
-        let (Some(sealed), Some(included)) =
-            (self.trees.sealed.get(key)?, self.trees.included.get(key)?)
-        else {
-            return Ok(BatchState::Pending);
+        let Some(sealed) = self.trees.sealed.get(key)? else {
+            return Ok((!was_sealed).then_some(BatchState::Pending));
+        };
+        let Some(included) = self.trees.included.get(key)? else {
+            return Ok(Some(BatchState::Pending));
         };
         let batch = layout::decode_sealed(self.me, second, &sealed)?;
         let (height, batches) = layout::decode_included(&included)?;
@@ -106,20 +147,27 @@ impl PoolReader {
             )));
         };
         let Some((tick, descendants, certificate)) = self.final_with_certificate(height)? else {
-            return Ok(BatchState::Pending); // final only through a descendant not stored yet
+            return Ok(Some(BatchState::Pending)); // final only through a descendant not stored yet
         };
         let tick_path = tickchain_sdk::batch::tick_tree(&batches, &self.genesis_hash)
             .path(at as u32)
             .expect("position in range");
-        let tree = self.batch_tree(second, &batch.root)?;
-        Ok(BatchState::Final(Box::new(FinalBatch {
+        let leaves = match (self.cache.get(second), self.trees.chunks.get(key)?) {
+            (Some(tree), _) => Leaves::Whole(tree),
+            (None, Some(roots)) => Leaves::Chunked(
+                chunks::Upper::new(second, &roots, batch.count, &batch.root)
+                    .map_err(PoolError::Corrupt)?,
+            ),
+            (None, None) => Leaves::Whole(self.batch_tree(second, &batch.root)?),
+        };
+        Ok(Some(BatchState::Final(Box::new(FinalBatch {
             batch,
             tick_path,
             tick,
             descendants,
             certificate,
-            tree,
-        })))
+            leaves,
+        }))))
     }
 
     /// `digest`'s status from its location and its batch's state.
@@ -128,6 +176,7 @@ impl PoolReader {
         digest: &Digest,
         loc: Location,
         state: &BatchState,
+        chunks: &mut Chunks,
     ) -> Result<ProofStatus, PoolError> {
         let f = match state {
             BatchState::Pending => {
@@ -135,13 +184,37 @@ impl PoolReader {
             }
             BatchState::Final(f) => f,
         };
-        let Some((leaf_digest, salt)) = f.tree.leaves.get(loc.index as usize).copied() else {
+        if loc.index >= f.batch.count {
             return Err(PoolError::Corrupt(format!(
                 "batch {} has {} leaves, digest index {}",
-                loc.second.0,
-                f.tree.leaves.len(),
-                loc.index
+                loc.second.0, f.batch.count, loc.index
             )));
+        }
+        let ((leaf_digest, salt), batch_path) = match &f.leaves {
+            Leaves::Whole(tree) => match tree.leaves.get(loc.index as usize) {
+                Some(leaf) => (*leaf, tree.tree.path(loc.index).expect("index checked")),
+                None => {
+                    return Err(PoolError::Corrupt(format!(
+                        "batch {} has {} leaves in its tree, digest index {}",
+                        loc.second.0,
+                        tree.leaves.len(),
+                        loc.index
+                    )));
+                }
+            },
+            Leaves::Chunked(upper) => {
+                let j = loc.index / chunks::CHUNK;
+                let chunk = match chunks.get(&(loc.second, j)) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = Arc::new(self.read_chunk(loc.second, upper, j)?);
+                        chunks.insert((loc.second, j), c.clone());
+                        c
+                    }
+                };
+                let leaf = chunk.leaves[(loc.index % chunks::CHUNK) as usize];
+                (leaf, upper.path(loc.index, &chunk.tree))
+            }
         };
         if leaf_digest != *digest {
             return Err(PoolError::Corrupt(format!(
@@ -154,7 +227,7 @@ impl PoolReader {
             genesis_hash: self.genesis_hash,
             digest: *digest,
             salt,
-            batch_path: f.tree.tree.path(loc.index).expect("index checked"),
+            batch_path,
             batch: f.batch.clone(),
             tick_path: f.tick_path.clone(),
             tick: f.tick.clone(),
@@ -192,6 +265,31 @@ impl PoolReader {
             }
         }
         Ok(None)
+    }
+
+    /// Chunk `j` of `second`'s batch from `pool-leaves`, checked against its stored root (a
+    /// chunk read while retention deletes the batch is partial and fails the check).
+    fn read_chunk(
+        &self,
+        second: Second,
+        upper: &chunks::Upper,
+        j: u32,
+    ) -> Result<Chunk, PoolError> {
+        let range = upper.chunk_range(j);
+        let leaves = read_leaf_range(&self.trees, second, range.clone())?;
+        let tree = tickchain_sdk::merkle::MerkleTree::from_leaf_hashes(
+            leaves
+                .iter()
+                .map(|(d, s)| tickchain_sdk::merkle::digest_leaf(s, d))
+                .collect(),
+        );
+        if leaves.len() != range.len() || !upper.holds(j, &tree) {
+            return Err(PoolError::Corrupt(format!(
+                "chunk {j} of batch {} does not match its stored root (deleted while read?)",
+                second.0
+            )));
+        }
+        Ok(Chunk { leaves, tree })
     }
 
     /// `second`'s batch tree, from the cache or rebuilt from `pool-leaves`.
@@ -254,24 +352,25 @@ impl PoolReader {
     }
 }
 
+/// The leaves `range` of `second`'s batch, in index order (fewer if the batch has fewer).
+fn read_leaf_range(
+    trees: &PoolTrees,
+    second: Second,
+    range: std::ops::Range<u32>,
+) -> Result<Vec<(Digest, tickchain_sdk::Salt)>, PoolError> {
+    trees
+        .segments
+        .read_range(second, range)
+        .map_err(|e| PoolError::Leaves(format!("batch {}: {e}", second.0)))
+}
+
 /// Every leaf of `second`'s batch, in index order.
 pub(super) fn read_batch_leaves(
     trees: &PoolTrees,
     second: Second,
 ) -> Result<Vec<(Digest, tickchain_sdk::Salt)>, PoolError> {
-    let mut leaves = Vec::new();
-    for kv in trees.leaves.range(layout::leaves_of(second)) {
-        let (k, v) = kv?;
-        let at = Location::from_bytes(&k)?;
-        if at.index as usize != leaves.len() {
-            return Err(PoolError::Corrupt(format!(
-                "batch {} leaves jump from {} to {}",
-                second.0,
-                leaves.len(),
-                at.index
-            )));
-        }
-        leaves.extend(layout::read_leaves(&v)?);
-    }
-    Ok(leaves)
+    trees
+        .segments
+        .read(second)
+        .map_err(|e| PoolError::Leaves(format!("batch {}: {e}", second.0)))
 }

@@ -2,13 +2,12 @@
 //! final tick can no longer be carried by any tick, so its digests move into the batch being
 //! filled, keeping their receipts but not their accepted second (`specs/pool.md` §6).
 //!
-//! Owns: finding stale pending batches and the one sled transaction that moves a batch's
-//! digests (new leaves and salts, index entries) and deletes the old batch. Never: runs off the
-//! writer thread (it writes into the open batch), touches a batch already in a final tick, or
-//! drops a digest whose index entry points at the batch.
+//! Owns: finding stale pending batches, the moved leaves (new positions and salts) and
+//! deleting the old batch once they are durable in the open one. Never: runs off the writer thread
+//! (it writes into the open batch), touches a batch already in a final tick, or drops a digest.
 
 use super::PoolError;
-use super::layout::{self, Location, PoolTrees};
+use super::layout::{self, PoolTrees};
 use super::reader::read_batch_leaves;
 use super::writer::salt;
 use sled::Transactional;
@@ -51,15 +50,15 @@ pub(super) fn stale(
 pub(super) struct Moved {
     /// The moved leaves, now at `first..` of the open batch, in order.
     pub leaves: Vec<(Digest, Salt)>,
+    /// Their stored form, to append to the open batch's segment.
+    pub chunk: Vec<u8>,
     /// How many digests the old batch counted (its sealed `count`).
     pub old_count: u32,
 }
 
-/// Moves every digest of the pending batch `old` whose index entry still points at it to the
-/// open batch of `open`, from leaf `first`, with fresh salts (`salt_key`), and deletes the old
-/// batch: its leaves, its sealed record and its pending mark. One sled transaction (then a
-/// flush), so a crash leaves each digest in exactly one of the two batches.
-pub(super) fn move_batch(
+/// The leaves of the pending batch `old` as they will sit in the open batch of `open`, from
+/// leaf `first`, with fresh salts (`salt_key`); `chunk` is their stored form.
+pub(super) fn prepare(
     trees: &PoolTrees,
     me: NodeId,
     salt_key: &[u8; 32],
@@ -67,63 +66,43 @@ pub(super) fn move_batch(
     open: Second,
     first: u32,
 ) -> Result<Moved, PoolError> {
-    let key = layout::second_key(old);
-    let old_count = match trees.sealed.get(key)? {
+    let old_count = match trees.sealed.get(layout::second_key(old))? {
         Some(v) => layout::decode_sealed(me, old, &v)?.count,
         None => 0,
     };
     let mut leaves = Vec::new();
     let mut chunk = Vec::new();
-    let mut index = Vec::new();
-    for (i, (d, _)) in read_batch_leaves(trees, old)?.into_iter().enumerate() {
-        let here = Location {
-            second: old,
-            index: i as u32,
-        };
-        // Leaves without their index entry were never acknowledged (a group commit that
-        // failed half-way); entries pointing elsewhere belong to another batch.
-        let points_here = match trees.digests.get(d.0)? {
-            Some(v) => Location::from_bytes(&v)? == here,
-            None => false,
-        };
-        if !points_here {
-            continue;
-        }
-        let at = Location {
-            second: open,
-            index: first + leaves.len() as u32,
-        };
-        let s = salt(salt_key, open, at.index);
+    for (d, _) in read_batch_leaves(trees, old)? {
+        let index = first + leaves.len() as u32;
+        let s = salt(salt_key, open, index);
         layout::push_leaf(&mut chunk, &d, &s);
-        index.push((d, at));
         leaves.push((d, s));
     }
-    let old_chunks: Vec<sled::IVec> = trees
-        .leaves
-        .range(layout::leaves_of(old))
-        .keys()
-        .collect::<Result<_, _>>()?;
-    let new_key = Location {
-        second: open,
-        index: first,
-    }
-    .to_bytes();
-    (&trees.leaves, &trees.digests, &trees.sealed, &trees.pending)
-        .transaction(|(l, d, s, p)| {
-            for k in &old_chunks {
-                l.remove(k)?;
-            }
-            if !chunk.is_empty() {
-                l.insert(&new_key, chunk.as_slice())?;
-            }
-            for (digest, at) in &index {
-                d.insert(&digest.0, &at.to_bytes())?;
-            }
+    Ok(Moved {
+        leaves,
+        chunk,
+        old_count,
+    })
+}
+
+/// Deletes the old batch once its leaves are durable in the open batch and the index's recent
+/// map names their new locations: its sealed record, chunk roots and pending mark in one sled
+/// transaction (then a flush), then its segment. A crash before the transaction leaves the
+/// digests in both batches (the old one, still pending, is re-sealed again: harmless extra
+/// leaves); after it, only in the new one.
+pub(super) fn finish(trees: &PoolTrees, old: Second) -> Result<(), PoolError> {
+    let key = layout::second_key(old);
+    (&trees.sealed, &trees.pending, &trees.chunks)
+        .transaction(|(s, p, c)| {
             s.remove(&key)?;
             p.remove(&key)?;
+            c.remove(&key)?;
             Ok::<(), ConflictableTransactionError<()>>(())
         })
         .map_err(layout::transaction_error)?;
     trees.db.flush()?;
-    Ok(Moved { leaves, old_count })
+    trees
+        .segments
+        .remove(old)
+        .map_err(|e| PoolError::Leaves(format!("batch {}: {e}", old.0)))
 }

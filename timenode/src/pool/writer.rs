@@ -1,19 +1,20 @@
 //! The pool writer: one thread that makes accepted digests durable in group commits and seals
 //! one signed batch per second.
 //!
-//! Owns: leaf assignment (second and index), salts, the group commit (one sled flush answers
-//! every submission queued behind it), sealing and signing batches, when to re-seal batches
+//! Owns: leaf assignment (second and index), duplicates within the window, salts, the group
+//! commit (one append to the open batch's segment, one sync answers every submission queued
+//! behind it), sealing and signing batches, when to re-seal batches
 //! that outlived the batch window (the move itself is `reseal`'s), retention pruning, and
 //! stopping the pool when storage fails ([`Failure`]). Never: answers a submission before its
 //! digests are flushed (or after a failed flush), puts a digest into a batch that is already
 //! sealed, or aborts the process.
 
 use super::cache::{BatchTree, TreeCache};
+use super::index::DigestIndex;
 use super::layout::{self, Location, PoolTrees};
 use super::reseal;
 use ed25519_dalek::SigningKey;
 use sled::Transactional;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -62,23 +63,34 @@ pub type Answer = (
     Result<Vec<Receipt>, SubmitError>,
 );
 
-/// The flusher: flushes sled once for every group written since its last flush, then answers
-/// them, so the writer assigns and writes the next groups while the disk syncs. A failed flush
-/// answers every group behind it with an error (nothing of them is acknowledged), stops the
-/// pool ([`Failure`]) and answers every later group the same way.
-pub(super) fn run_flusher(db: sled::Db, rx: Receiver<Vec<Answer>>, failure: Arc<Failure>) {
+/// A group handed to the flusher: its answers and the segment file it was appended to.
+pub(super) type Group = (Vec<Answer>, Option<Arc<std::fs::File>>);
+
+/// The flusher: syncs each segment file written since its last pass once (`fdatasync`), then
+/// answers every group of the pass, so the writer assigns and writes the next groups while the
+/// disk syncs. A failed sync answers every group behind it with an error (nothing of them is
+/// acknowledged), stops the pool ([`Failure`]) and answers every later group the same way.
+pub(super) fn run_flusher(rx: Receiver<Group>, failure: Arc<Failure>) {
     while let Ok(first) = rx.recv() {
-        let mut answers = first;
+        let mut groups = vec![first];
         while let Ok(more) = rx.try_recv() {
-            answers.extend(more);
+            groups.push(more);
         }
-        if failure.get().is_none()
-            && let Err(e) = db.flush()
-        {
-            failure.set("flushing group commits", &e);
+        let mut files: Vec<&Arc<std::fs::File>> = Vec::new();
+        for f in groups.iter().filter_map(|(_, f)| f.as_ref()) {
+            if !files.iter().any(|seen| Arc::ptr_eq(seen, f)) {
+                files.push(f);
+            }
+        }
+        for f in files {
+            if failure.get().is_none()
+                && let Err(e) = f.sync_data()
+            {
+                failure.set("syncing group commits", &e);
+            }
         }
         let failed = failure.get();
-        for (reply, answer) in answers {
+        for (reply, answer) in groups.into_iter().flat_map(|(answers, _)| answers) {
             let answer = match failed {
                 Some(why) => Err(SubmitError::Storage(why.to_owned())),
                 None => answer,
@@ -135,8 +147,10 @@ pub(super) struct Writer {
     pub max_depth: u64,
     pub retention: Option<u64>,
     pub clock: ClockFn,
-    /// Groups written but not yet flushed, with their answers, for the flusher thread.
-    pub flusher: std::sync::mpsc::Sender<Vec<Answer>>,
+    /// Groups written but not yet durable, with their answers, for the flusher thread.
+    pub flusher: std::sync::mpsc::Sender<Group>,
+    /// The open batch's segment file, once a leaf is written to it.
+    pub segment: Option<super::segments::Segment>,
     /// Recent cost of one digest in a large group commit (moving average, nanoseconds).
     pub cost_per_digest_ns: f64,
     /// Recent cost of a small group commit (moving average, nanoseconds): mostly the flush.
@@ -147,6 +161,8 @@ pub(super) struct Writer {
     pub batch_window_secs: Arc<AtomicU64>,
     /// The disk reserve, checked again before each submission is written.
     pub disk: Arc<super::disk::DiskGuard>,
+    /// Where each digest sits: duplicates are looked up and new digests recorded here.
+    pub index: Arc<DigestIndex>,
 }
 
 /// The salt of leaf `index` in `second`'s batch: keyed BLAKE3 under a key derived from the
@@ -250,6 +266,8 @@ impl Writer {
             self.seal()?;
         }
         self.open.second = Second((self.open.second.0 + 1).max(open_second(now, self.lead).0));
+        self.index
+            .forget_old(Second(now.second_floor().max(0) as u64));
         Ok(())
     }
 
@@ -276,6 +294,15 @@ impl Writer {
     fn seal(&mut self) -> Result<(), Stopped> {
         let second = self.open.second;
         let leaves = std::mem::take(&mut self.open.leaves);
+        // The leaves are durable before the signed batch is (the flusher may not have synced
+        // the last group yet).
+        if let Some(segment) = self.segment.take()
+            && let Err(e) = segment.file.sync_data()
+        {
+            self.failure
+                .set(&format!("syncing the leaves of second {}", second.0), &e);
+            return Err(Stopped);
+        }
         let (batch, tree) = match seal_leaves(
             &self.trees,
             &self.key,
@@ -291,7 +318,8 @@ impl Writer {
                 return Err(Stopped);
             }
         };
-        self.cache.insert(second, tree);
+        self.cache.insert(second, tree.clone());
+        self.index.sealed(second, tree);
         debug!(second = second.0, count = batch.count, "sealed batch");
         let _ = self.sealed_out.send(batch);
         Ok(())
@@ -303,11 +331,11 @@ impl Writer {
         let second = self.open.second;
         let first = self.open.leaves.len() as u32;
         let mut chunk = Vec::new();
-        let mut index_batch = sled::Batch::default();
-        let mut fresh: HashMap<Digest, Location> = HashMap::new();
         let mut answers = Vec::with_capacity(group.len());
         let depth = self.depth.load(Ordering::Relaxed);
         let mut added = 0u64;
+        let index = self.index.clone();
+        let mut recent = index.recent();
         for cmd in group {
             let Command::Submit { digests, reply } = cmd else {
                 continue;
@@ -322,47 +350,30 @@ impl Writer {
                 }));
                 continue;
             }
+            chunk.reserve(digests.len() * layout::LEAF_BYTES);
+            self.open.leaves.reserve(digests.len());
             let mut receipts = Vec::with_capacity(digests.len());
-            let mut lookup_failed = None;
             for d in digests {
-                let known = match fresh.get(&d) {
-                    Some(l) => Some(*l),
-                    None => match self.trees.digests.get(d.0) {
-                        Ok(v) => v.and_then(|v| Location::from_bytes(&v).ok()),
-                        Err(e) => {
-                            lookup_failed = Some(e.to_string());
-                            break;
-                        }
-                    },
-                };
-                let loc = known.unwrap_or_else(|| {
+                // A digest inside the duplicate window keeps its location.
+                let loc = *recent.entry(d).or_insert_with(|| {
                     let index = self.open.leaves.len() as u32;
                     let s = salt(&self.salt_key, second, index);
                     layout::push_leaf(&mut chunk, &d, &s);
                     self.open.leaves.push((d, s));
-                    let loc = Location { second, index };
-                    index_batch.insert(&d.0, &loc.to_bytes());
-                    fresh.insert(d, loc);
                     added += 1;
-                    loc
+                    Location { second, index }
                 });
                 receipts.push(receipt(self.me, d, loc.second));
             }
-            answers.push((reply, lookup_failed, receipts));
+            answers.push((reply, receipts));
         }
+        drop(recent);
         let t1 = t0.elapsed();
         let n = self.open.leaves.len() as u32 - first;
         let written = if chunk.is_empty() {
-            Ok(())
+            Ok(None)
         } else {
-            self.write(
-                Location {
-                    second,
-                    index: first,
-                },
-                &chunk,
-                index_batch,
-            )
+            self.append(second, &chunk).map(Some)
         };
         debug!(
             digests = n,
@@ -377,35 +388,74 @@ impl Writer {
         } else if n > 0 {
             self.cost_per_commit_ns = 0.8 * self.cost_per_commit_ns + 0.2 * took;
         }
-        if let Err(e) = written {
-            // Part of the group may be on disk and nothing of it is acknowledged; reopening
-            // seals whatever is there into this second's batch (unacknowledged extras are
-            // harmless).
-            self.failure.set("writing a group commit", &e);
-            let why = SubmitError::Storage(format!("writing a group commit failed: {e}"));
-            for (reply, _, _) in answers {
-                let _ = reply.send(Err(why.clone()));
+        let file = match written {
+            Ok(file) => file,
+            Err(e) => {
+                // Part of the group may be on disk and nothing of it is acknowledged; reopening
+                // seals whatever is there into this second's batch (unacknowledged extras are
+                // harmless, a torn leaf is cut).
+                self.failure.set("writing a group commit", &e);
+                let why = SubmitError::Storage(format!("writing a group commit failed: {e}"));
+                for (reply, _) in answers {
+                    let _ = reply.send(Err(why.clone()));
+                }
+                return Err(Stopped);
             }
-            return Err(Stopped);
-        }
+        };
         self.depth.fetch_add(added, Ordering::Relaxed);
         let answers = answers
             .into_iter()
-            .map(|(reply, failed, receipts)| {
-                let answer = match failed {
-                    Some(e) => Err(SubmitError::Storage(e)),
-                    None => Ok(receipts),
-                };
-                (reply, answer)
-            })
+            .map(|(reply, receipts)| (reply, Ok(receipts)))
             .collect();
-        // Answered only after the flusher's next flush, which covers this group.
-        if self.flusher.send(answers).is_err() {
+        // Answered only after the flusher's next sync, which covers this group.
+        if self.flusher.send((answers, file)).is_err() {
             self.failure
                 .set("handing a group to the flusher", &"the flusher stopped");
             return Err(Stopped);
         }
         Ok(())
+    }
+
+    /// Moves the leaves of the stale batch `old` into the open batch of `open` from leaf
+    /// `first`: appended and synced there, named in the index's recent map (so a proof read
+    /// finds each digest in one of the two batches), then the old batch is deleted.
+    fn move_batch(
+        &mut self,
+        old: Second,
+        open: Second,
+        first: u32,
+    ) -> Result<reseal::Moved, super::PoolError> {
+        let moved = reseal::prepare(&self.trees, self.me, &self.salt_key, old, open, first)?;
+        if !moved.chunk.is_empty() {
+            let io = |e: std::io::Error| super::PoolError::Leaves(format!("batch {}: {e}", open.0));
+            self.append(open, &moved.chunk)
+                .and_then(|f| f.sync_data())
+                .map_err(io)?;
+        }
+        let mut recent = self.index.recent();
+        for (i, (d, _)) in moved.leaves.iter().enumerate() {
+            recent.insert(
+                *d,
+                Location {
+                    second: open,
+                    index: first + i as u32,
+                },
+            );
+        }
+        drop(recent);
+        reseal::finish(&self.trees, old)?;
+        Ok(moved)
+    }
+
+    /// Appends whole leaves to `second`'s segment (opening it first); returns the file for the
+    /// flusher to sync.
+    fn append(&mut self, second: Second, bytes: &[u8]) -> std::io::Result<Arc<std::fs::File>> {
+        if self.segment.as_ref().is_none_or(|s| s.second != second) {
+            self.segment = Some(self.trees.segments.append_to(second)?);
+        }
+        let segment = self.segment.as_ref().expect("opened above");
+        segment.append(bytes)?;
+        Ok(segment.file.clone())
     }
 
     /// Moves the digests of every pending batch that outlived the batch window into the open
@@ -423,15 +473,14 @@ impl Writer {
         for old in stale {
             let open = self.open.second;
             let first = self.open.leaves.len() as u32;
-            let moved =
-                match reseal::move_batch(&self.trees, self.me, &self.salt_key, old, open, first) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        self.failure
-                            .set(&format!("re-sealing the batch of second {}", old.0), &e);
-                        return Err(Stopped);
-                    }
-                };
+            let moved = match self.move_batch(old, open, first) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.failure
+                        .set(&format!("re-sealing the batch of second {}", old.0), &e);
+                    return Err(Stopped);
+                }
+            };
             crate::node::failpoint::wrote(crate::node::failpoint::WriteKind::Reseal);
             self.cache.remove(old);
             let n = moved.leaves.len() as u64;
@@ -452,13 +501,6 @@ impl Writer {
                 "re-sealed a batch that outlived the batch window without a final tick"
             );
         }
-        Ok(())
-    }
-
-    /// The group's writes, leaves first, then the index (the flusher makes them durable).
-    fn write(&self, at: Location, chunk: &[u8], index: sled::Batch) -> Result<(), sled::Error> {
-        self.trees.leaves.insert(at.to_bytes(), chunk)?;
-        self.trees.digests.apply_batch(index)?;
         Ok(())
     }
 
@@ -527,11 +569,14 @@ pub(super) fn seal_leaves(
     batch.signature = sign(key, &batch.signing_bytes(genesis_hash));
     let k = layout::second_key(second);
     let value = layout::encode_sealed(&batch);
-    // Sealed and pending together, or neither (a sealed batch is offered until it is final).
-    (&trees.sealed, &trees.pending)
-        .transaction(|(sealed, pending)| {
+    let chunk_roots = super::chunks::roots(&built.tree);
+    // Sealed, pending and its chunk roots together, or none (a sealed batch is offered until
+    // it is final).
+    (&trees.sealed, &trees.pending, &trees.chunks)
+        .transaction(|(sealed, pending, chunks)| {
             sealed.insert(&k, value.as_slice())?;
             pending.insert(&k, &[] as &[u8])?;
+            chunks.insert(&k, chunk_roots.as_slice())?;
             Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
         })
         .map_err(layout::transaction_error)?;
@@ -540,32 +585,25 @@ pub(super) fn seal_leaves(
 }
 
 /// Deletes everything stored for this node's batch of `second` (no flush); returns how many
-/// digests it held. The index entries go first, so a reader sees the digest as unknown rather
-/// than half a batch (and a reader that raced it finds a tree whose root does not match).
+/// digests it held. Its index entries stay until a merge drops them (a lookup skips entries
+/// whose batch is gone); the sealed record goes first, so a reader sees the digest as unknown
+/// rather than half a batch (and a reader that raced it finds a tree whose root does not
+/// match).
 fn remove_batch(trees: &PoolTrees, second: Second) -> Result<usize, Box<dyn std::error::Error>> {
-    let mut chunks = Vec::new();
-    let mut n = 0;
-    for kv in trees.leaves.range(layout::leaves_of(second)) {
-        let (k, v) = kv?;
-        for (d, _) in layout::read_leaves(&v)? {
-            n += 1;
-            // A digest re-submitted later points elsewhere; only this batch's entries go.
-            if let Some(loc) = trees.digests.get(d.0)?
-                && Location::from_bytes(&loc)?.second == second
-            {
-                trees.digests.remove(d.0)?;
-            }
-        }
-        chunks.push(k);
-    }
     let k = layout::second_key(second);
-    trees.included.remove(k)?;
+    let count = match trees.sealed.get(k)? {
+        Some(v) => v
+            .get(32..36)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u32::from_be_bytes) as usize,
+        None => 0,
+    };
     trees.sealed.remove(k)?;
+    trees.included.remove(k)?;
     trees.pending.remove(k)?;
-    for chunk in chunks {
-        trees.leaves.remove(chunk)?;
-    }
-    Ok(n)
+    trees.chunks.remove(k)?;
+    trees.segments.remove(second)?;
+    Ok(count)
 }
 
 #[cfg(test)]
