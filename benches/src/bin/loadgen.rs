@@ -5,7 +5,13 @@
 //! [SINGLE_CLIENTS]]]` (default 10 s per phase, 4 batch clients, 128 single clients).
 //!
 //! - Phase `batch`: each batch client POSTs 10,000 fresh digests per request to node
-//!   (client % 4), back to back; reports digests accepted (`202`) per second.
+//!   (client % 4), back to back, as `application/octet-stream` (32 bytes each); reports digests
+//!   accepted (`202`) per second and the process's CPU-seconds per million digests.
+//! - Phase `json`: the same with JSON bodies (hex digests).
+//! - Phase `paced`: binary batches offered at 250,000 digests/s in total (the intake goal), so
+//!   the ring's lag and the time to a proof are measured at that load, not at saturation.
+//! - Load clients connect from 127.0.0.2 to 127.0.0.9 (the API's quotas are off in this ring
+//!   anyway: `rate-per-second = 0`, `digests-per-second = 0`).
 //! - Phase `single`: each single client POSTs one fresh digest per request; reports requests
 //!   accepted per second and the request latency.
 //! - The clients of both phases are tasks on one thread (current-thread tokio runtime), each
@@ -28,6 +34,9 @@ use tickchain_benches::{LocalRing, cpu_time, pct};
 
 /// Digests per batch request (the API's default `max-digests`).
 const BATCH: usize = 10_000;
+/// Digests per second offered in the `paced` phase: the intake goal, at which the ring's lag
+/// and the time to a proof are measured.
+const PACED_RATE: f64 = 250_000.0;
 
 /// A source of distinct digests: BLAKE3 of (run, client, counter).
 #[derive(Clone)]
@@ -44,12 +53,25 @@ impl Digests {
         Digests { prefix, next: 0 }
     }
 
-    fn next_hex(&mut self) -> String {
+    fn next_raw(&mut self) -> [u8; 32] {
         let mut h = blake3::Hasher::new();
         h.update(&self.prefix);
         h.update(&self.next.to_be_bytes());
         self.next += 1;
-        hex::encode(h.finalize().as_bytes())
+        *h.finalize().as_bytes()
+    }
+
+    fn next_hex(&mut self) -> String {
+        hex::encode(self.next_raw())
+    }
+
+    /// `n` digests as an `application/octet-stream` body: 32 bytes each, back to back.
+    fn binary_body(&mut self, n: usize) -> Vec<u8> {
+        let mut body = Vec::with_capacity(n * 32);
+        for _ in 0..n {
+            body.extend_from_slice(&self.next_raw());
+        }
+        body
     }
 
     fn body(&mut self, n: usize) -> (String, String) {
@@ -110,18 +132,30 @@ struct Counters {
 
 /// One load client: POSTs `per` fresh digests per request over one keep-alive connection
 /// (reconnecting after an error) until `stop`.
+#[allow(clippy::too_many_arguments)]
 async fn load_client(
     api: String,
     per: usize,
+    binary: bool,
+    rate: Option<f64>,
+    from: std::net::Ipv4Addr,
     mut digests: Digests,
     counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
 ) {
     let host = api.trim_start_matches("http://").to_string();
     let mut conn: Option<tokio::io::BufReader<tokio::net::TcpStream>> = None;
+    // Paced: request k starts at start + k × per / rate.
+    let start = tokio::time::Instant::now();
+    let mut sent = 0u64;
     while !stop.load(Ordering::Relaxed) {
+        if let Some(rate) = rate {
+            let due = start + Duration::from_secs_f64(sent as f64 * per as f64 / rate);
+            tokio::time::sleep_until(due).await;
+            sent += 1;
+        }
         if conn.is_none() {
-            match tokio::net::TcpStream::connect(&host).await {
+            match connect_from(from, &host).await {
                 Ok(s) => {
                     let _ = s.set_nodelay(true);
                     conn = Some(tokio::io::BufReader::new(s));
@@ -133,9 +167,14 @@ async fn load_client(
             }
         }
         let before = (per > 1).then(|| digests.clone());
-        let (body, _) = digests.body(per);
+        let (body, content_type) = if binary {
+            (digests.binary_body(per), "application/octet-stream")
+        } else {
+            (digests.body(per).0.into_bytes(), "application/json")
+        };
         let t = Instant::now();
-        let status = match post_raw(conn.as_mut().expect("connected"), &host, &body).await {
+        let conn_ref = conn.as_mut().expect("connected");
+        let status = match post_raw(conn_ref, &host, content_type, &body).await {
             Ok(s) => s,
             Err(_) => {
                 conn = None;
@@ -163,14 +202,29 @@ async fn load_client(
     }
 }
 
+/// A TCP connection to `host` from the loopback address `from` (so the node sees several
+/// clients).
+async fn connect_from(
+    from: std::net::Ipv4Addr,
+    host: &str,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let to: std::net::SocketAddr = host
+        .parse()
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad address"))?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind((from, 0).into())?;
+    socket.connect(to).await
+}
+
 /// One `POST /v1/timestamps` on a keep-alive connection; returns the status code.
 async fn post_raw(
     conn: &mut tokio::io::BufReader<tokio::net::TcpStream>,
     host: &str,
-    body: &str,
+    content_type: &str,
+    body: &[u8],
 ) -> std::io::Result<u16> {
     let head = format!(
-        "POST /v1/timestamps HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n\
+        "POST /v1/timestamps HTTP/1.1\r\nhost: {host}\r\ncontent-type: {content_type}\r\n\
          content-length: {}\r\n\r\n",
         body.len()
     );
@@ -184,18 +238,18 @@ async fn get_raw(
     path: &str,
 ) -> std::io::Result<u16> {
     let head = format!("GET {path} HTTP/1.1\r\nhost: {host}\r\n\r\n");
-    exchange_raw(conn, &head, "").await
+    exchange_raw(conn, &head, b"").await
 }
 
 /// Sends `head` and `body`, reads the answer (Content-Length framed); returns its status.
 async fn exchange_raw(
     conn: &mut tokio::io::BufReader<tokio::net::TcpStream>,
     head: &str,
-    body: &str,
+    body: &[u8],
 ) -> std::io::Result<u16> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     conn.get_mut().write_all(head.as_bytes()).await?;
-    conn.get_mut().write_all(body.as_bytes()).await?;
+    conn.get_mut().write_all(body).await?;
     let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "bad response");
     let mut line = String::new();
     conn.read_line(&mut line).await?;
@@ -250,6 +304,10 @@ struct Phase {
     name: &'static str,
     clients: usize,
     per_request: usize,
+    /// `application/octet-stream` bodies (else JSON).
+    binary: bool,
+    /// Digests per second offered in total (else as fast as accepted).
+    rate: Option<f64>,
 }
 
 /// Runs one load phase; returns the accepted batch requests (API, digest source before).
@@ -271,7 +329,8 @@ fn run_phase(
     // connections with hand-written HTTP/1.1, so the generator costs little of the 2 cores.
     {
         let (apis, counters, stop) = (apis_owned, counters.clone(), stop.clone());
-        let (clients, per) = (phase.clients, phase.per_request);
+        let (clients, per, binary) = (phase.clients, phase.per_request, phase.binary);
+        let rate = phase.rate.map(|r| r / clients as f64);
         threads.push(std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -283,7 +342,11 @@ fn run_phase(
                     let api = apis[c % apis.len()].clone();
                     let (counters, stop) = (counters.clone(), stop.clone());
                     let digests = Digests::new(client_base + c as u64);
-                    tasks.spawn(load_client(api, per, digests, counters, stop));
+                    // Clients come from 127.0.0.2 to 127.0.0.9.
+                    let from = std::net::Ipv4Addr::new(127, 0, 0, 2 + (c % 8) as u8);
+                    tasks.spawn(load_client(
+                        api, per, binary, rate, from, digests, counters, stop,
+                    ));
                 }
                 while tasks.join_next().await.is_some() {}
             });
@@ -349,13 +412,14 @@ fn run_phase(
     lat.sort_by(f64::total_cmp);
     proofs.sort_by(f64::total_cmp);
     println!(
-        "{:<6} {:>3} clients × {:>5} digests/request: {:>9.0} digests/s accepted, {:>7.0} requests/s; \
-         request p50 {:.1} ms p99 {:.1} ms; refused {:?}",
+        "{:<6} {:>3} clients × {:>5} digests/request: {:>9.0} digests/s accepted, {:>7.0} requests/s \
+         ({:.1} CPU-s per million digests); request p50 {:.1} ms p99 {:.1} ms; refused {:?}",
         phase.name,
         phase.clients,
         phase.per_request,
         digests as f64 / elapsed,
         requests as f64 / elapsed,
+        cpu / (digests.max(1) as f64 / 1e6),
         pct(&lat, 0.5),
         pct(&lat, 0.99),
         counters.refused.lock().unwrap(),
@@ -497,7 +561,13 @@ fn main() {
         "loadgen: 4 in-process nodes on 127.0.0.1, {} cores, {seconds} s per phase after 1 s ramp-up",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    let mut ring = rt.block_on(async { LocalRing::start("loadgen", 4, "") });
+    let mut ring = rt.block_on(async {
+        LocalRing::start(
+            "loadgen",
+            4,
+            &std::env::var("LOADGEN_CONFIG").unwrap_or_default(),
+        )
+    });
     let ready = Instant::now();
     let mut events = ring.events.subscribe();
     rt.block_on(async {
@@ -514,17 +584,35 @@ fn main() {
             name: "batch",
             clients: batch_clients,
             per_request: BATCH,
+            binary: true,
+            rate: None,
+        },
+        Phase {
+            name: "json",
+            clients: batch_clients,
+            per_request: BATCH,
+            binary: false,
+            rate: None,
+        },
+        Phase {
+            name: "paced",
+            clients: batch_clients,
+            per_request: BATCH,
+            binary: true,
+            rate: Some(PACED_RATE),
         },
         Phase {
             name: "single",
             clients: single_clients,
             per_request: 1,
+            binary: false,
+            rate: None,
         },
     ];
     let mut batch_requests = Vec::new();
     for (i, phase) in phases.iter().enumerate() {
         let accepted = run_phase(&ring, phase, seconds, (i as u64) << 32);
-        if phase.per_request > 1 {
+        if phase.name == "batch" {
             batch_requests = accepted;
         }
     }
