@@ -8,7 +8,7 @@ use crate::refusals::Limited;
 use crate::routes::{evidence, node, ops, proofs, stamp, ticks};
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -53,7 +53,6 @@ pub fn router(state: AppState) -> Router {
             crate::cors::cors,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), record))
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)
 }
 

@@ -154,6 +154,15 @@ async fn connection(
     }
 }
 
+/// Completes once the server starts shutting down; never without a receiver (a handler served
+/// outside [`crate::serve`]).
+pub(crate) async fn stopped_or_never(stop: Option<&mut watch::Receiver<bool>>) {
+    match stop {
+        Some(stop) => stopped(stop).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Completes once the server starts shutting down (never, if the sender is gone without it).
 pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     loop {

@@ -516,11 +516,15 @@ impl NodeConfig {
                 found: "0".into(),
             });
         }
-        if self.pool.retention_secs == Some(0) {
+        if let Some(keep) = self.pool.retention_secs
+            && keep <= self.pool.dedup_window_secs.saturating_add(60)
+        {
+            // A duplicate inside the window is answered with its first location: that batch
+            // must still exist.
             return Err(ConfigError::Invalid {
                 field: "pool.retention-secs",
-                expected: "at least 1 (leave it unset to keep proofs forever)",
-                found: "0".into(),
+                expected: "more than dedup-window-secs + 60 (leave it unset to keep proofs forever)",
+                found: keep.to_string(),
             });
         }
         if !(MIN_MAX_VIEWS_AHEAD..=MAX_MAX_VIEWS_AHEAD).contains(&self.consensus.max_views_ahead) {
@@ -629,6 +633,20 @@ impl GnssSourceConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retention_period_inside_the_duplicate_window_is_refused() {
+        let base = include_str!("../examples/node.toml");
+        let with = |keep: u64| {
+            NodeConfig::parse(&base.replace(
+                "# retention-secs = 31536000",
+                &format!("retention-secs = {keep}"),
+            ))
+        };
+        let err = with(70).unwrap_err().to_string();
+        assert!(err.contains("pool.retention-secs"), "{err}");
+        assert!(with(71).is_ok());
+    }
 
     #[test]
     fn example_config_parses() {

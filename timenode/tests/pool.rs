@@ -99,6 +99,21 @@ fn digests(label: &str, n: usize) -> Vec<Digest> {
         .collect()
 }
 
+/// The next batch the pool seals (within 20 s).
+fn next_sealed(rt: &tokio::runtime::Runtime, opened: &mut Opened) -> Batch {
+    rt.block_on(async { tokio::time::timeout(Duration::from_secs(20), opened.sealed.recv()).await })
+        .expect("sealed within 20 s")
+        .expect("the pool is running")
+}
+
+/// Stops the pool, closes the store and removes the fixture's directory.
+fn close(f: &Fixture, opened: Opened, store: Store) {
+    opened.pool.stop();
+    drop(opened);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -139,12 +154,7 @@ fn accepted_digests_become_verifiable_proofs_once_a_final_tick_carries_their_bat
 
     // At T0 + 1 − lead the batch is sealed, signed by node 0, and handed out.
     f.set(T0, 850);
-    let batch = rt
-        .block_on(async {
-            tokio::time::timeout(Duration::from_secs(20), opened.sealed.recv()).await
-        })
-        .expect("sealed within 20 s")
-        .unwrap();
+    let batch = next_sealed(&rt, &mut opened);
     assert_eq!(
         (batch.node, batch.second, batch.count),
         (NodeId(0), Second(T0), 300)
@@ -223,10 +233,7 @@ fn accepted_digests_become_verifiable_proofs_once_a_final_tick_carries_their_bat
     );
     assert_eq!(opened.unconfirmed[0].second, Second(T0 + 1));
     assert_eq!(opened.unconfirmed[0].count, 1);
-    opened.pool.stop();
-    drop(opened);
-    drop(store);
-    let _ = std::fs::remove_dir_all(&f.dir);
+    close(&f, opened, store);
 }
 
 fn reopen(store: Store, dir: &std::path::Path) -> Store {
@@ -297,10 +304,8 @@ fn retention_deletes_proofs_of_old_included_batches_and_keeps_pending_ones() {
         store.final_at(Height(1)).unwrap().is_some(),
         "the chain is kept"
     );
-    pool.stop();
-    drop(opened);
-    drop(store);
-    let _ = std::fs::remove_dir_all(&f.dir);
+    drop(pool);
+    close(&f, opened, store);
 }
 
 #[test]
@@ -315,12 +320,7 @@ fn a_batch_that_outlived_the_batch_window_is_resealed_and_every_digest_stays_pro
     let ds = digests("stale", 50);
     rt.block_on(pool.submit(ds.clone())).unwrap();
     f.set(T0, 850);
-    let old = rt
-        .block_on(async {
-            tokio::time::timeout(Duration::from_secs(20), opened.sealed.recv()).await
-        })
-        .expect("sealed within 20 s")
-        .unwrap();
+    let old = next_sealed(&rt, &mut opened);
     assert_eq!((old.second, old.count), (Second(T0), 50));
     let accepted = |d: &Digest| match pool.reader.status(d).unwrap() {
         ProofStatus::Pending(r) => (r.accepted_second, r.expected_tick_second),
@@ -382,10 +382,7 @@ fn a_batch_that_outlived_the_batch_window_is_resealed_and_every_digest_stays_pro
             other => panic!("expected a proof, got {other:?}"),
         }
     }
-    opened.pool.stop();
-    drop(opened);
-    drop(store);
-    let _ = std::fs::remove_dir_all(&f.dir);
+    close(&f, opened, store);
 }
 
 /// Waits until `pool` has index runs holding at least `entries` entries.
@@ -415,12 +412,7 @@ fn a_digest_submitted_again_after_the_duplicate_window_is_stamped_again_and_prov
         Second(T0)
     );
     f.set(T0, 850);
-    let first = rt
-        .block_on(async {
-            tokio::time::timeout(Duration::from_secs(20), opened.sealed.recv()).await
-        })
-        .expect("sealed within 20 s")
-        .unwrap();
+    let first = next_sealed(&rt, &mut opened);
     wait_indexed(&pool, 1);
     f.finalize(&store, 1, T0 + 1, f.net.hash(), &[&first]);
     pool.reader
@@ -438,7 +430,7 @@ fn a_digest_submitted_again_after_the_duplicate_window_is_stamped_again_and_prov
     assert_eq!(pool.reader.depth(), 0);
 
     // After it, the digest is stamped again: a new leaf, a new receipt, one more pending.
-    f.set(T0 + 12, 100);
+    f.set(T0 + 12, 600);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
         rt.block_on(pool.submit(vec![d])).unwrap()[0].accepted_second,
@@ -454,11 +446,8 @@ fn a_digest_submitted_again_after_the_duplicate_window_is_stamped_again_and_prov
         }
         other => panic!("expected the earliest proof, got {other:?}"),
     }
-    pool.stop();
-    drop(opened);
     drop(pool);
-    drop(store);
-    let _ = std::fs::remove_dir_all(&f.dir);
+    close(&f, opened, store);
 }
 
 #[test]
@@ -476,12 +465,7 @@ fn index_runs_merge_and_are_rebuilt_from_the_leaves_when_damaged_lost_or_never_w
         let receipts = rt.block_on(pool.submit(chunk.to_vec())).unwrap();
         assert!(receipts.iter().all(|r| r.accepted_second == Second(second)));
         f.set(second, 850);
-        let b = rt
-            .block_on(async {
-                tokio::time::timeout(Duration::from_secs(20), opened.sealed.recv()).await
-            })
-            .expect("sealed within 20 s")
-            .unwrap();
+        let b = next_sealed(&rt, &mut opened);
         assert_eq!(b.second, Second(second));
     }
     wait_indexed(&pool, 600);
@@ -536,10 +520,7 @@ fn index_runs_merge_and_are_rebuilt_from_the_leaves_when_damaged_lost_or_never_w
     }
     assert!(!index_dir.join("00-x.run.tmp").exists());
     assert_eq!(opened.pool.index_runs().1, 605, "every digest indexed once");
-    opened.pool.stop();
-    drop(opened);
-    drop(store);
-    let _ = std::fs::remove_dir_all(&f.dir);
+    close(&f, opened, store);
 }
 
 /// The segment file of `second`'s batch under `dir`.
@@ -584,10 +565,7 @@ fn a_torn_or_forged_tail_of_an_open_segment_is_cut_and_every_acknowledged_digest
             ProofStatus::Pending(_)
         ));
     }
-    opened.pool.stop();
-    drop(opened);
-    drop(store);
-    let _ = std::fs::remove_dir_all(&f.dir);
+    close(&f, opened, store);
 }
 
 #[test]
@@ -601,12 +579,7 @@ fn leaves_kept_in_sled_by_an_older_node_move_into_segments_and_stay_provable() {
     rt.block_on(pool.submit(ds[..20].to_vec())).unwrap();
     rt.block_on(pool.submit(ds[20..].to_vec())).unwrap();
     f.set(T0, 850);
-    let batch = rt
-        .block_on(async {
-            tokio::time::timeout(Duration::from_secs(20), opened.sealed.recv()).await
-        })
-        .expect("sealed within 20 s")
-        .unwrap();
+    let batch = next_sealed(&rt, &mut opened);
     f.finalize(&store, 1, T0 + 1, f.net.hash(), &[&batch]);
     pool.reader
         .mark_included(Second(T0), Height(1), std::slice::from_ref(&batch))
@@ -644,8 +617,5 @@ fn leaves_kept_in_sled_by_an_older_node_move_into_segments_and_stay_provable() {
             other => panic!("expected a proof after migrating, got {other:?}"),
         }
     }
-    opened.pool.stop();
-    drop(opened);
-    drop(store);
-    let _ = std::fs::remove_dir_all(&f.dir);
+    close(&f, opened, store);
 }

@@ -211,12 +211,7 @@ async fn wait_for_proofs(
         if batches.is_empty() {
             return Some(proofs.into_iter().flatten().collect());
         }
-        let stopping = async {
-            match &mut stop {
-                Some(stop) => crate::server::stopped(stop).await,
-                None => std::future::pending().await,
-            }
-        };
+        let stopping = crate::server::stopped_or_never(stop.as_mut());
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => return None,
             _ = stopping => return None,

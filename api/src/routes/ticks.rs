@@ -153,12 +153,7 @@ pub async fn stream(
             if open.ended {
                 return None;
             }
-            let stopped = async {
-                match &mut open.stop {
-                    Some(stop) => crate::server::stopped(stop).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let stopped = crate::server::stopped_or_never(open.stop.as_mut());
             let received = tokio::select! {
                 r = open.rx.recv() => r,
                 _ = stopped => return None,

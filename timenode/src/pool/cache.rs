@@ -42,6 +42,13 @@ impl BatchTree {
             .iter()
             .map(|(d, s)| merkle::digest_leaf(s, d))
             .collect();
+        BatchTree::from_hashes(leaves, hashes)
+    }
+
+    /// The tree over `leaves` whose leaf hashes (`merkle::digest_leaf`, in the same order) are
+    /// already computed.
+    pub fn from_hashes(leaves: Vec<(Digest, Salt)>, hashes: Vec<tickchain_sdk::Hash>) -> BatchTree {
+        debug_assert_eq!(leaves.len(), hashes.len());
         BatchTree {
             tree: MerkleTree::from_leaf_hashes(hashes),
             leaves,

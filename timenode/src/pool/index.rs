@@ -24,6 +24,11 @@ use tracing::{debug, info, warn};
 
 /// Runs of one level merged into one run of the next level.
 pub const FANOUT: usize = 8;
+/// Most entries in one level-0 run written while rebuilding the index (44 MiB of entries in
+/// memory).
+const REBUILD_ENTRIES: usize = 1 << 20;
+/// How far into the second after a batch's own the indexer writes its run.
+const INDEX_AFTER: tickchain_sdk::Nanos = tickchain_sdk::Nanos(300_000_000);
 /// How long the indexer waits before it tries a failed run write again.
 const RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -41,13 +46,15 @@ pub struct DigestIndex {
     indexed_to: AtomicU64,
     /// One more than the newest second the writer sealed (0: none).
     sealed_to: AtomicU64,
+    /// Set by [`DigestIndex::stop`]: the threads stop without finishing queued work.
+    stopping: std::sync::atomic::AtomicBool,
     jobs: Mutex<Option<Sender<Job>>>,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     dedup_window_secs: u64,
 }
 
 fn plus_one(s: Option<Second>) -> u64 {
-    s.map_or(0, |s| s.0 + 1)
+    s.map_or(0, |s| s.0.saturating_add(1))
 }
 
 impl DigestIndex {
@@ -60,7 +67,7 @@ impl DigestIndex {
         trees: &PoolTrees,
         dedup_window_secs: u64,
     ) -> Result<DigestIndex, PoolError> {
-        std::fs::create_dir_all(dir).map_err(|e| index_error(dir, e))?;
+        super::segments::create_durable_dir(dir).map_err(|e| index_error(dir, e))?;
         let mut runs = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(|e| index_error(dir, e))? {
             let path = entry.map_err(|e| index_error(dir, e))?.path();
@@ -75,10 +82,13 @@ impl DigestIndex {
             }
             match Run::open(&path) {
                 Ok(run) => runs.push(Arc::new(run)),
-                Err(e) => {
+                Err(e @ runs::RunError::Corrupt { .. }) => {
                     warn!(error = %e, "a damaged index run is rebuilt from the stored leaves");
                     std::fs::remove_file(&path).map_err(|e| index_error(&path, e))?;
                 }
+                // A run that cannot be read now (too many open files, an I/O error) is not
+                // damaged: never deleted for it.
+                Err(e) => return Err(PoolError::Index(e.to_string())),
             }
         }
         // Inputs of a merge that was published but not cleaned up lie inside its output.
@@ -107,6 +117,7 @@ impl DigestIndex {
             indexed_to: AtomicU64::new(plus_one(runs.last().map(|r| r.span.last))),
             runs: RwLock::new(runs),
             sealed_to: AtomicU64::new(0),
+            stopping: std::sync::atomic::AtomicBool::new(false),
             jobs: Mutex::new(None),
             threads: Mutex::new(Vec::new()),
             dedup_window_secs,
@@ -114,16 +125,19 @@ impl DigestIndex {
         for (from, to) in gaps {
             index.reindex(trees, from, to)?;
         }
+        // Every second a run covers was sealed once, even if its batch was pruned since.
+        let mut sealed_to = index.indexed_to.load(Ordering::SeqCst);
         if let Some((k, _)) = trees.sealed.last()? {
-            index
-                .sealed_to
-                .store(layout::second_from_key(&k)?.0 + 1, Ordering::SeqCst);
+            sealed_to = sealed_to.max(layout::second_from_key(&k)?.0.saturating_add(1));
         }
+        index.sealed_to.store(sealed_to, Ordering::SeqCst);
         Ok(index)
     }
 
-    /// Writes a level-0 run for every sealed batch from `from` (to `to`, inclusive), from its
-    /// stored leaves.
+    /// Indexes every sealed batch from `from` (to `to`, inclusive) from its stored leaves:
+    /// consecutive batches share a level-0 run of up to [`REBUILD_ENTRIES`] entries, and runs
+    /// are merged as they accumulate, so a rebuild of any size keeps few files open. A batch
+    /// whose segment cannot be read is logged and left out (its proofs fail either way).
     fn reindex(
         &self,
         trees: &PoolTrees,
@@ -131,46 +145,56 @@ impl DigestIndex {
         to: Option<Second>,
     ) -> Result<(), PoolError> {
         let lo = layout::second_key(from);
-        let keys: Vec<Second> = match to {
+        let keys = match to {
             Some(to) => trees.sealed.range(lo..=layout::second_key(to)),
             None => trees.sealed.range(lo..),
         }
-        .keys()
-        .map(|k| Ok(layout::second_from_key(&k?)?))
-        .collect::<Result<_, PoolError>>()?;
-        let n = keys.len();
-        for second in keys {
-            let leaves = super::reader::read_batch_leaves(trees, second)?;
-            let entries = leaves
-                .iter()
-                .enumerate()
-                .map(|(i, (d, _))| {
-                    runs::entry(
-                        d,
-                        Location {
-                            second,
-                            index: i as u32,
-                        },
-                    )
-                })
-                .collect();
-            self.publish_level0(second, entries)?;
+        .keys();
+        let mut entries = Vec::new();
+        let mut span: Option<(Second, Second)> = None;
+        let mut batches = 0usize;
+        for k in keys {
+            let second = layout::second_from_key(&k?)?;
+            match super::reader::read_batch_leaves(trees, second) {
+                Ok(leaves) => entries.extend(runs::batch_entries(second, &leaves)),
+                Err(e) => {
+                    tracing::error!(second = second.0, error = %e, "cannot index a batch");
+                }
+            }
+            span = Some((span.map_or(second, |s| s.0), second));
+            batches += 1;
+            if entries.len() >= REBUILD_ENTRIES {
+                let (first, last) = span.take().expect("a batch was read");
+                self.publish(
+                    Span {
+                        level: 0,
+                        first,
+                        last,
+                    },
+                    std::mem::take(&mut entries),
+                )?;
+                while let Some(inputs) = self.plan() {
+                    self.merge(&inputs, |_| true)?;
+                }
+            }
         }
-        if n > 0 {
-            info!(
-                batches = n,
-                "indexed sealed batches from their stored leaves"
-            );
+        if let Some((first, last)) = span {
+            self.publish(
+                Span {
+                    level: 0,
+                    first,
+                    last,
+                },
+                entries,
+            )?;
+        }
+        if batches > 0 {
+            info!(batches, "indexed sealed batches from their stored leaves");
         }
         Ok(())
     }
 
-    fn publish_level0(&self, second: Second, entries: Vec<runs::Entry>) -> Result<(), PoolError> {
-        let span = Span {
-            level: 0,
-            first: second,
-            last: second,
-        };
+    fn publish(&self, span: Span, entries: Vec<runs::Entry>) -> Result<(), PoolError> {
         let run =
             Run::write(&self.dir, span, entries).map_err(|e| PoolError::Index(e.to_string()))?;
         let mut list = self.runs.write().expect("runs lock");
@@ -178,7 +202,7 @@ impl DigestIndex {
         list.sort_by_key(|r| (r.span.first, r.span.last));
         drop(list);
         self.indexed_to
-            .fetch_max(second.0.saturating_add(1), Ordering::SeqCst);
+            .fetch_max(span.last.0.saturating_add(1), Ordering::SeqCst);
         Ok(())
     }
 
@@ -194,9 +218,10 @@ impl DigestIndex {
         let (merge_tx, merge_rx) = std::sync::mpsc::channel::<()>();
         let me = self.clone();
         let fail = failure.clone();
+        let indexer_clock = clock.clone();
         let indexer = std::thread::Builder::new()
             .name("pool-indexer".into())
-            .spawn(move || me.run_indexer(rx, merge_tx, fail))
+            .spawn(move || me.run_indexer(rx, merge_tx, indexer_clock, fail))
             .map_err(|e| PoolError::Index(format!("cannot start the pool indexer: {e}")))?;
         let me = self.clone();
         let compactor = std::thread::Builder::new()
@@ -211,8 +236,10 @@ impl DigestIndex {
         Ok(())
     }
 
-    /// Stops both threads after the queued batches are indexed, and waits for them.
+    /// Stops both threads and waits for them; batches still queued are left to the next
+    /// start, which indexes them from their leaves.
     pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
         self.jobs.lock().expect("jobs lock").take();
         for t in self.threads.lock().expect("threads lock").drain(..) {
             let _ = t.join();
@@ -222,38 +249,43 @@ impl DigestIndex {
     /// Writes a level-0 run per sealed batch, in order. A failed write (a full disk) is
     /// retried every [`RETRY`] until it succeeds or the pool stops: acknowledgements never
     /// wait for the index, and the batch's digests stay in the recent map meanwhile.
-    fn run_indexer(&self, rx: Receiver<Job>, merge: Sender<()>, failure: Arc<Failure>) {
+    fn run_indexer(
+        &self,
+        rx: Receiver<Job>,
+        merge: Sender<()>,
+        clock: ClockFn,
+        failure: Arc<Failure>,
+    ) {
         while let Ok((second, tree)) = rx.recv() {
-            let entries: Vec<runs::Entry> = tree
-                .leaves
-                .iter()
-                .enumerate()
-                .map(|(i, (d, _))| {
-                    runs::entry(
-                        d,
-                        Location {
-                            second,
-                            index: i as u32,
-                        },
-                    )
-                })
-                .collect();
+            if self.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            // The batch of `s` is sealed just before `s + 1`, when the ring finalizes a tick:
+            // its run waits until that is done, so sorting, writing and merging stay off the
+            // second boundary.
+            let after = Second(second.0.saturating_add(1))
+                .start()
+                .saturating_add(INDEX_AFTER);
+            let wait = after.0.saturating_sub((clock)().0);
+            if wait > 0 {
+                std::thread::sleep(std::time::Duration::from_nanos(
+                    (wait as u64).min(1_000_000_000),
+                ));
+            }
+            let entries = runs::batch_entries(second, &tree.leaves);
+            let span = Span {
+                level: 0,
+                first: second,
+                last: second,
+            };
             let mut logged = false;
-            while let Err(e) = self.publish_level0(second, entries.clone()) {
-                let _ = std::fs::remove_file(self.dir.join(format!(
-                    "{}.tmp",
-                    Span {
-                        level: 0,
-                        first: second,
-                        last: second
-                    }
-                    .file_name()
-                )));
+            while let Err(e) = self.publish(span, entries.clone()) {
+                let _ = std::fs::remove_file(self.dir.join(format!("{}.tmp", span.file_name())));
                 if !logged {
                     warn!(second = second.0, error = %e, "cannot write an index run; retrying");
                     logged = true;
                 }
-                if failure.get().is_some() {
+                if failure.get().is_some() || self.stopping.load(Ordering::SeqCst) {
                     return;
                 }
                 std::thread::sleep(RETRY);
@@ -272,9 +304,14 @@ impl DigestIndex {
     ) {
         while rx.recv().is_ok() {
             while let Some(inputs) = self.plan() {
+                if self.stopping.load(Ordering::SeqCst) {
+                    return;
+                }
                 // A failed merge (a full disk) changes nothing: its inputs stay, and it is
                 // tried again after the next run is written.
-                if let Err(e) = self.merge(&inputs, &trees, retention, &clock) {
+                let merged =
+                    expiry(&trees, retention, &clock).and_then(|keep| self.merge(&inputs, keep));
+                if let Err(e) = merged {
                     warn!(error = %e, "cannot merge index runs; will retry");
                     let tmp = format!("{}.tmp", merge_span(&inputs).file_name());
                     let _ = std::fs::remove_file(self.dir.join(tmp));
@@ -287,46 +324,31 @@ impl DigestIndex {
         }
     }
 
-    /// The oldest [`FANOUT`] runs of the lowest level that has that many, if any.
+    /// The oldest [`FANOUT`] runs of the lowest level among runs next to each other (no
+    /// other run's seconds between them), if any: a merge never spans another run, so runs
+    /// never overlap and a run inside another's range is always a merge's leftover input.
     fn plan(&self) -> Option<Vec<Arc<Run>>> {
         let list = self.runs.read().expect("runs lock");
-        let mut by_level: HashMap<u8, Vec<Arc<Run>>> = HashMap::new();
-        for r in list.iter() {
-            by_level.entry(r.span.level).or_default().push(r.clone());
+        let mut best: Option<(u8, usize)> = None;
+        let mut i = 0;
+        while i < list.len() {
+            let level = list[i].span.level;
+            let mut j = i;
+            while j < list.len() && list[j].span.level == level {
+                j += 1;
+            }
+            if j - i >= FANOUT && best.is_none_or(|(l, _)| level < l) {
+                best = Some((level, i));
+            }
+            i = j;
         }
-        let level = by_level
-            .iter()
-            .filter(|(_, rs)| rs.len() >= FANOUT)
-            .map(|(l, _)| *l)
-            .min()?;
-        let mut rs = by_level.remove(&level).expect("level present");
-        rs.truncate(FANOUT);
-        Some(rs)
+        best.map(|(_, i)| list[i..i + FANOUT].to_vec())
     }
 
-    /// Merges `inputs` into one run of the next level, dropping entries of batches past
-    /// retention (unless still pending), then swaps it in and removes the inputs.
-    fn merge(
-        &self,
-        inputs: &[Arc<Run>],
-        trees: &PoolTrees,
-        retention: Option<u64>,
-        clock: &ClockFn,
-    ) -> Result<(), PoolError> {
+    /// Merges `inputs` into one run of the next level, dropping entries `keep` refuses, then
+    /// swaps it in and removes the inputs.
+    fn merge(&self, inputs: &[Arc<Run>], keep: impl Fn(Location) -> bool) -> Result<(), PoolError> {
         let span = merge_span(inputs);
-        let now = (clock)().second_floor().max(0) as u64;
-        let cutoff = retention.map(|keep| now.saturating_sub(keep));
-        let pending: HashSet<Second> = match cutoff {
-            Some(_) => trees
-                .pending
-                .iter()
-                .keys()
-                .map(|k| Ok(layout::second_from_key(&k?)?))
-                .collect::<Result<_, PoolError>>()?,
-            None => HashSet::new(),
-        };
-        let keep =
-            |l: Location| cutoff.is_none_or(|c| l.second.0 >= c || pending.contains(&l.second));
         let merged = Run::merge(&self.dir, span, inputs, keep)
             .map_err(|e| PoolError::Index(e.to_string()))?;
         debug!(
@@ -405,6 +427,27 @@ impl DigestIndex {
     }
 }
 
+/// Which entries a merge keeps: all, or (with retention) those of batches inside the
+/// retention period or still pending.
+fn expiry(
+    trees: &PoolTrees,
+    retention: Option<u64>,
+    clock: &ClockFn,
+) -> Result<impl Fn(Location) -> bool + use<>, PoolError> {
+    let now = (clock)().second_floor().max(0) as u64;
+    let cutoff = retention.map(|keep| now.saturating_sub(keep));
+    let pending: HashSet<Second> = match cutoff {
+        Some(_) => trees
+            .pending
+            .iter()
+            .keys()
+            .map(|k| Ok(layout::second_from_key(&k?)?))
+            .collect::<Result<_, PoolError>>()?,
+        None => HashSet::new(),
+    };
+    Ok(move |l: Location| cutoff.is_none_or(|c| l.second.0 >= c || pending.contains(&l.second)))
+}
+
 /// The span of the run merging `inputs` (one level up, from the first to the last second).
 fn merge_span(inputs: &[Arc<Run>]) -> Span {
     Span {
@@ -416,4 +459,70 @@ fn merge_span(inputs: &[Arc<Run>]) -> Span {
 
 fn index_error(path: &Path, e: std::io::Error) -> PoolError {
     PoolError::Index(format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index_with(dir: &Path, spans: &[(u8, u64, u64)]) -> DigestIndex {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).unwrap();
+        let runs = spans
+            .iter()
+            .map(|&(level, first, last)| {
+                let span = Span {
+                    level,
+                    first: Second(first),
+                    last: Second(last),
+                };
+                Arc::new(Run::write(dir, span, Vec::new()).unwrap())
+            })
+            .collect();
+        DigestIndex {
+            dir: dir.to_owned(),
+            recent: RwLock::new(HashMap::new()),
+            runs: RwLock::new(runs),
+            indexed_to: AtomicU64::new(0),
+            sealed_to: AtomicU64::new(0),
+            stopping: std::sync::atomic::AtomicBool::new(false),
+            jobs: Mutex::new(None),
+            threads: Mutex::new(Vec::new()),
+            dedup_window_secs: 10,
+        }
+    }
+
+    fn planned(index: &DigestIndex) -> Option<Vec<(u8, u64, u64)>> {
+        index.plan().map(|rs| {
+            rs.iter()
+                .map(|r| (r.span.level, r.span.first.0, r.span.last.0))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn a_merge_takes_only_runs_next_to_each_other_so_runs_never_overlap() {
+        let dir = std::env::temp_dir().join(format!("tc-index-plan-{}", std::process::id()));
+        // A straggler re-indexed at 10 and seven new level-0 runs after a level-1 run: the
+        // straggler must not join them (their merge would span the level-1 run).
+        let mut spans = vec![(0, 10, 10), (1, 64, 127)];
+        spans.extend((130..137).map(|s| (0, s, s)));
+        let index = index_with(&dir, &spans);
+        assert_eq!(planned(&index), None, "only 7 neighbours");
+        drop(index);
+        spans.push((0, 137, 137));
+        let index = index_with(&dir, &spans);
+        let want: Vec<_> = (130..138).map(|s| (0, s, s)).collect();
+        assert_eq!(planned(&index), Some(want));
+        index.merge(&index.plan().unwrap(), |_| true).unwrap();
+        let list: Vec<_> = index
+            .runs
+            .read()
+            .unwrap()
+            .iter()
+            .map(|r| (r.span.level, r.span.first.0, r.span.last.0))
+            .collect();
+        assert_eq!(list, vec![(0, 10, 10), (1, 64, 127), (1, 130, 137)]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -21,6 +21,7 @@ pub mod disk;
 pub mod index;
 pub mod layout;
 pub mod location;
+pub mod lru;
 pub mod reader;
 pub mod reseal;
 pub mod runs;
@@ -156,6 +157,11 @@ fn recover_open_segment(
 /// Memory for batch trees cached for proof serving: 64 MiB, about 600,000 digests (a tree
 /// costs about 112 bytes per digest; the newest tree is always kept, whatever its size).
 const TREE_CACHE_BYTES: usize = 64 << 20;
+
+/// Memory for chunks of cold batches read for proofs: 16 MiB, about 580 chunks of 256 leaves.
+const CHUNK_CACHE_BYTES: usize = 16 << 20;
+/// Memory for cold batches' chunk root trees: 8 MiB (64 bytes per 256 digests of a batch).
+const UPPER_CACHE_BYTES: usize = 8 << 20;
 
 /// The batch window until [`Pool::set_batch_window`] says otherwise (seconds): the consensus
 /// core's default.
@@ -293,6 +299,7 @@ impl Pool {
             open: writer::Open {
                 second: open_at,
                 leaves: Vec::new(),
+                hashes: Vec::new(),
             },
             sealed_out: sealed_tx,
             cache: cache.clone(),
@@ -322,6 +329,10 @@ impl Pool {
             cache,
             depth,
             index: index.clone(),
+            caches: Arc::new(reader::ChunkCaches::new(
+                CHUNK_CACHE_BYTES,
+                UPPER_CACHE_BYTES,
+            )),
         };
         Ok(Opened {
             pool: Arc::new(Pool {

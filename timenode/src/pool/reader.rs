@@ -9,11 +9,12 @@ use super::cache::{BatchTree, TreeCache};
 use super::chunks;
 use super::index::DigestIndex;
 use super::layout::{self, Location, PoolTrees};
+use super::lru::Lru;
 use super::writer::receipt;
 use crate::node::records;
 use crate::store::{ChainStore, Store};
 use sled::Transactional;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tickchain_api::ProofStatus;
@@ -43,17 +44,31 @@ enum Leaves {
     /// The whole tree, cached (or rebuilt: a batch sealed before chunk roots were stored).
     Whole(Arc<BatchTree>),
     /// The tree over the chunk roots; a digest's chunk is read and hashed when asked for.
-    Chunked(chunks::Upper),
+    Chunked(Arc<chunks::Upper>),
 }
 
 /// One chunk of a batch: its leaves and their tree.
-struct Chunk {
+pub struct Chunk {
     leaves: Vec<(Digest, tickchain_sdk::Salt)>,
     tree: tickchain_sdk::merkle::MerkleTree,
 }
 
-/// Chunks read during one `statuses` call, by batch second and chunk number.
-type Chunks = HashMap<(Second, u32), Arc<Chunk>>;
+/// Recently read chunks by batch second and chunk number, and chunk root trees by batch second
+/// and root, shared by every proof read.
+pub struct ChunkCaches {
+    chunks: Lru<(Second, u32), Chunk>,
+    uppers: Lru<(Second, Hash), chunks::Upper>,
+}
+
+impl ChunkCaches {
+    /// Caches of at most `chunk_bytes` of chunks and `upper_bytes` of chunk root trees.
+    pub fn new(chunk_bytes: usize, upper_bytes: usize) -> ChunkCaches {
+        ChunkCaches {
+            chunks: Lru::new(chunk_bytes),
+            uppers: Lru::new(upper_bytes),
+        }
+    }
+}
 
 /// Read side of the pool (cheap to clone; safe to use from many tasks at once).
 #[derive(Clone)]
@@ -65,6 +80,7 @@ pub struct PoolReader {
     pub(super) cache: Arc<TreeCache>,
     pub(super) depth: Arc<AtomicU64>,
     pub(super) index: Arc<DigestIndex>,
+    pub(super) caches: Arc<ChunkCaches>,
 }
 
 impl PoolReader {
@@ -84,34 +100,55 @@ impl PoolReader {
     /// the digests of one batch.
     pub fn statuses(&self, digests: &[Digest]) -> Result<Vec<ProofStatus>, PoolError> {
         let mut states: BTreeMap<Second, Option<Arc<BatchState>>> = BTreeMap::new();
-        let mut chunks = Chunks::new();
         let mut out = Vec::with_capacity(digests.len());
         'digests: for digest in digests {
             // The earliest location whose batch still exists: a later one is a re-submission
             // outside the duplicate window, an earlier one a batch re-sealed or pruned away.
-            for loc in self.index.candidates(digest)? {
-                let state = match states.get(&loc.second) {
-                    Some(state) => state.clone(),
-                    None => {
-                        let state = match self.batch_state(loc.second) {
-                            Ok(state) => state.map(Arc::new),
-                            // Retention deleted the batch while we read it.
-                            Err(_) if self.batch_gone(loc.second)? => None,
-                            Err(e) => return Err(e),
-                        };
-                        states.insert(loc.second, state.clone());
-                        state
+            // Re-sealing names the new location before it deletes the old batch, so when every
+            // candidate was gone the candidates are read once more: a digest moved while we
+            // read is found at its new place, never reported unknown.
+            let mut tried: Vec<Location> = Vec::new();
+            let mut gone = false;
+            for _look in 0..2 {
+                let before = tried.len();
+                for loc in self.index.candidates(digest)? {
+                    if tried.contains(&loc) {
+                        continue;
                     }
-                };
-                let Some(state) = state else { continue };
-                match self.assemble(digest, loc, &state, &mut chunks) {
-                    Ok(status) => {
-                        out.push(status);
-                        continue 'digests;
+                    tried.push(loc);
+                    let state = match states.get(&loc.second) {
+                        Some(state) => state.clone(),
+                        None => {
+                            let state = match self.batch_state(loc.second) {
+                                Ok(state) => state.map(Arc::new),
+                                // Retention deleted the batch while we read it.
+                                Err(_) if self.batch_gone(loc.second)? => None,
+                                Err(e) => return Err(e),
+                            };
+                            states.insert(loc.second, state.clone());
+                            state
+                        }
+                    };
+                    let Some(state) = state else {
+                        gone = true;
+                        continue;
+                    };
+                    match self.assemble(digest, loc, &state) {
+                        Ok(status) => {
+                            out.push(status);
+                            continue 'digests;
+                        }
+                        // Retention deleted the batch while we read it: look further.
+                        Err(_) if self.batch_gone(loc.second)? => {
+                            gone = true;
+                            continue;
+                        }
+                        Err(e) => return Err(e),
                     }
-                    // Retention deleted the batch while we read it: look further.
-                    Err(_) if self.batch_gone(loc.second)? => continue,
-                    Err(e) => return Err(e),
+                }
+                // A second look only when something tried was gone and it found more.
+                if tried.len() == before || !gone {
+                    break;
                 }
             }
             out.push(ProofStatus::Unknown);
@@ -154,10 +191,21 @@ impl PoolReader {
             .expect("position in range");
         let leaves = match (self.cache.get(second), self.trees.chunks.get(key)?) {
             (Some(tree), _) => Leaves::Whole(tree),
-            (None, Some(roots)) => Leaves::Chunked(
-                chunks::Upper::new(second, &roots, batch.count, &batch.root)
-                    .map_err(PoolError::Corrupt)?,
-            ),
+            (None, Some(roots)) => match self.caches.uppers.get((second, batch.root)) {
+                Some(upper) => Leaves::Chunked(upper),
+                None => {
+                    let upper = Arc::new(
+                        chunks::Upper::new(second, &roots, batch.count, &batch.root)
+                            .map_err(PoolError::Corrupt)?,
+                    );
+                    self.caches.uppers.insert(
+                        (second, batch.root),
+                        upper.clone(),
+                        roots.len() * 2 + 64,
+                    );
+                    Leaves::Chunked(upper)
+                }
+            },
             (None, None) => Leaves::Whole(self.batch_tree(second, &batch.root)?),
         };
         Ok(Some(BatchState::Final(Box::new(FinalBatch {
@@ -176,7 +224,6 @@ impl PoolReader {
         digest: &Digest,
         loc: Location,
         state: &BatchState,
-        chunks: &mut Chunks,
     ) -> Result<ProofStatus, PoolError> {
         let f = match state {
             BatchState::Pending => {
@@ -204,11 +251,14 @@ impl PoolReader {
             },
             Leaves::Chunked(upper) => {
                 let j = loc.index / chunks::CHUNK;
-                let chunk = match chunks.get(&(loc.second, j)) {
-                    Some(c) => c.clone(),
+                let chunk = match self.caches.chunks.get((loc.second, j)) {
+                    Some(c) => c,
                     None => {
                         let c = Arc::new(self.read_chunk(loc.second, upper, j)?);
-                        chunks.insert((loc.second, j), c.clone());
+                        let bytes = c.leaves.len()
+                            * (std::mem::size_of::<(Digest, tickchain_sdk::Salt)>() + 64)
+                            + 128;
+                        self.caches.chunks.insert((loc.second, j), c.clone(), bytes);
                         c
                     }
                 };

@@ -72,6 +72,23 @@ pub fn entry(digest: &Digest, at: Location) -> Entry {
     e
 }
 
+/// The entries of one batch's leaves (`second`'s, in leaf order), unsorted.
+pub fn batch_entries<S>(second: Second, leaves: &[(Digest, S)]) -> Vec<Entry> {
+    leaves
+        .iter()
+        .enumerate()
+        .map(|(i, (d, _))| {
+            entry(
+                d,
+                Location {
+                    second,
+                    index: i as u32,
+                },
+            )
+        })
+        .collect()
+}
+
 /// The location an entry names.
 pub fn location(e: &Entry) -> Location {
     Location {

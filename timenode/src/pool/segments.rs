@@ -20,6 +20,18 @@ const BUCKET_SECONDS: u64 = 100_000;
 #[derive(Debug)]
 pub struct Segments {
     dir: PathBuf,
+    /// Buckets made durable by this process (a bucket a crash left before its directory
+    /// fsync is synced again the first time it is used).
+    synced: std::sync::Mutex<std::collections::HashSet<u64>>,
+}
+
+/// Creates `dir` if missing and makes its entry durable in its parent.
+pub fn create_durable_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    if let Some(parent) = dir.parent() {
+        File::open(parent)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// A segment file open for appending.
@@ -41,9 +53,10 @@ fn leaf(c: &[u8]) -> (Digest, Salt) {
 impl Segments {
     /// The segments in `dir` (created if missing).
     pub fn open(dir: &Path) -> std::io::Result<Segments> {
-        std::fs::create_dir_all(dir)?;
+        create_durable_dir(dir)?;
         Ok(Segments {
             dir: dir.to_owned(),
+            synced: Default::default(),
         })
     }
 
@@ -58,9 +71,10 @@ impl Segments {
     /// Opens `second`'s segment for appending, creating it (and its bucket) durably.
     pub fn append_to(&self, second: Second) -> std::io::Result<Segment> {
         let bucket = self.bucket(second);
-        if !bucket.exists() {
-            std::fs::create_dir_all(&bucket)?;
-            File::open(&self.dir)?.sync_all()?;
+        let number = second.0 / BUCKET_SECONDS;
+        if !self.synced.lock().expect("synced lock").contains(&number) {
+            create_durable_dir(&bucket)?;
+            self.synced.lock().expect("synced lock").insert(number);
         }
         let path = self.path(second);
         let existed = path.exists();

@@ -32,9 +32,11 @@ const GROUP_DIGESTS: usize = 20_000;
 /// How often the writer looks for batches to re-seal.
 const RESEAL_EVERY: Duration = Duration::from_secs(1);
 /// How often retention pruning runs.
-const PRUNE_EVERY: Duration = Duration::from_secs(30);
-/// Most digests deleted by one pruning pass (it runs on the writer thread, between commits).
-const PRUNE_DIGESTS: usize = 100_000;
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
+/// Most batches deleted by one pruning pass (it runs on the writer thread, between commits;
+/// a batch costs a few sled deletes and one unlink whatever its size), far more than the one
+/// batch a second adds.
+const PRUNE_BATCHES: usize = 64;
 
 /// A request to the writer thread.
 pub enum Command {
@@ -55,6 +57,16 @@ pub(super) struct Open {
     pub second: Second,
     /// Digests and salts, in index order.
     pub leaves: Vec<(Digest, Salt)>,
+    /// Their leaf hashes, computed as they are accepted so the seal only builds the tree
+    /// above them.
+    pub hashes: Vec<Hash>,
+}
+
+impl Open {
+    fn push(&mut self, d: Digest, s: Salt) {
+        self.hashes.push(tickchain_sdk::merkle::digest_leaf(&s, &d));
+        self.leaves.push((d, s));
+    }
 }
 
 /// One submission's answer, sent once its group is flushed.
@@ -204,6 +216,7 @@ impl Writer {
         let mut last_prune = (self.clock)();
         // The first pass a second after start: `Pool::set_batch_window` comes right after open.
         let mut last_reseal = last_prune;
+        let mut last_forget = 0u64;
         loop {
             if self.failure.get().is_some() {
                 return Err(Stopped);
@@ -242,6 +255,12 @@ impl Writer {
             }
             self.roll()?;
             let now = (self.clock)();
+            // Once a second, half way through it (away from the seal and the ring's tick).
+            let this_second = now.second_floor().max(0) as u64;
+            if now.0 - Second(this_second).start().0 >= 500_000_000 && last_forget < this_second {
+                last_forget = this_second;
+                self.index.forget_old(Second(this_second));
+            }
             if now.0.saturating_sub(last_reseal.0) >= RESEAL_EVERY.as_nanos() as i64 {
                 last_reseal = now;
                 self.reseal_stale()?;
@@ -266,8 +285,6 @@ impl Writer {
             self.seal()?;
         }
         self.open.second = Second((self.open.second.0 + 1).max(open_second(now, self.lead).0));
-        self.index
-            .forget_old(Second(now.second_floor().max(0) as u64));
         Ok(())
     }
 
@@ -294,6 +311,7 @@ impl Writer {
     fn seal(&mut self) -> Result<(), Stopped> {
         let second = self.open.second;
         let leaves = std::mem::take(&mut self.open.leaves);
+        let hashes = std::mem::take(&mut self.open.hashes);
         // The leaves are durable before the signed batch is (the flusher may not have synced
         // the last group yet).
         if let Some(segment) = self.segment.take()
@@ -303,13 +321,13 @@ impl Writer {
                 .set(&format!("syncing the leaves of second {}", second.0), &e);
             return Err(Stopped);
         }
-        let (batch, tree) = match seal_leaves(
+        let (batch, tree) = match seal_tree(
             &self.trees,
             &self.key,
             self.me,
             &self.genesis_hash,
             second,
-            leaves,
+            BatchTree::from_hashes(leaves, hashes),
         ) {
             Ok(sealed) => sealed,
             Err(e) => {
@@ -352,6 +370,7 @@ impl Writer {
             }
             chunk.reserve(digests.len() * layout::LEAF_BYTES);
             self.open.leaves.reserve(digests.len());
+            self.open.hashes.reserve(digests.len());
             let mut receipts = Vec::with_capacity(digests.len());
             for d in digests {
                 // A digest inside the duplicate window keeps its location.
@@ -359,7 +378,7 @@ impl Writer {
                     let index = self.open.leaves.len() as u32;
                     let s = salt(&self.salt_key, second, index);
                     layout::push_leaf(&mut chunk, &d, &s);
-                    self.open.leaves.push((d, s));
+                    self.open.push(d, s);
                     added += 1;
                     Location { second, index }
                 });
@@ -492,7 +511,9 @@ impl Writer {
                             .saturating_add(n),
                     )
                 });
-            self.open.leaves.extend(moved.leaves);
+            for (d, s) in moved.leaves {
+                self.open.push(d, s);
+            }
             warn!(
                 from = old.0,
                 into = open.0,
@@ -512,22 +533,33 @@ impl Writer {
         };
         let now = (self.clock)().second_floor().max(0) as u64;
         let cutoff = Second(now.saturating_sub(keep));
-        let mut removed = 0usize;
+        let mut removed = Vec::new();
         let mut digests = 0usize;
         for kv in self.trees.included.range(..layout::second_key(cutoff)) {
             let (k, _) = kv?;
             let second = layout::second_from_key(&k)?;
             digests += remove_batch(&self.trees, second)?;
             self.cache.remove(second);
-            removed += 1;
-            if digests >= PRUNE_DIGESTS {
+            removed.push(second);
+            if removed.len() >= PRUNE_BATCHES {
                 break;
             }
         }
-        if removed > 0 {
-            self.trees.db.flush()?;
-            info!(removed, cutoff = cutoff.0, "pruned batches past retention");
+        if removed.is_empty() {
+            return Ok(());
         }
+        // The records are gone for good before the leaves are: a crash in between leaves a
+        // segment no record names, never a record without its leaves.
+        self.trees.db.flush()?;
+        for second in &removed {
+            self.trees.segments.remove(*second)?;
+        }
+        info!(
+            batches = removed.len(),
+            digests,
+            cutoff = cutoff.0,
+            "pruned batches past retention"
+        );
         Ok(())
     }
 }
@@ -545,7 +577,7 @@ pub(super) fn receipt(me: NodeId, digest: Digest, second: Second) -> Receipt {
         digest,
         node: me,
         accepted_second: second,
-        expected_tick_second: Second(second.0 + 1),
+        expected_tick_second: Second(second.0.saturating_add(1)),
     }
 }
 
@@ -558,7 +590,18 @@ pub(super) fn seal_leaves(
     second: Second,
     leaves: Vec<(Digest, Salt)>,
 ) -> Result<(Batch, Arc<BatchTree>), sled::Error> {
-    let built = BatchTree::new(leaves);
+    seal_tree(trees, key, me, genesis_hash, second, BatchTree::new(leaves))
+}
+
+/// Signs and durably records the batch of `second` over its built tree.
+fn seal_tree(
+    trees: &PoolTrees,
+    key: &SigningKey,
+    me: NodeId,
+    genesis_hash: &Hash,
+    second: Second,
+    built: BatchTree,
+) -> Result<(Batch, Arc<BatchTree>), sled::Error> {
     let mut batch = Batch {
         node: me,
         second,
@@ -584,8 +627,8 @@ pub(super) fn seal_leaves(
     Ok((batch, Arc::new(built)))
 }
 
-/// Deletes everything stored for this node's batch of `second` (no flush); returns how many
-/// digests it held. Its index entries stay until a merge drops them (a lookup skips entries
+/// Deletes this node's sled records of the batch of `second` (no flush; the caller deletes its
+/// segment after flushing); returns how many digests it held. Its index entries stay until a merge drops them (a lookup skips entries
 /// whose batch is gone); the sealed record goes first, so a reader sees the digest as unknown
 /// rather than half a batch (and a reader that raced it finds a tree whose root does not
 /// match).
@@ -602,7 +645,6 @@ fn remove_batch(trees: &PoolTrees, second: Second) -> Result<usize, Box<dyn std:
     trees.included.remove(k)?;
     trees.pending.remove(k)?;
     trees.chunks.remove(k)?;
-    trees.segments.remove(second)?;
     Ok(count)
 }
 
