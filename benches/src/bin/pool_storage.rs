@@ -2,8 +2,9 @@
 //!
 //! `cargo run --release -p tickchain-benches --bin pool_storage [-- MILLIONS]` (default 1):
 //! accepts the digests through the pool in requests of 10,000 spread over 10 batches, records
-//! each batch as included in a final tick, flushes, and reports the database's size on disk
-//! (`du` of the sled directory) before and after, per million digests. Bounded; removes its
+//! each batch as included in a final tick, waits until the digest index holds every digest,
+//! flushes, and reports the data directory's size on disk (`du`: sled, leaf segments, index
+//! runs) before and after, per million digests. Bounded; removes its
 //! temp directory.
 
 use std::sync::Arc;
@@ -69,12 +70,23 @@ fn main() {
             .mark_included(batch.second, Height(b + 1), &[batch])
             .expect("record inclusion");
     }
+    // Past the last batch's index instant: wait until every digest is in an index run.
+    now.store(
+        Second(1_800_000_020).start().0,
+        std::sync::atomic::Ordering::SeqCst,
+    );
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    while pool.index_runs().1 < total && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(pool.index_runs().1, total, "every digest indexed");
     pool.stop();
     store.db().flush().expect("flush");
     let after = disk_bytes(&dir);
     let per_million = (after.saturating_sub(before)) as f64 / millions as f64;
     println!(
-        "pool_storage: {total} digests in 10 batches in {:.1} s; sled on disk {:.1} MB -> {:.1} MB: \
+        "pool_storage: {total} digests in 10 batches in {:.1} s; data directory (sled, leaf segments, \
+         index runs) {:.1} MB -> {:.1} MB: \
          {:.0} MB per million digests ({:.0} bytes per digest)",
         started.elapsed().as_secs_f64(),
         before as f64 / 1e6,

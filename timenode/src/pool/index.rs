@@ -35,11 +35,56 @@ const RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 /// A sealed batch to index.
 type Job = (Second, Arc<BatchTree>);
 
+/// The recent digests: where each sits, and which digests each second added (so forgetting a
+/// second costs its own digests, not a scan of the window).
+#[derive(Debug, Default)]
+pub struct Recent {
+    map: HashMap<Digest, Location>,
+    by_second: std::collections::BTreeMap<Second, Vec<Digest>>,
+}
+
+impl Recent {
+    /// Where `digest` sits, if it is recent; otherwise it is recorded at `place()`.
+    pub fn get_or_insert(&mut self, digest: Digest, place: impl FnOnce() -> Location) -> Location {
+        match self.map.entry(digest) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let at = place();
+                e.insert(at);
+                self.by_second.entry(at.second).or_default().push(digest);
+                at
+            }
+        }
+    }
+
+    /// Records `digest` at `at` (a move), replacing what was recorded.
+    pub fn insert(&mut self, digest: Digest, at: Location) {
+        self.map.insert(digest, at);
+        self.by_second.entry(at.second).or_default().push(digest);
+    }
+
+    /// Forgets the digests of every second before `from` (those recorded since at a later
+    /// second stay).
+    fn forget_before(&mut self, from: Second) {
+        while let Some(entry) = self.by_second.first_entry() {
+            if *entry.key() >= from {
+                break;
+            }
+            let (second, digests) = entry.remove_entry();
+            for d in digests {
+                if self.map.get(&d).is_some_and(|l| l.second == second) {
+                    self.map.remove(&d);
+                }
+            }
+        }
+    }
+}
+
 /// The digest index of one node's pool.
 pub struct DigestIndex {
     dir: PathBuf,
     /// Recent digests: the duplicate window and every batch not yet in a run.
-    recent: RwLock<HashMap<Digest, Location>>,
+    recent: RwLock<Recent>,
     /// The runs, oldest span first.
     runs: RwLock<Vec<Arc<Run>>>,
     /// One more than the newest second whose batch is in a run (0: none).
@@ -113,7 +158,7 @@ impl DigestIndex {
         gaps.push((next, None));
         let index = DigestIndex {
             dir: dir.to_owned(),
-            recent: RwLock::new(HashMap::new()),
+            recent: RwLock::new(Recent::default()),
             indexed_to: AtomicU64::new(plus_one(runs.last().map(|r| r.span.last))),
             runs: RwLock::new(runs),
             sealed_to: AtomicU64::new(0),
@@ -256,6 +301,7 @@ impl DigestIndex {
         clock: ClockFn,
         failure: Arc<Failure>,
     ) {
+        lower_priority();
         while let Ok((second, tree)) = rx.recv() {
             if self.stopping.load(Ordering::SeqCst) {
                 return;
@@ -302,6 +348,7 @@ impl DigestIndex {
         clock: ClockFn,
         failure: Arc<Failure>,
     ) {
+        lower_priority();
         while rx.recv().is_ok() {
             while let Some(inputs) = self.plan() {
                 if self.stopping.load(Ordering::SeqCst) {
@@ -383,18 +430,18 @@ impl DigestIndex {
 
     /// The recent digests, for the writer: it looks duplicates up and records new digests
     /// under one lock per group commit.
-    pub fn recent(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Digest, Location>> {
+    pub fn recent(&self) -> std::sync::RwLockWriteGuard<'_, Recent> {
         self.recent.write().expect("recent lock")
     }
 
     /// Forgets recent digests older than the duplicate window whose batch is in a run.
     pub fn forget_old(&self, now: Second) {
         let indexed_to = self.indexed_to.load(Ordering::SeqCst);
-        let keep_from = now.0.saturating_sub(self.dedup_window_secs);
+        let keep_from = now.0.saturating_sub(self.dedup_window_secs).min(indexed_to);
         self.recent
             .write()
             .expect("recent lock")
-            .retain(|_, l| l.second.0 >= keep_from || l.second.0 >= indexed_to);
+            .forget_before(Second(keep_from));
     }
 
     /// Every location recorded for `digest`, earliest first, duplicates removed. The recent
@@ -404,6 +451,7 @@ impl DigestIndex {
             .recent
             .read()
             .expect("recent lock")
+            .map
             .get(digest)
             .copied()
             .into_iter()
@@ -424,6 +472,15 @@ impl DigestIndex {
     pub fn run_stats(&self) -> (usize, u64) {
         let list = self.runs.read().expect("runs lock");
         (list.len(), list.iter().map(|r| r.count()).sum())
+    }
+}
+
+/// Runs the calling thread at nice 10: the index's work is never urgent, so it yields the
+/// cores to the consensus loop, the API and the writer under load (best effort).
+fn lower_priority() {
+    let me = rustix::thread::gettid();
+    if let Err(e) = rustix::process::setpriority_process(Some(me), 10) {
+        debug!(error = %e, "cannot lower the index thread's priority");
     }
 }
 
@@ -481,7 +538,7 @@ mod tests {
             .collect();
         DigestIndex {
             dir: dir.to_owned(),
-            recent: RwLock::new(HashMap::new()),
+            recent: RwLock::new(Recent::default()),
             runs: RwLock::new(runs),
             indexed_to: AtomicU64::new(0),
             sealed_to: AtomicU64::new(0),

@@ -25,6 +25,8 @@ const FOOTER_BYTES: usize = 32;
 const MAGIC: &[u8; 7] = b"TCRUN01";
 /// The BLAKE3 hash of everything before it.
 const CHECKSUM_BYTES: usize = 32;
+/// Entries written between two syncs of a run being written (about 4 MiB).
+const SYNC_EVERY_ENTRIES: u64 = 100_000;
 
 /// One entry as it is stored (and sorted: bytewise, so by digest, then second, then index).
 pub type Entry = [u8; ENTRY_BYTES];
@@ -187,6 +189,12 @@ impl RunWriter {
         self.hasher.update(e);
         self.out.write_all(e).map_err(io(&self.tmp))?;
         self.count += 1;
+        // A large run is synced as it is written, so it never leaves a backlog of dirty pages
+        // that a consensus fsync would have to wait behind.
+        if self.count.is_multiple_of(SYNC_EVERY_ENTRIES) {
+            self.out.flush().map_err(io(&self.tmp))?;
+            self.out.get_ref().sync_data().map_err(io(&self.tmp))?;
+        }
         self.last = Some(*e);
         Ok(())
     }
@@ -354,12 +362,14 @@ impl Run {
             inputs.push(stream);
         }
         let mut w = RunWriter::create(dir, &span)?;
-        // A linear scan over at most a handful of inputs beats a heap here.
+        // A linear scan over at most a handful of inputs beats a heap here; entries are
+        // compared by their first 16 bytes as one integer first (digests rarely share them).
+        let prefix = |e: &Entry| u128::from_be_bytes(e[..16].try_into().expect("16 bytes"));
         while let Some((i, e)) = inputs
             .iter()
             .enumerate()
             .filter_map(|(i, s)| s.head.map(|h| (i, h)))
-            .min_by(|a, b| a.1.cmp(&b.1))
+            .min_by(|a, b| prefix(&a.1).cmp(&prefix(&b.1)).then_with(|| a.1.cmp(&b.1)))
         {
             if w.last != Some(e) && keep(location(&e)) {
                 w.put(&e)?;

@@ -374,7 +374,7 @@ impl Writer {
             let mut receipts = Vec::with_capacity(digests.len());
             for d in digests {
                 // A digest inside the duplicate window keeps its location.
-                let loc = *recent.entry(d).or_insert_with(|| {
+                let loc = recent.get_or_insert(d, || {
                     let index = self.open.leaves.len() as u32;
                     let s = salt(&self.salt_key, second, index);
                     layout::push_leaf(&mut chunk, &d, &s);
