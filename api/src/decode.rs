@@ -18,15 +18,7 @@ pub fn decode_stamp_body(body: &[u8], max_digests: usize) -> Result<Vec<Digest>,
             e.inner()
         ))
     })?;
-    if request.digests.is_empty() {
-        return Err(ApiError::NoDigests);
-    }
-    if request.digests.len() > max_digests {
-        return Err(ApiError::TooManyDigests {
-            found: request.digests.len(),
-            max: max_digests,
-        });
-    }
+    check_count(request.digests.len(), max_digests)?;
     request
         .digests
         .iter()
@@ -48,13 +40,12 @@ impl StampBody {
     /// The kind a `Content-Type` value names (any parameters, any case), if it is one.
     pub fn of(content_type: &str) -> Option<StampBody> {
         let media = content_type.split(';').next()?.trim();
-        if media.eq_ignore_ascii_case("application/json") {
-            Some(StampBody::Json)
-        } else if media.eq_ignore_ascii_case("application/octet-stream") {
-            Some(StampBody::Binary)
-        } else {
-            None
-        }
+        [
+            ("application/json", StampBody::Json),
+            ("application/octet-stream", StampBody::Binary),
+        ]
+        .into_iter()
+        .find_map(|(name, kind)| media.eq_ignore_ascii_case(name).then_some(kind))
     }
 
     /// Decodes a body of this kind into 1 to `max_digests` digests.
@@ -69,26 +60,31 @@ impl StampBody {
 /// Decodes an `application/octet-stream` `POST /v1/timestamps` body: 1 to `max_digests`
 /// digests of 32 bytes each, back to back, nothing else.
 pub fn decode_binary_stamp_body(body: &[u8], max_digests: usize) -> Result<Vec<Digest>, ApiError> {
-    if body.is_empty() {
-        return Err(ApiError::NoDigests);
-    }
     if !body.len().is_multiple_of(32) {
         return Err(ApiError::WrongLength(format!(
             "a binary body is 32-byte digests back to back; {} bytes is not a multiple of 32",
             body.len()
         )));
     }
-    let n = body.len() / 32;
+    check_count(body.len() / 32, max_digests)?;
+    Ok(body
+        .chunks_exact(32)
+        .map(|c| Digest(c.try_into().expect("32 bytes")))
+        .collect())
+}
+
+/// A body carries 1 to `max_digests` digests.
+fn check_count(n: usize, max_digests: usize) -> Result<(), ApiError> {
+    if n == 0 {
+        return Err(ApiError::NoDigests);
+    }
     if n > max_digests {
         return Err(ApiError::TooManyDigests {
             found: n,
             max: max_digests,
         });
     }
-    Ok(body
-        .chunks_exact(32)
-        .map(|c| Digest(c.try_into().expect("32 bytes")))
-        .collect())
+    Ok(())
 }
 
 /// Decodes one digest (path parameter or body entry).
@@ -108,14 +104,6 @@ impl ApiError {
             other => other,
         }
     }
-}
-
-/// Whether a `Content-Type` value is JSON (`application/json`, any parameters, any case).
-pub fn is_json_content_type(value: &str) -> bool {
-    value
-        .split(';')
-        .next()
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
 #[cfg(test)]
@@ -166,8 +154,11 @@ mod tests {
 
     #[test]
     fn json_content_types_are_recognised() {
-        assert!(is_json_content_type("application/json"));
-        assert!(is_json_content_type("Application/JSON; charset=utf-8"));
-        assert!(!is_json_content_type("text/plain"));
+        assert_eq!(StampBody::of("application/json"), Some(StampBody::Json));
+        assert_eq!(
+            StampBody::of("Application/JSON; charset=utf-8"),
+            Some(StampBody::Json)
+        );
+        assert_eq!(StampBody::of("text/plain"), None);
     }
 }

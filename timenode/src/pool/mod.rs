@@ -30,7 +30,6 @@ pub mod writer;
 
 use crate::config::PoolSection;
 use ed25519_dalek::SigningKey;
-use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -79,6 +78,13 @@ pub enum PoolError {
     /// The digest index's files failed or are damaged beyond what recovery repairs.
     #[error("pool index: {0}")]
     Index(String),
+}
+
+impl PoolError {
+    /// A segment of `second`'s batch failed.
+    pub(crate) fn leaves(second: Second, e: std::io::Error) -> PoolError {
+        PoolError::Leaves(format!("batch {}: {e}", second.0))
+    }
 }
 
 /// Moves the leaves of a database from before the segment files (the sled tree
@@ -131,7 +137,7 @@ fn recover_open_segment(
     salt_key: &[u8; 32],
     second: Second,
 ) -> Result<Vec<(tickchain_sdk::Digest, tickchain_sdk::Salt)>, PoolError> {
-    let io = |e: std::io::Error| PoolError::Leaves(format!("batch {}: {e}", second.0));
+    let io = |e| PoolError::leaves(second, e);
     let (mut leaves, torn) = trees.segments.read_torn(second).map_err(io)?;
     let good = leaves
         .iter()
@@ -212,33 +218,29 @@ impl Pool {
             None => None,
         };
         let from = last_sealed.map_or(0, |s| s.0 + 1);
-        let mut open_seconds = BTreeMap::new();
-        for second in trees
+        let open_seconds = trees
             .segments
             .seconds_from(Second(from))
-            .map_err(|e| PoolError::Leaves(e.to_string()))?
-        {
-            open_seconds.insert(second, ());
-        }
+            .map_err(|e| PoolError::Leaves(e.to_string()))?;
         let mut newest = last_sealed;
-        for second in open_seconds.keys() {
-            let leaves = recover_open_segment(&trees, &salt_key, *second)?;
+        for second in open_seconds {
+            let leaves = recover_open_segment(&trees, &salt_key, second)?;
             if leaves.is_empty() {
                 trees
                     .segments
-                    .remove(*second)
-                    .map_err(|e| PoolError::Leaves(e.to_string()))?;
+                    .remove(second)
+                    .map_err(|e| PoolError::leaves(second, e))?;
                 continue;
             }
             let (batch, tree) =
-                writer::seal_leaves(&trees, key, me, &genesis_hash, *second, leaves)?;
+                writer::seal_leaves(&trees, key, me, &genesis_hash, second, leaves)?;
             info!(
                 second = second.0,
                 count = batch.count,
                 "sealed a batch left open by a restart"
             );
-            cache.insert(*second, tree);
-            newest = Some(*second);
+            cache.insert(second, tree);
+            newest = Some(second);
         }
         // Every sealed batch (those above included) is in an index run from here on.
         let index = Arc::new(index::DigestIndex::open(

@@ -47,16 +47,10 @@ enum Leaves {
     Chunked(Arc<chunks::Upper>),
 }
 
-/// One chunk of a batch: its leaves and their tree.
-pub struct Chunk {
-    leaves: Vec<(Digest, tickchain_sdk::Salt)>,
-    tree: tickchain_sdk::merkle::MerkleTree,
-}
-
 /// Recently read chunks by batch second and chunk number, and chunk root trees by batch second
 /// and root, shared by every proof read.
 pub struct ChunkCaches {
-    chunks: Lru<(Second, u32), Chunk>,
+    chunks: Lru<(Second, u32), BatchTree>,
     uppers: Lru<(Second, Hash), chunks::Upper>,
 }
 
@@ -255,10 +249,9 @@ impl PoolReader {
                     Some(c) => c,
                     None => {
                         let c = Arc::new(self.read_chunk(loc.second, upper, j)?);
-                        let bytes = c.leaves.len()
-                            * (std::mem::size_of::<(Digest, tickchain_sdk::Salt)>() + 64)
-                            + 128;
-                        self.caches.chunks.insert((loc.second, j), c.clone(), bytes);
+                        self.caches
+                            .chunks
+                            .insert((loc.second, j), c.clone(), c.cost_bytes());
                         c
                     }
                 };
@@ -317,32 +310,31 @@ impl PoolReader {
         Ok(None)
     }
 
-    /// Chunk `j` of `second`'s batch from `pool-leaves`, checked against its stored root (a
+    /// Chunk `j` of `second`'s batch from its segment, checked against its stored root (a
     /// chunk read while retention deletes the batch is partial and fails the check).
     fn read_chunk(
         &self,
         second: Second,
         upper: &chunks::Upper,
         j: u32,
-    ) -> Result<Chunk, PoolError> {
+    ) -> Result<BatchTree, PoolError> {
         let range = upper.chunk_range(j);
-        let leaves = read_leaf_range(&self.trees, second, range.clone())?;
-        let tree = tickchain_sdk::merkle::MerkleTree::from_leaf_hashes(
-            leaves
-                .iter()
-                .map(|(d, s)| tickchain_sdk::merkle::digest_leaf(s, d))
-                .collect(),
-        );
-        if leaves.len() != range.len() || !upper.holds(j, &tree) {
+        let leaves = self
+            .trees
+            .segments
+            .read_range(second, range.clone())
+            .map_err(|e| PoolError::leaves(second, e))?;
+        let chunk = BatchTree::new(leaves);
+        if chunk.leaves.len() != range.len() || !upper.holds(j, &chunk.tree) {
             return Err(PoolError::Corrupt(format!(
                 "chunk {j} of batch {} does not match its stored root (deleted while read?)",
                 second.0
             )));
         }
-        Ok(Chunk { leaves, tree })
+        Ok(chunk)
     }
 
-    /// `second`'s batch tree, from the cache or rebuilt from `pool-leaves`.
+    /// `second`'s batch tree, from the cache or rebuilt from its segment.
     fn batch_tree(
         &self,
         second: Second,
@@ -402,18 +394,6 @@ impl PoolReader {
     }
 }
 
-/// The leaves `range` of `second`'s batch, in index order (fewer if the batch has fewer).
-fn read_leaf_range(
-    trees: &PoolTrees,
-    second: Second,
-    range: std::ops::Range<u32>,
-) -> Result<Vec<(Digest, tickchain_sdk::Salt)>, PoolError> {
-    trees
-        .segments
-        .read_range(second, range)
-        .map_err(|e| PoolError::Leaves(format!("batch {}: {e}", second.0)))
-}
-
 /// Every leaf of `second`'s batch, in index order.
 pub(super) fn read_batch_leaves(
     trees: &PoolTrees,
@@ -422,5 +402,5 @@ pub(super) fn read_batch_leaves(
     trees
         .segments
         .read(second)
-        .map_err(|e| PoolError::Leaves(format!("batch {}: {e}", second.0)))
+        .map_err(|e| PoolError::leaves(second, e))
 }

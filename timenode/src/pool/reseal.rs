@@ -104,5 +104,5 @@ pub(super) fn finish(trees: &PoolTrees, old: Second) -> Result<(), PoolError> {
     trees
         .segments
         .remove(old)
-        .map_err(|e| PoolError::Leaves(format!("batch {}: {e}", old.0)))
+        .map_err(|e| PoolError::leaves(old, e))
 }

@@ -99,25 +99,20 @@ impl Segments {
         Ok((bytes.chunks_exact(LEAF_BYTES).map(leaf).collect(), torn))
     }
 
-    /// Every leaf of `second`'s batch, in index order (none if it has no segment). A length
-    /// that is not a whole number of leaves is an error naming the file.
+    /// Every leaf of `second`'s batch, in index order (none if it has no segment). A segment
+    /// ending in a partial leaf is an error naming the file.
     pub fn read(&self, second: Second) -> std::io::Result<Vec<(Digest, Salt)>> {
-        let bytes = match std::fs::read(self.path(second)) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        if !bytes.len().is_multiple_of(LEAF_BYTES) {
+        let (leaves, torn) = self.read_torn(second)?;
+        if torn {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!(
-                    "{}: {} bytes is not a whole number of {LEAF_BYTES}-byte leaves",
-                    self.path(second).display(),
-                    bytes.len()
+                    "{}: not a whole number of {LEAF_BYTES}-byte leaves",
+                    self.path(second).display()
                 ),
             ));
         }
-        Ok(bytes.chunks_exact(LEAF_BYTES).map(leaf).collect())
+        Ok(leaves)
     }
 
     /// The leaves `range` of `second`'s batch (fewer if the segment is shorter).

@@ -446,10 +446,9 @@ impl Writer {
     ) -> Result<reseal::Moved, super::PoolError> {
         let moved = reseal::prepare(&self.trees, self.me, &self.salt_key, old, open, first)?;
         if !moved.chunk.is_empty() {
-            let io = |e: std::io::Error| super::PoolError::Leaves(format!("batch {}: {e}", open.0));
             self.append(open, &moved.chunk)
                 .and_then(|f| f.sync_data())
-                .map_err(io)?;
+                .map_err(|e| super::PoolError::leaves(open, e))?;
         }
         let mut recent = self.index.recent();
         for (i, (d, _)) in moved.leaves.iter().enumerate() {
@@ -538,7 +537,7 @@ impl Writer {
         for kv in self.trees.included.range(..layout::second_key(cutoff)) {
             let (k, _) = kv?;
             let second = layout::second_from_key(&k)?;
-            digests += remove_batch(&self.trees, second)?;
+            digests += remove_batch(&self.trees, self.me, second)?;
             self.cache.remove(second);
             removed.push(second);
             if removed.len() >= PRUNE_BATCHES {
@@ -628,17 +627,19 @@ fn seal_tree(
 }
 
 /// Deletes this node's sled records of the batch of `second` (no flush; the caller deletes its
-/// segment after flushing); returns how many digests it held. Its index entries stay until a merge drops them (a lookup skips entries
-/// whose batch is gone); the sealed record goes first, so a reader sees the digest as unknown
-/// rather than half a batch (and a reader that raced it finds a tree whose root does not
-/// match).
-fn remove_batch(trees: &PoolTrees, second: Second) -> Result<usize, Box<dyn std::error::Error>> {
+/// segment after flushing); returns how many digests it held. Its index entries stay until a
+/// merge drops them (a lookup skips entries whose batch is gone); the sealed record goes first,
+/// so a reader sees the digest as unknown rather than half a batch (and a reader that raced it
+/// finds a tree whose root does not match).
+fn remove_batch(
+    trees: &PoolTrees,
+    me: NodeId,
+    second: Second,
+) -> Result<usize, Box<dyn std::error::Error>> {
     let k = layout::second_key(second);
+    // A record that does not decode counts as empty: it is deleted all the same.
     let count = match trees.sealed.get(k)? {
-        Some(v) => v
-            .get(32..36)
-            .and_then(|b| b.try_into().ok())
-            .map_or(0, u32::from_be_bytes) as usize,
+        Some(v) => layout::decode_sealed(me, second, &v).map_or(0, |b| b.count) as usize,
         None => 0,
     };
     trees.sealed.remove(k)?;
