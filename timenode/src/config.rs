@@ -187,9 +187,13 @@ impl AnchorSection {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PoolSection {
     /// How long before its second ends a batch is sealed and offered to the ring, so it reaches
-    /// the next second's leader in time (milliseconds, 1–900; default 200). It must cover one
-    /// group commit under load plus the ring's one-way delay; digests accepted after the seal
-    /// join the next second's batch.
+    /// the next second's leader in time (milliseconds, 1–900; default 50, for a ring on one
+    /// site). It must cover sealing under load plus the one-way delay to the farthest peer
+    /// plus the nodes' clock disagreement: raise it on a ring spread over a WAN (e.g. 150 for
+    /// 100 ms between sites). A batch that arrives after the leader proposed waits for the next
+    /// tick (one second more to its proof); digests accepted after the seal join the next
+    /// second's batch. The time from an acknowledgement to its proof is at most about one
+    /// second plus this lead plus the ring's lag.
     #[serde(default = "default_seal_lead_ms")]
     pub seal_lead_ms: u64,
     /// Most digests accepted and not yet in a final tick; beyond it submissions are refused
@@ -220,7 +224,7 @@ pub struct PoolSection {
 }
 
 fn default_seal_lead_ms() -> u64 {
-    200
+    50
 }
 fn default_max_pending() -> u64 {
     10_000_000

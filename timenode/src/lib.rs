@@ -11,6 +11,7 @@ pub mod log_limit;
 pub mod net;
 pub mod node;
 pub mod pool;
+pub mod priority;
 pub mod sources_cmd;
 pub mod status_cmd;
 pub mod store;

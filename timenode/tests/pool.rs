@@ -53,6 +53,8 @@ impl Fixture {
             self.net.hash(),
             &PoolSection {
                 retention_secs: retention,
+                // The tests move the clock to 850 ms into a second to have its batch sealed.
+                seal_lead_ms: 200,
                 ..PoolSection::default()
             },
             Arc::new(move || UtcNanos(now.load(Ordering::SeqCst))),
@@ -617,5 +619,63 @@ fn leaves_kept_in_sled_by_an_older_node_move_into_segments_and_stay_provable() {
             other => panic!("expected a proof after migrating, got {other:?}"),
         }
     }
+    close(&f, opened, store);
+}
+
+#[test]
+fn a_batch_deleted_just_before_a_crash_leaves_no_segment_and_is_not_sealed_again() {
+    let f = Fixture::new("unlink");
+    let store = Store::open(&f.dir).unwrap();
+    let mut opened = f.open(&store, None);
+    let pool = opened.pool.clone();
+    let rt = rt();
+    for (i, s) in [T0, T0 + 1, T0 + 2].into_iter().enumerate() {
+        f.set(s, 100);
+        rt.block_on(pool.submit(digests(&format!("unlink{i}"), 5)))
+            .unwrap();
+        f.set(s, 850);
+        assert_eq!(next_sealed(&rt, &mut opened).second, Second(s));
+    }
+    pool.stop();
+    drop(opened);
+    drop(pool);
+    // What a crash leaves right after the flush that deleted the batches of T0 (older than the
+    // newest) and T0 + 2 (the newest), by retention or re-sealing, before their segments were
+    // unlinked: the unlink marks, no records, the segments still there.
+    let db = store.db();
+    for s in [T0, T0 + 2] {
+        let k = s.to_be_bytes();
+        db.open_tree("pool-unlink")
+            .unwrap()
+            .insert(k, &[] as &[u8])
+            .unwrap();
+        for tree in [
+            "pool-sealed",
+            "pool-pending",
+            "pool-chunks",
+            "pool-included",
+        ] {
+            db.open_tree(tree).unwrap().remove(k).unwrap();
+        }
+    }
+    db.flush().unwrap();
+    assert!(segment_path(&f.dir, T0).exists() && segment_path(&f.dir, T0 + 2).exists());
+
+    let store = reopen(store, &f.dir);
+    f.set(T0 + 3, 100);
+    let opened = f.open(&store, None);
+    assert!(!segment_path(&f.dir, T0).exists(), "an orphaned segment");
+    assert!(
+        !segment_path(&f.dir, T0 + 2).exists(),
+        "an orphaned segment"
+    );
+    let offered: Vec<u64> = opened.unconfirmed.iter().map(|b| b.second.0).collect();
+    assert_eq!(
+        offered,
+        vec![T0 + 1],
+        "the deleted newest batch was sealed again as if a crash had left it open"
+    );
+    assert!(segment_path(&f.dir, T0 + 1).exists());
+    assert!(store.db().open_tree("pool-unlink").unwrap().is_empty());
     close(&f, opened, store);
 }

@@ -281,3 +281,73 @@ fn misbehaviour_evidence_is_kept_once_per_identity_up_to_the_cap_across_a_reopen
     assert_eq!(store.put_misbehaviour(b"a", b"z").unwrap(), Kept::Known);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn records_kept_in_sled_by_older_stores_move_into_the_record_log_once() {
+    let dir = temp_dir("migrate");
+    {
+        let db = sled::open(&dir).unwrap();
+        let old = db.open_tree("records").unwrap();
+        old.insert(3u64.to_be_bytes(), b"x".to_vec()).unwrap();
+        old.insert(7u64.to_be_bytes(), b"y".to_vec()).unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(&dir).unwrap();
+    assert_eq!(
+        store.records().unwrap(),
+        vec![(3, b"x".to_vec()), (7, b"y".to_vec())]
+    );
+    assert_eq!(store.append_records(&[b"z".to_vec()]).unwrap(), 8);
+    drop(store);
+    let store = Store::open(&dir).unwrap();
+    assert_eq!(
+        store.records().unwrap(),
+        vec![(3, b"x".to_vec()), (7, b"y".to_vec()), (8, b"z".to_vec())],
+        "moved once, not again at the next open"
+    );
+    drop(store);
+    // sled lets go of its lock a moment after the last handle is dropped.
+    let started = Instant::now();
+    let db = loop {
+        match sled::open(&dir) {
+            Ok(db) => break db,
+            Err(e) if started.elapsed() < Duration::from_secs(5) => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot reopen the database: {e}"),
+        }
+    };
+    assert!(
+        !db.tree_names().iter().any(|n| n.as_ref() == b"records"),
+        "the old tree is dropped"
+    );
+    drop(db);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_store_with_a_chain_and_no_record_log_refuses_to_open_until_one_is_put_back() {
+    let dir = temp_dir("no-log");
+    let store = Store::open(&dir).unwrap();
+    store.append_records(&[b"vote".to_vec()]).unwrap();
+    store
+        .append_final(Height(1), Second(100), &Hash([1; 32]), b"tick")
+        .unwrap();
+    drop(store);
+    let log = dir.join("records.log");
+    std::fs::remove_file(&log).unwrap();
+    let err = Store::open(&dir).err().expect("refused");
+    assert!(err.to_string().contains("is missing"), "{err}");
+    assert!(!log.exists(), "no empty log was made in its place");
+    // The operator's deliberate choice, as the message describes.
+    std::fs::write(&log, b"").unwrap();
+    let store = Store::open(&dir).unwrap();
+    assert!(store.records().unwrap().is_empty());
+    assert_eq!(
+        store.final_at(Height(1)).unwrap().unwrap(),
+        b"tick".to_vec()
+    );
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

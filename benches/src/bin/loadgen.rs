@@ -25,6 +25,9 @@
 //!   from the acknowledgement until the proof is served; reports time from acknowledgement to
 //!   available proof (p50/p99/max, 5 ms resolution).
 //!
+//! `LOADGEN_PHASES=batch,paced` runs only the named phases (`proofs` included only if named);
+//! `LOADGEN_CONFIG` is appended to every node's config (e.g. `[pool]` with `seal-lead-ms`).
+//!
 //! Loopback only, bounded: it stops by itself and removes its temp directory.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -609,13 +612,25 @@ fn main() {
             rate: None,
         },
     ];
+    // `LOADGEN_PHASES=batch,paced` runs only the named phases (the proof phase runs when
+    // `proofs` is named, or when the variable is unset).
+    let only = std::env::var("LOADGEN_PHASES").ok();
+    let wanted = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|p| p == name))
+    };
     let mut batch_requests = Vec::new();
     for (i, phase) in phases.iter().enumerate() {
+        if !wanted(phase.name) {
+            continue;
+        }
         let accepted = run_phase(&ring, phase, seconds, (i as u64) << 32);
         if phase.name == "batch" {
             batch_requests = accepted;
         }
     }
-    proof_phase(&rt, &mut ring, &batch_requests);
+    if wanted("proofs") {
+        proof_phase(&rt, &mut ring, &batch_requests);
+    }
     rt.block_on(ring.stop());
 }

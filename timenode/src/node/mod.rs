@@ -240,15 +240,18 @@ impl Node {
             live: live.clone(),
         });
         let api_address = config.api.listen;
-        let listener = tokio::net::TcpListener::bind(api_address)
-            .await
-            .map_err(|source| NodeError::ApiListen {
+        let listener =
+            std::net::TcpListener::bind(api_address).map_err(|source| NodeError::ApiListen {
                 address: api_address,
                 source,
             })?;
+        listener.set_nonblocking(true)?;
         info!(node = %me, api = %listener.local_addr()?, "timestamp API listening");
+        let api_runtime = intake_runtime()?;
+        // Registered with the API runtime's reactor here, so a failure stops the start.
+        let listener = api_runtime.enter(|| tokio::net::TcpListener::from_std(listener))?;
         let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
-        let api_task = tokio::spawn(tickchain_api::serve(
+        let api_task = api_runtime.spawn(tickchain_api::serve(
             listener,
             api,
             config.api.clone(),
@@ -309,12 +312,64 @@ impl Node {
         let _ = anchor_stop.send(true);
         let _ = api_stop.send(());
         let _ = api_task.await;
+        api_runtime.close().await;
         pool.stop();
         background.shutdown().await;
         // A panicked consensus thread took the transport with it; the rest is stopped above.
         let (shell, result) = ran?;
         shell.driver.transport.shutdown().await;
         result
+    }
+}
+
+/// The runtime the Timestamp API runs on: as many workers as cores, every thread of it (workers
+/// and blocking threads, which read proofs) at [`crate::priority::INTAKE_NICE`], so requests
+/// use every idle cycle but yield to the consensus thread and the transport, which stay on
+/// the node's own runtime at the process's priority (issue 13, finding 8).
+fn intake_runtime() -> std::io::Result<IntakeRuntime> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .thread_name("api")
+        .on_thread_start(|| crate::priority::lower_this_thread(crate::priority::INTAKE_NICE))
+        .enable_all()
+        .build()?;
+    Ok(IntakeRuntime(Some(runtime)))
+}
+
+/// The API's runtime, stopped without blocking the node's own runtime: [`IntakeRuntime::close`]
+/// waits for its tasks off the async threads; dropped without it (a node that fails to start
+/// after the API did), it stops in the background.
+struct IntakeRuntime(Option<tokio::runtime::Runtime>);
+
+impl IntakeRuntime {
+    fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.0.as_ref().expect("open until closed").spawn(task)
+    }
+
+    /// Runs `f` inside the runtime's context (to register I/O with its reactor).
+    fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _guard = self.0.as_ref().expect("open until closed").enter();
+        f()
+    }
+
+    /// Stops the runtime once its blocking tasks (proof reads) are done, so nothing of the API
+    /// holds the store when the node returns.
+    async fn close(mut self) {
+        if let Some(runtime) = self.0.take() {
+            let _ = tokio::task::spawn_blocking(move || drop(runtime)).await;
+        }
+    }
+}
+
+impl Drop for IntakeRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 

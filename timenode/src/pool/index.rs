@@ -301,7 +301,7 @@ impl DigestIndex {
         clock: ClockFn,
         failure: Arc<Failure>,
     ) {
-        lower_priority();
+        crate::priority::lower_this_thread(crate::priority::BACKGROUND_NICE);
         while let Ok((second, tree)) = rx.recv() {
             if self.stopping.load(Ordering::SeqCst) {
                 return;
@@ -348,7 +348,7 @@ impl DigestIndex {
         clock: ClockFn,
         failure: Arc<Failure>,
     ) {
-        lower_priority();
+        crate::priority::lower_this_thread(crate::priority::BACKGROUND_NICE);
         while rx.recv().is_ok() {
             while let Some(inputs) = self.plan() {
                 if self.stopping.load(Ordering::SeqCst) {
@@ -472,15 +472,6 @@ impl DigestIndex {
     pub fn run_stats(&self) -> (usize, u64) {
         let list = self.runs.read().expect("runs lock");
         (list.len(), list.iter().map(|r| r.count()).sum())
-    }
-}
-
-/// Runs the calling thread at nice 10: the index's work is never urgent, so it yields the
-/// cores to the consensus loop, the API and the writer under load (best effort).
-fn lower_priority() {
-    let me = rustix::thread::gettid();
-    if let Err(e) = rustix::process::setpriority_process(Some(me), 10) {
-        debug!(error = %e, "cannot lower the index thread's priority");
     }
 }
 

@@ -12,7 +12,10 @@
 //! - `pool-pending`: `second u64` → empty, sealed batches not yet seen in a final tick;
 //! - `pool-included`: `second u64` → `height u64 | n u16 | n × batch`, the final tick that
 //!   committed to the batch and every batch leaf of that tick, in leaf order, where one
-//!   batch is `node u16 | second u64 | root 32 | count u32 | signature 64`.
+//!   batch is `node u16 | second u64 | root 32 | count u32 | signature 64`;
+//! - `pool-unlink`: `second u64` → empty, a batch deleted (re-sealed or past retention) whose
+//!   segment file is still to be removed; written with the deletion, cleared after the unlink,
+//!   and finished at open, so a crash in between leaves no orphaned segment.
 
 use tickchain_sdk::encoding::{DecodeError, Reader, Writer};
 use tickchain_sdk::{Batch, Digest, Hash, Height, NodeId, Salt, Second, Signature};
@@ -37,6 +40,8 @@ pub struct PoolTrees {
     pub chunks: sled::Tree,
     /// The final tick of each included batch, with that tick's batch leaves.
     pub included: sled::Tree,
+    /// Deleted batches whose segment file is still to be removed.
+    pub unlink: sled::Tree,
 }
 
 impl PoolTrees {
@@ -55,6 +60,7 @@ impl PoolTrees {
             pending: db.open_tree("pool-pending")?,
             chunks: db.open_tree("pool-chunks")?,
             included: db.open_tree("pool-included")?,
+            unlink: db.open_tree("pool-unlink")?,
             db: db.clone(),
         })
     }

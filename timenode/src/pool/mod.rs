@@ -9,7 +9,7 @@
 //! ```text
 //! API submit ─▶ queue ─▶ writer thread: duplicates (in memory), assign (second, index), salt,
 //!                        append to the second's segment ─▶ flusher: fdatasync ─▶ receipts
-//!                        at second end − lead: seal, sign ─▶ node: broadcast Batch, core
+//!        at second end − lead − recent seal time: seal, sign ─▶ node: broadcast Batch, core
 //!                                              └─▶ indexer: index run ─▶ compactor: merges
 //! node: final tick carrying our batch ─▶ mark_included ─▶ reader: proofs
 //! writer, every second: a pending batch older than the batch window ─▶ re-sealed into the open batch
@@ -25,6 +25,7 @@ pub mod lru;
 pub mod reader;
 pub mod reseal;
 pub mod runs;
+pub mod seal_time;
 pub mod segments;
 pub mod writer;
 
@@ -132,6 +133,30 @@ fn migrate_leaves(db: &sled::Db, trees: &PoolTrees) -> Result<(), PoolError> {
 /// The leaves of a segment a crash left open, made durable, with a torn tail and any leaf
 /// whose salt is not the one its position gives cut off (never acknowledged: a receipt is
 /// sent only after its whole group is durable).
+/// Removes the segment of every batch deleted before a crash let it go (`pool-unlink`), then
+/// the marks.
+pub(crate) fn finish_unlinks(trees: &PoolTrees) -> Result<(), PoolError> {
+    let mut done = 0usize;
+    for kv in trees.unlink.iter() {
+        let (k, _) = kv?;
+        let second = layout::second_from_key(&k)?;
+        trees
+            .segments
+            .remove(second)
+            .map_err(|e| PoolError::leaves(second, e))?;
+        trees.unlink.remove(k)?;
+        done += 1;
+    }
+    if done > 0 {
+        trees.db.flush()?;
+        info!(
+            segments = done,
+            "removed the segments of batches deleted just before a restart"
+        );
+    }
+    Ok(())
+}
+
 fn recover_open_segment(
     trees: &PoolTrees,
     salt_key: &[u8; 32],
@@ -212,6 +237,9 @@ impl Pool {
         migrate_leaves(store.db(), &trees)?;
         let cache = Arc::new(TreeCache::new(TREE_CACHE_BYTES));
         let lead = Nanos::from_millis(settings.seal_lead_ms as i64);
+        // Before anything reads the segments: those of deleted batches go (else the newest of
+        // them would look like a batch left open below).
+        finish_unlinks(&trees)?;
         // Batches left open by a crash: every segment after the last sealed second.
         let last_sealed = match trees.sealed.last()? {
             Some((k, _)) => Some(layout::second_from_key(&k)?),
@@ -281,7 +309,10 @@ impl Pool {
         let flush_failure = failure.clone();
         let flusher = std::thread::Builder::new()
             .name("pool-flusher".into())
-            .spawn(move || writer::run_flusher(flush_rx, flush_failure))
+            .spawn(move || {
+                crate::priority::lower_this_thread(crate::priority::INTAKE_NICE);
+                writer::run_flusher(flush_rx, flush_failure)
+            })
             .map_err(|e| PoolError::Corrupt(format!("cannot start the pool flusher: {e}")))?;
         index.start(
             trees.clone(),
@@ -313,6 +344,7 @@ impl Pool {
             segment: None,
             cost_per_digest_ns: 5_000.0,
             cost_per_commit_ns: 1_000_000.0,
+            seal_times: Default::default(),
             failure: failure.clone(),
             batch_window_secs: batch_window_secs.clone(),
             disk: disk.clone(),
@@ -321,7 +353,10 @@ impl Pool {
         let (tx, rx) = std::sync::mpsc::sync_channel(settings.queue.max(1));
         let thread = std::thread::Builder::new()
             .name("pool-writer".into())
-            .spawn(move || writer.run(rx))
+            .spawn(move || {
+                crate::priority::lower_this_thread(crate::priority::INTAKE_NICE);
+                writer.run(rx)
+            })
             .map_err(|e| PoolError::Corrupt(format!("cannot start the pool writer: {e}")))?;
         let reader = PoolReader {
             trees,

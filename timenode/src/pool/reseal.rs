@@ -87,16 +87,18 @@ pub(super) fn prepare(
 
 /// Deletes the old batch once its leaves are durable in the open batch and the index's recent
 /// map names their new locations: its sealed record, chunk roots and pending mark in one sled
-/// transaction (then a flush), then its segment. A crash before the transaction leaves the
-/// digests in both batches (the old one, still pending, is re-sealed again: harmless extra
-/// leaves); after it, only in the new one.
+/// transaction with its unlink mark (then a flush), then its segment, then the mark. A crash
+/// before the transaction leaves the digests in both batches (the old one, still pending, is
+/// re-sealed again: harmless extra leaves); after it, only in the new one, and the next open
+/// removes the old segment ([`super::finish_unlinks`]).
 pub(super) fn finish(trees: &PoolTrees, old: Second) -> Result<(), PoolError> {
     let key = layout::second_key(old);
-    (&trees.sealed, &trees.pending, &trees.chunks)
-        .transaction(|(s, p, c)| {
+    (&trees.sealed, &trees.pending, &trees.chunks, &trees.unlink)
+        .transaction(|(s, p, c, u)| {
             s.remove(&key)?;
             p.remove(&key)?;
             c.remove(&key)?;
+            u.insert(&key, &[] as &[u8])?;
             Ok::<(), ConflictableTransactionError<()>>(())
         })
         .map_err(layout::transaction_error)?;
@@ -104,5 +106,7 @@ pub(super) fn finish(trees: &PoolTrees, old: Second) -> Result<(), PoolError> {
     trees
         .segments
         .remove(old)
-        .map_err(|e| PoolError::leaves(old, e))
+        .map_err(|e| PoolError::leaves(old, e))?;
+    trees.unlink.remove(key)?;
+    Ok(())
 }

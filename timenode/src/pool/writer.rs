@@ -25,9 +25,9 @@ use tickchain_sdk::{Batch, Digest, Hash, Nanos, NodeId, Salt, Second, Signature,
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
-/// Most digests written in one group commit. A commit in progress delays the seal, so this
-/// bounds how late a batch can be sealed under load (about 20,000 × 5 µs on a busy 2-core
-/// machine, well inside the default seal lead).
+/// Most digests written in one group commit. A commit that would end after the seal instant
+/// (at the recent cost per digest) waits for the seal, so a batch is sealed late only by a
+/// misestimate, bounded by this (about 20,000 × 1.5 µs on a busy 2-core machine).
 const GROUP_DIGESTS: usize = 20_000;
 /// How often the writer looks for batches to re-seal.
 const RESEAL_EVERY: Duration = Duration::from_secs(1);
@@ -167,6 +167,8 @@ pub(super) struct Writer {
     pub cost_per_digest_ns: f64,
     /// Recent cost of a small group commit (moving average, nanoseconds): mostly the flush.
     pub cost_per_commit_ns: f64,
+    /// How long recent seals took: sealing starts that much before the seal instant.
+    pub seal_times: super::seal_time::SealTimes,
     /// Set once a write or flush failed; the writer then stops.
     pub failure: Arc<Failure>,
     /// The ring's batch window (seconds): older pending batches are re-sealed.
@@ -222,7 +224,7 @@ impl Writer {
                 return Err(Stopped);
             }
             let now = (self.clock)();
-            let until = seal_at(self.open.second, self.lead);
+            let until = self.seal_start();
             // Woken at least every 100 ms, so a clock that jumps is noticed.
             let wait = Duration::from_nanos((until.0 - now.0).clamp(0, 100_000_000) as u64);
             match rx.recv_timeout(wait) {
@@ -275,10 +277,20 @@ impl Writer {
         Ok(())
     }
 
+    /// When to start sealing the open batch: its seal instant, less the time recent seals took,
+    /// so the signed batch is out `lead` before its second ends.
+    fn seal_start(&self) -> UtcNanos {
+        // Lead and margin together stay inside the second, so sealing never starts in the
+        // second before the batch's own (the open batch is at most one second ahead).
+        let room = Nanos::from_millis(950).0.saturating_sub(self.lead.0).max(0);
+        let margin = self.seal_times.margin().0.min(room);
+        seal_at(self.open.second, Nanos(self.lead.0.saturating_add(margin)))
+    }
+
     /// Seals the open batch if its time has come, and opens the next second.
     fn roll(&mut self) -> Result<(), Stopped> {
         let now = (self.clock)();
-        if now < seal_at(self.open.second, self.lead) {
+        if now < self.seal_start() {
             return Ok(());
         }
         if !self.open.leaves.is_empty() {
@@ -297,7 +309,7 @@ impl Writer {
         if self.open.leaves.is_empty()
             // never more than one batch ahead of the clock
             || self.open.second > open_second(now, self.lead)
-            || now.saturating_add(Nanos(estimate as i64)) < seal_at(self.open.second, self.lead)
+            || now.saturating_add(Nanos(estimate as i64)) < self.seal_start()
         {
             return Ok(());
         }
@@ -309,6 +321,7 @@ impl Writer {
     /// Seals, signs, stores and hands out the open batch. A storage failure stops the pool
     /// (see [`Failure`]): its acknowledged digests are durable and reopening seals them.
     fn seal(&mut self) -> Result<(), Stopped> {
+        let started = std::time::Instant::now();
         let second = self.open.second;
         let leaves = std::mem::take(&mut self.open.leaves);
         let hashes = std::mem::take(&mut self.open.hashes);
@@ -340,6 +353,7 @@ impl Writer {
         self.index.sealed(second, tree);
         debug!(second = second.0, count = batch.count, "sealed batch");
         let _ = self.sealed_out.send(batch);
+        self.seal_times.record(started.elapsed());
         Ok(())
     }
 
@@ -552,6 +566,7 @@ impl Writer {
         self.trees.db.flush()?;
         for second in &removed {
             self.trees.segments.remove(*second)?;
+            self.trees.unlink.remove(layout::second_key(*second))?;
         }
         info!(
             batches = removed.len(),
@@ -642,6 +657,9 @@ fn remove_batch(
         Some(v) => layout::decode_sealed(me, second, &v).map_or(0, |b| b.count) as usize,
         None => 0,
     };
+    // The unlink mark first: sled keeps the order of writes, so no crash keeps the deletion
+    // and loses the mark.
+    trees.unlink.insert(k, &[] as &[u8])?;
     trees.sealed.remove(k)?;
     trees.included.remove(k)?;
     trees.pending.remove(k)?;

@@ -1,12 +1,15 @@
-//! The node's durable state in sled: the consensus record log and the final chain.
+//! The node's durable state: the consensus record log (its own file, [`record_log`]) and the
+//! final chain (sled).
 //!
 //! Owns: key layout, flushing, and the second → height index. Never: interprets record bytes
 //! (the consensus codec does) and never returns before what it was given is durable: every
 //! write method flushes (fsync) before it returns, so "written" means "survives SIGKILL".
 //!
+//! The record log, `records.log`, holds our votes, proposals and the certificates we hold,
+//! appended before anything that depends on them is sent. Before it, they lived in a sled tree
+//! `records`; opening a store moves them into the log and drops the tree.
+//!
 //! Trees:
-//! - `records`: u64 big-endian sequence → record bytes (our votes, proposals and the
-//!   certificates we hold), appended before anything that depends on them is sent;
 //! - `final`: u64 big-endian height → final tick bytes;
 //! - `seconds`: u64 big-endian second → u64 big-endian height;
 //! - `hashes`: tick hash → u64 big-endian height (to serve catch-up fetches by hash);
@@ -15,8 +18,13 @@
 //!   (`specs/evidence.md`), at most [`MAX_MISBEHAVIOUR`], the first kept; and
 //!   `misbehaviour-ids`: the caller's identity of each → its sequence, so each is kept once.
 
+pub mod record_frame;
+pub mod record_log;
+
+use record_log::RecordLog;
 use sled::Transactional;
 use std::path::Path;
+use std::sync::Arc;
 use tickchain_sdk::{Hash, Height, Second};
 
 /// Most pieces of misbehaviour evidence kept; later ones are dropped (the first are kept, so
@@ -48,6 +56,14 @@ pub enum StoreError {
         /// The height written.
         found: u64,
     },
+    /// Reading, writing or syncing a file of the store failed.
+    #[error("store file {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// A stored key or value is malformed (a damaged disk or a foreign writer).
     #[error("store corrupt: {0}")]
     Corrupt(String),
@@ -66,7 +82,7 @@ pub enum StoreError {
 pub struct Store {
     dir: std::path::PathBuf,
     db: sled::Db,
-    records: sled::Tree,
+    records: Arc<RecordLog>,
     finals: sled::Tree,
     seconds: sled::Tree,
     hashes: sled::Tree,
@@ -111,9 +127,10 @@ impl Store {
                 other => break other?,
             }
         };
+        let records = Arc::new(open_records(dir, &db)?);
         Ok(Store {
             dir: dir.to_owned(),
-            records: db.open_tree("records")?,
+            records,
             finals: db.open_tree("final")?,
             seconds: db.open_tree("seconds")?,
             hashes: db.open_tree("hashes")?,
@@ -227,49 +244,67 @@ pub trait ChainStore: Send + Sync {
     -> Result<Vec<(Height, Vec<u8>)>, StoreError>;
 }
 
-impl ChainStore for Store {
-    /// Appends records in order and flushes; returns the sequence number of the last one.
-    /// Several records in one call share one flush (group commit).
-    fn append_records(&self, records: &[Vec<u8>]) -> Result<u64, StoreError> {
-        let mut last = match self.records.last()? {
-            Some((k, _)) => from_be(&k)?,
-            None => 0,
-        };
-        let mut batch = sled::Batch::default();
-        for r in records {
-            last += 1;
-            batch.insert(&be(last), r.as_slice());
+/// Opens the record log of the store in `dir`, moving the records of the sled tree `records`
+/// (where stores written before the log kept them) into it and then dropping the tree. A crash
+/// after the log is written and before the tree is dropped leaves both: the log is kept, the
+/// tree dropped at the next open.
+fn open_records(dir: &Path, db: &sled::Db) -> Result<RecordLog, StoreError> {
+    const OLD_TREE: &[u8] = b"records";
+    let had_tree = db.tree_names().iter().any(|n| n.as_ref() == OLD_TREE);
+    let log = RecordLog::open(dir, || {
+        if !had_tree {
+            // A store with a chain always has its log: a missing one was deleted, or lost
+            // with a rename that was not atomic. Starting over with no votes could make this
+            // node vote twice in a view (`specs/consensus.md` §10).
+            let has_chain = !db.open_tree("final")?.is_empty();
+            let tmp = dir.join(record_log::TMP_NAME);
+            if has_chain || tmp.exists() {
+                return Err(StoreError::Corrupt(format!(
+                    "{} is missing while the store holds {}: the node's own votes are lost. \
+                     Restore the file from a backup; or, accepting the risk described for a \
+                     wiped node in specs/consensus.md §10, keep the node down until the ring \
+                     has finalized ticks after it stopped, then create an empty file of that \
+                     name and start it",
+                    dir.join(record_log::FILE_NAME).display(),
+                    if has_chain {
+                        "final ticks"
+                    } else {
+                        "a half-written replacement of it"
+                    },
+                )));
+            }
+            return Ok(Vec::new());
         }
-        self.records.apply_batch(batch)?;
-        self.db.flush()?;
-        Ok(last)
-    }
-
-    /// Every record with its sequence number, oldest first.
-    fn records(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        self.records
+        db.open_tree(OLD_TREE)?
             .iter()
             .map(|kv| {
                 let (k, v) = kv?;
                 Ok((from_be(&k)?, v.to_vec()))
             })
             .collect()
+    })?;
+    if had_tree {
+        db.drop_tree(OLD_TREE)?;
+        db.flush()?;
+    }
+    Ok(log)
+}
+
+impl ChainStore for Store {
+    /// Appends records in order and flushes; returns the sequence number of the last one.
+    /// Several records in one call share one flush (group commit).
+    fn append_records(&self, records: &[Vec<u8>]) -> Result<u64, StoreError> {
+        self.records.append(records)
+    }
+
+    /// Every record with its sequence number, oldest first.
+    fn records(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.records.records()
     }
 
     /// Deletes the records for which `obsolete` returns true (e.g. below the final tip's view).
     fn prune_records(&self, obsolete: &mut dyn FnMut(&[u8]) -> bool) -> Result<usize, StoreError> {
-        let mut batch = sled::Batch::default();
-        let mut n = 0;
-        for kv in self.records.iter() {
-            let (k, v) = kv?;
-            if obsolete(&v) {
-                batch.remove(k);
-                n += 1;
-            }
-        }
-        self.records.apply_batch(batch)?;
-        self.db.flush()?;
-        Ok(n)
+        self.records.prune(obsolete)
     }
 
     /// Appends the final tick at `height` for `second` with hash `hash`; heights must follow
