@@ -679,3 +679,40 @@ fn a_batch_deleted_just_before_a_crash_leaves_no_segment_and_is_not_sealed_again
     assert!(store.db().open_tree("pool-unlink").unwrap().is_empty());
     close(&f, opened, store);
 }
+
+#[test]
+fn a_digest_submitted_again_across_a_restart_inside_the_window_keeps_its_place() {
+    let f = Fixture::new("window-restart");
+    let store = Store::open(&f.dir).unwrap();
+    let mut opened = f.open(&store, None);
+    let pool = opened.pool.clone();
+    let rt = rt();
+    let ds = digests("restart-window", 3);
+    let first = rt.block_on(pool.submit(ds.clone())).unwrap();
+    f.set(T0, 850);
+    assert_eq!(next_sealed(&rt, &mut opened).second, Second(T0));
+    // A digest accepted into the next second's batch, left open by the restart.
+    f.set(T0 + 1, 100);
+    let late = digests("restart-window-late", 1);
+    let late_first = rt.block_on(pool.submit(late.clone())).unwrap();
+    pool.stop();
+    drop(opened);
+    drop(pool);
+
+    let store = reopen(store, &f.dir);
+    f.set(T0 + 5, 100);
+    let opened = f.open(&store, None);
+    let again = rt
+        .block_on(opened.pool.submit(vec![ds[2], late[0], ds[0]]))
+        .unwrap();
+    assert_eq!(first[0].accepted_second, Second(T0));
+    assert_eq!(late_first[0].accepted_second, Second(T0 + 1));
+    let seconds: Vec<Second> = again.iter().map(|r| r.accepted_second).collect();
+    assert_eq!(
+        seconds,
+        vec![Second(T0), Second(T0 + 1), Second(T0)],
+        "stamped again after a restart"
+    );
+    assert_eq!(opened.pool.reader.depth(), 4, "no new leaf is pending");
+    close(&f, opened, store);
+}

@@ -434,6 +434,15 @@ impl DigestIndex {
         self.recent.write().expect("recent lock")
     }
 
+    /// Remembers the digests of `second`'s sealed batch, in leaf order, as recent (a digest
+    /// already recorded keeps its earlier place): the duplicate window rebuilt at open.
+    pub fn remember(&self, second: Second, digests: impl IntoIterator<Item = Digest>) {
+        let mut recent = self.recent();
+        for (index, d) in (0u32..).zip(digests) {
+            recent.get_or_insert(d, || Location { second, index });
+        }
+    }
+
     /// Forgets recent digests older than the duplicate window whose batch is in a run.
     pub fn forget_old(&self, now: Second) {
         let indexed_to = self.indexed_to.load(Ordering::SeqCst);

@@ -276,6 +276,22 @@ impl Pool {
             &trees,
             settings.dedup_window_secs,
         )?);
+        // The duplicate window survives a restart: the digests of the batches sealed within
+        // it are recent again, each at its earliest place (§1).
+        let window_from =
+            (clock().second_floor().max(0) as u64).saturating_sub(settings.dedup_window_secs);
+        for kv in trees
+            .sealed
+            .range(layout::second_key(Second(window_from))..)
+        {
+            let (k, _) = kv?;
+            let second = layout::second_from_key(&k)?;
+            let leaves = trees
+                .segments
+                .read(second)
+                .map_err(|e| PoolError::leaves(second, e))?;
+            index.remember(second, leaves.into_iter().map(|(d, _)| d));
+        }
         // Databases from before the index runs kept a B-tree of every digest.
         if store.db().tree_names().iter().any(|n| n == b"pool-digests") {
             store.db().drop_tree("pool-digests")?;
