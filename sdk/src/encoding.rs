@@ -25,6 +25,14 @@ pub mod tag {
     /// An attestation binding: a node's Ed25519 identity and its secp256k1 attestation
     /// address, signed by both keys (genesis `attestation`).
     pub const ATTEST: &str = "tickchain/attest/v1";
+    /// A device log chain's anchor: the device key and log id (`specs/devicelog.md` §3).
+    pub const DEVICELOG_CHAIN: &str = "tickchain/devicelog/chain/v1";
+    /// A device log record, hashed to the record hash (`specs/devicelog.md` §3).
+    pub const DEVICELOG_RECORD: &str = "tickchain/devicelog/record/v1";
+    /// What a device signs for a record: this tag and the record hash.
+    pub const DEVICELOG_SIGN: &str = "tickchain/devicelog/sign/v1";
+    /// A chain head as a leaf content of a stamp tree (`specs/devicelog.md` §4).
+    pub const DEVICELOG_HEAD: &str = "tickchain/devicelog/head/v1";
 }
 
 /// Appends canonical fields to a byte buffer.

@@ -20,6 +20,7 @@ mod bytes;
 pub mod certificate;
 #[cfg(feature = "client")]
 pub mod client;
+pub mod devicelog;
 pub mod encoding;
 mod error;
 pub mod evidence;

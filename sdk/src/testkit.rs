@@ -172,6 +172,30 @@ impl TestNetwork {
         }
     }
 
+    /// A valid proof of `digest` alone in node 0's batch for `second - 1`, in the tick of
+    /// `second` at `height`, certified by the first three nodes.
+    pub fn proof_of(&self, digest: Digest, second: Second, height: Height) -> Proof {
+        let ours = self.batch(NodeId(0), Second(second.0 - 1), &[digest]);
+        let (tick, tree) = self.tick(
+            height,
+            View(height.0 + 2),
+            second,
+            Hash(seeded(&format!("prev/{}", height.0))),
+            &[&ours.batch],
+        );
+        let readings: Vec<(NodeId, ClockReading)> = (0..3)
+            .map(|i| (NodeId(i), Self::reading(second, 5 + i64::from(i), 2)))
+            .collect();
+        let certificate = self.certify(&tick, &readings);
+        ours.proof(
+            self.hash(),
+            0,
+            tick,
+            tree.path(0).expect("batch 0"),
+            certificate,
+        )
+    }
+
     /// A complete, valid proof for leaf `leaf` of a batch of `batch_size` digests from node 0,
     /// in a tick with `batches_in_tick` batches, certified by the first `signers` nodes.
     pub fn sample_proof(

@@ -451,6 +451,7 @@ pub fn files() -> BTreeMap<String, Vec<u8>> {
     );
     out.insert("encoding.json".into(), json_file(&encoding_vectors()));
     out.insert("evidence.json".into(), json_file(&evidence_vectors()));
+    out.extend(crate::devicelog::vectors::files(&net4, &other));
     out
 }
 

@@ -8,10 +8,13 @@ mod anchors;
 mod digest;
 mod evidence_cmd;
 mod inspect;
+mod log_cmd;
+mod log_input;
 mod stamp_cmd;
 mod text;
 mod time_cmd;
 mod verify_cmd;
+mod verify_log_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -114,6 +117,57 @@ enum Command {
         #[arg(long)]
         genesis: Option<PathBuf>,
     },
+    /// Create a device key (mode 0600) and print its public key; for an existing key file,
+    /// print its public key.
+    DeviceKey {
+        /// The key file.
+        key: PathBuf,
+    },
+    /// Log a device's records (one per line of standard input, of a followed file, or one per
+    /// UDP datagram): each signed and chained to the one before, the chain's head stamped
+    /// through a node once per second, everything written to an append-only log file.
+    /// Restarted on the same log, it continues the chain (and a followed file where it left).
+    Log {
+        /// The device's key file (`tickchain device-key`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The log file (created, or continued).
+        #[arg(long)]
+        out: PathBuf,
+        /// The node's API, e.g. `http://127.0.0.1:7300`.
+        #[arg(long)]
+        api: String,
+        /// Verify each proof against this genesis before writing it.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+        /// Follow FILE as it grows (one record per line) instead of standard input.
+        #[arg(long, value_name = "FILE")]
+        follow: Option<PathBuf>,
+        /// Read one record per UDP datagram on ADDR (a bare port binds 127.0.0.1).
+        #[arg(long, value_name = "ADDR", value_parser = log_input::udp_addr)]
+        udp: Option<std::net::SocketAddr>,
+        /// Stop after SECS seconds without a new record, once its stamps are written.
+        #[arg(long, value_name = "SECS")]
+        idle_exit: Option<u64>,
+    },
+    /// Verify a device log offline: every record of the device's chain signed by it and in
+    /// order, every stamp's proof against the genesis; name the first bad record.
+    VerifyLog {
+        /// The log file.
+        log: PathBuf,
+        /// The network's genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The device's public key (64 hex characters), from the auditor's own records.
+        #[arg(long)]
+        device: String,
+        /// Also print every record with the time it is proven by.
+        #[arg(long)]
+        records: bool,
+        /// Print the result, with every record, as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// A failure with its exit code: 1 for a proof that does not verify, 2 for bad input.
@@ -153,6 +207,31 @@ fn main() -> ExitCode {
         Command::Stamp { files, api, wait } => stamp_cmd::stamp(&files, &api, wait),
         Command::Proof { files, api } => stamp_cmd::proof(&files, &api),
         Command::Time { api, genesis } => time_cmd::run(&api, genesis.as_deref()),
+        Command::DeviceKey { key } => log_cmd::device_key(&key),
+        Command::Log {
+            key,
+            out,
+            api,
+            genesis,
+            follow,
+            udp,
+            idle_exit,
+        } => log_cmd::run(log_cmd::LogArgs {
+            key,
+            out,
+            api,
+            genesis,
+            follow,
+            udp,
+            idle_exit: idle_exit.map(std::time::Duration::from_secs),
+        }),
+        Command::VerifyLog {
+            log,
+            genesis,
+            device,
+            records,
+            json,
+        } => verify_log_cmd::run(&log, &genesis, &device, records, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
