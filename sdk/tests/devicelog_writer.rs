@@ -25,6 +25,10 @@ fn a_written_log_verifies_and_a_reopened_one_continues_without_reoffering_stampe
     let path = d.join("a.tclog");
     let net = TestNetwork::new("devlog-writer", 4, 1, Second(1_764_000_000));
     let mut log = DeviceLog::open(&path).unwrap();
+    assert!(
+        matches!(DeviceLog::open(&path), Err(WriteError::Locked { .. })),
+        "a second writer on the same log is refused"
+    );
     let (ka, kb) = (key("dev/a"), key("dev/b"));
     let a = log.chain_for(ka.clone()).unwrap();
     let b = log.chain_for(kb.clone()).unwrap();
@@ -39,13 +43,13 @@ fn a_written_log_verifies_and_a_reopened_one_continues_without_reoffering_stampe
     }
     log.append(b, b"b0", UtcNanos(0), 0).unwrap();
     log.sync().unwrap();
-    let heads = log.take_heads();
+    let heads = log.take_heads(usize::MAX);
     assert_eq!(
         heads.iter().map(|h| (h.chain, h.seq)).collect::<Vec<_>>(),
         [(a, 2), (b, 0)]
     );
     assert!(
-        log.take_heads().is_empty(),
+        log.take_heads(usize::MAX).is_empty(),
         "offered heads are not offered twice"
     );
     let proof = net.proof_of(
@@ -68,12 +72,12 @@ fn a_written_log_verifies_and_a_reopened_one_continues_without_reoffering_stampe
     assert_eq!(log.cursor(a), Some(30));
     log.sync().unwrap();
     assert!(
-        log.take_heads().is_empty(),
+        log.take_heads(usize::MAX).is_empty(),
         "the stamped heads stay stamped"
     );
     log.append(a, b"a3", UtcNanos(3), 40).unwrap();
     log.sync().unwrap();
-    let heads = log.take_heads();
+    let heads = log.take_heads(usize::MAX);
     assert_eq!(heads.len(), 1);
     assert_eq!((heads[0].chain, heads[0].seq), (a, 3));
 
@@ -141,6 +145,7 @@ fn an_oversized_record_is_refused_and_nothing_is_written() {
     let path = d.join("b.tclog");
     let mut log = DeviceLog::open(&path).unwrap();
     let c = log.chain_for(key("dev/big")).unwrap();
+    log.sync().unwrap();
     let before = std::fs::read(&path).unwrap();
     let err = log
         .append(c, &vec![0u8; 64 * 1024 + 1], UtcNanos(0), 0)

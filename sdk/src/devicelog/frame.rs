@@ -164,13 +164,23 @@ fn frame_at_counting<'a>(
     })
 }
 
-/// True if a whole frame starts anywhere after `bad` (within [`RESCUE_SCAN`] bytes), or if
-/// finding out would hash more than [`RESCUE_HASH_BUDGET`] bytes.
+/// True if, somewhere after `bad` (within [`RESCUE_SCAN`] bytes), whole frames run back to
+/// back to the end of the file, or if finding out would hash more than [`RESCUE_HASH_BUDGET`]
+/// bytes. A frame-like run inside a torn record's payload that does not reach the end (the
+/// tear cut it) does not count.
 fn whole_frame_after(file: &[u8], bad: usize) -> bool {
     let end = file.len().min(bad.saturating_add(RESCUE_SCAN));
     let mut hashed = 0;
-    (bad + 1..end)
-        .any(|at| frame_at_counting(file, at, &mut hashed).is_ok() || hashed > RESCUE_HASH_BUDGET)
+    (bad + 1..end).any(|start| {
+        let mut at = start;
+        while let Ok(f) = frame_at_counting(file, at, &mut hashed) {
+            at += HEADER + f.body.len() + CHECK;
+            if at == file.len() {
+                return true;
+            }
+        }
+        hashed > RESCUE_HASH_BUDGET
+    })
 }
 
 #[cfg(test)]
@@ -208,6 +218,21 @@ mod tests {
             Err(FrameError::Damaged { offset: 8, .. })
         ));
         assert_eq!(scan(b"not a log"), Err(FrameError::Magic));
+    }
+
+    #[test]
+    fn a_frame_inside_a_torn_records_payload_does_not_make_the_tail_damage() {
+        let inner = encode_frame(Kind::Record, b"looks like a frame");
+        let mut payload = b"device data ".to_vec();
+        payload.extend(&inner);
+        payload.extend(b" more data");
+        let whole = file(&[(Kind::Chain, b"c"), (Kind::Record, &payload)]);
+        // Torn just after the embedded frame: a whole frame follows the bad one, but the run
+        // does not reach the end of the file.
+        let cut = FILE_MAGIC.len() + 14 + 5 + 12 + inner.len() + 3;
+        let s = scan(&whole[..cut]).unwrap();
+        assert_eq!(s.frames.len(), 1);
+        assert_eq!(s.torn_at, Some(FILE_MAGIC.len() as u64 + 14));
     }
 
     #[test]

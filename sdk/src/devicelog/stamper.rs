@@ -6,15 +6,15 @@
 //! blocks the logger on the network for more than one call per pending tree per second, and
 //! never writes a proof that is for another digest (or, given a genesis, does not verify).
 
-use super::entry::{HeadRef, stamp_root};
+use super::entry::{HeadRef, MAX_STAMP_HEADS, stamp_root};
 use super::writer::{DeviceLog, WriteError};
 use crate::client::{Client, ProofLookup, StampOutcome};
 use crate::verify::Network;
 use crate::{Digest, Second};
 use std::collections::VecDeque;
 
-/// Most trees waiting for their proofs; older ones are dropped (their records are covered by
-/// the next stamp).
+/// Most trees waiting for their proofs; older ones are dropped and their chains offered again
+/// (so their records are covered by the next stamp).
 const MAX_PENDING: usize = 120;
 
 /// What a call to [`Stamper::step`] did.
@@ -89,8 +89,9 @@ impl Stamper {
     ) -> Result<Vec<StampEvent>, WriteError> {
         let mut events = Vec::new();
         log.sync()?;
-        let mut heads = log.take_heads();
-        merge_retry(&mut heads, std::mem::take(&mut self.retry));
+        let retry = std::mem::take(&mut self.retry);
+        let mut heads = log.take_heads(MAX_STAMP_HEADS.saturating_sub(retry.len()));
+        merge_retry(&mut heads, retry);
         if !heads.is_empty() {
             let digest = Digest(stamp_root(&heads).0);
             match self.client.stamp(&[digest], false) {
@@ -119,6 +120,7 @@ impl Stamper {
         }
         while self.pending.len() > MAX_PENDING {
             let p = self.pending.pop_front().expect("over the cap");
+            log.reoffer(&p.heads);
             events.push(StampEvent::Dropped {
                 digest: p.digest,
                 reason: format!("more than {MAX_PENDING} trees waiting for proofs"),
@@ -158,15 +160,19 @@ impl Stamper {
                             log.append_stamp(p.heads, bytes);
                             wrote = true;
                         }
-                        Err(reason) => events.push(StampEvent::Dropped {
-                            digest: p.digest,
-                            reason: format!("bad proof: {reason}"),
-                        }),
+                        Err(reason) => {
+                            log.reoffer(&p.heads);
+                            events.push(StampEvent::Dropped {
+                                digest: p.digest,
+                                reason: format!("bad proof: {reason}"),
+                            });
+                        }
                     }
                 }
                 Ok(ProofLookup::Pending(_)) => break,
                 Ok(ProofLookup::Unknown) => {
                     let p = self.pending.pop_front().expect("front exists");
+                    log.reoffer(&p.heads);
                     events.push(StampEvent::Dropped {
                         digest: p.digest,
                         reason: "the node no longer knows the digest".into(),
@@ -207,10 +213,7 @@ impl Stamper {
 
 /// Adds heads of chains that a failed submission left out (a newer head of a chain wins).
 fn merge_retry(heads: &mut Vec<HeadRef>, retry: Vec<HeadRef>) {
-    for r in retry {
-        if !heads.iter().any(|h| h.chain == r.chain) {
-            heads.push(r);
-        }
-    }
-    heads.sort_unstable_by_key(|h| h.chain);
+    heads.extend(retry);
+    heads.sort_unstable_by_key(|h| (h.chain, std::cmp::Reverse(h.seq)));
+    heads.dedup_by_key(|h| h.chain);
 }

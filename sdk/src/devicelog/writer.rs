@@ -37,6 +37,12 @@ pub enum WriteError {
         /// What is wrong.
         reason: String,
     },
+    /// Another process has the log open for writing.
+    #[error("{path}: another logger has this log open (one writer per log file)")]
+    Locked {
+        /// The file.
+        path: String,
+    },
     /// A payload is larger than [`MAX_PAYLOAD_BYTES`].
     #[error("record of {size} bytes is above the {MAX_PAYLOAD_BYTES}-byte limit")]
     TooLarge {
@@ -97,6 +103,16 @@ impl DeviceLog {
             .create(true)
             .open(path)
             .map_err(io)?;
+        // One writer per file: a second logger on the same log would fork its chains.
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => WriteError::Locked {
+                path: shown.clone(),
+            },
+            std::fs::TryLockError::Error(source) => io(source),
+        })?;
+        // What a killed writer wrote may still be only in the page cache: make it durable
+        // before any head read back from it is offered for stamping.
+        file.sync_all().map_err(io)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
         if bytes.is_empty() {
@@ -146,7 +162,8 @@ impl DeviceLog {
         self.cut.as_ref()
     }
 
-    /// The chain of `key`'s device, begun (and synced) if the log has none yet.
+    /// The chain of `key`'s device, begun if the log has none yet (its frame is written with
+    /// the next sync, before any of its heads can be offered).
     pub fn chain_for(&mut self, key: SigningKey) -> Result<u32, WriteError> {
         let device = public_key(&key);
         if let Some(&index) = self.by_device.get(&device) {
@@ -171,7 +188,6 @@ impl DeviceLog {
             cursor: None,
             offered: None,
         });
-        self.sync()?;
         Ok(index)
     }
 
@@ -250,12 +266,16 @@ impl DeviceLog {
         Ok(())
     }
 
-    /// The heads of the chains that moved since they were last offered, marked as offered.
-    /// Call right after [`DeviceLog::sync`], so only durable records are offered.
-    pub fn take_heads(&mut self) -> Vec<HeadRef> {
+    /// The heads of up to `limit` chains that moved since they were last offered, marked as
+    /// offered (the others wait for the next call). Call right after [`DeviceLog::sync`], so
+    /// only durable records are offered.
+    pub fn take_heads(&mut self, limit: usize) -> Vec<HeadRef> {
         debug_assert!(self.pending.is_empty(), "offer only synced heads");
         let mut heads = Vec::new();
         for c in &mut self.chains {
+            if heads.len() >= limit {
+                break;
+            }
             let Some(last) = c.next_seq.checked_sub(1) else {
                 continue;
             };
@@ -272,8 +292,28 @@ impl DeviceLog {
         heads
     }
 
+    /// Marks heads as not offered, so their chains are offered again (a root that was given
+    /// up).
+    pub fn reoffer(&mut self, heads: &[HeadRef]) {
+        for h in heads {
+            if let Some(c) = self.chains.get_mut(h.chain as usize)
+                && c.offered == Some(h.seq)
+            {
+                c.offered = h.seq.checked_sub(1);
+            }
+        }
+    }
+
     /// Appends a stamp (durable after the next sync).
+    ///
+    /// # Panics
+    /// If `heads` is empty or longer than [`super::MAX_STAMP_HEADS`] (a stamp the reader
+    /// refuses must never be written).
     pub fn append_stamp(&mut self, heads: Vec<HeadRef>, compact_proof: Vec<u8>) {
+        assert!(
+            (1..=super::MAX_STAMP_HEADS).contains(&heads.len()),
+            "a stamp carries 1 to MAX_STAMP_HEADS heads"
+        );
         self.pending.extend(
             Entry::Stamp(Stamp {
                 heads,

@@ -82,7 +82,9 @@ pub fn run(args: LogArgs) -> Result<(), Failure> {
     let (tx, rx) = sync_channel(QUEUE);
     log_input::spawn(source, tx).map_err(Failure::BadInput)?;
 
-    let mut stamper = Stamper::new(Client::new(&args.api), network);
+    // Short calls: the loop that syncs records must not wait long on a silent node.
+    let client = Client::with_timeout(&args.api, Duration::from_secs(5));
+    let mut stamper = Stamper::new(client, network);
     let mut last_input = Instant::now();
     let mut next = next_second();
     loop {

@@ -20,6 +20,11 @@ pub fn run(
             "--device: expected the device's 64-hex-character public key: {e}"
         ))
     })?;
+    if tickchain_sdk::signing::parse_key(&device).is_none() {
+        return Err(Failure::BadInput(format!(
+            "--device {device} is not a valid Ed25519 public key"
+        )));
+    }
     let network = Network::new(read_genesis(genesis)?);
     let bytes = read(log)?;
     let report = verify_log(&bytes, &device, &network).map_err(|e| match e {
