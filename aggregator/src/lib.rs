@@ -14,6 +14,7 @@ pub mod filter;
 pub mod gpsd_json;
 pub mod leap;
 pub mod nmea;
+pub mod ntp_packet;
 pub mod peer;
 pub mod reach;
 pub mod sample;

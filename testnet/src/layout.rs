@@ -15,6 +15,23 @@ pub struct Prepared {
     pub reused: bool,
     /// Each node's Timestamp API base URL.
     pub apis: Vec<String>,
+    /// Each node's NTP server address.
+    pub ntps: Vec<String>,
+}
+
+/// The `[ntp]` section of node `i`: an NTP server on 127.0.0.1:(ntp_port + i), and its address.
+fn ntp_section(i: usize, ntp_port: u16) -> anyhow::Result<(String, String)> {
+    let port = ntp_port
+        .checked_add(i as u16)
+        .context("--ntp-port + nodes exceeds 65535")?;
+    Ok((
+        format!(
+            "\n# The node's time for stock NTP clients, on loopback only.\n\
+             [ntp]\n\
+             listen = \"127.0.0.1:{port}\"\n"
+        ),
+        format!("127.0.0.1:{port}"),
+    ))
 }
 
 /// The `[api]` section of node `i`: the API on 127.0.0.1:(api_port + i), no per-client rate
@@ -36,12 +53,19 @@ fn api_section(i: usize, api_port: u16) -> anyhow::Result<(String, String)> {
 }
 
 /// Loads the genesis in `dir`, or creates keys and a genesis for `nodes` nodes.
-pub fn prepare(dir: &Path, nodes: u16, base_port: u16, api_port: u16) -> anyhow::Result<Prepared> {
+pub fn prepare(
+    dir: &Path,
+    nodes: u16,
+    base_port: u16,
+    api_port: u16,
+    ntp_port: u16,
+) -> anyhow::Result<Prepared> {
     let genesis_path = dir.join("genesis.json");
     if genesis_path.exists() {
         let text = std::fs::read_to_string(&genesis_path)?;
         let genesis = Genesis::from_json(&text)?;
         let mut apis = Vec::new();
+        let mut ntps = Vec::new();
         for i in 0..genesis.n() {
             let key = keys::read_secret(&key_path(dir, i))?;
             if signing::public_key(&key) != genesis.nodes[i].public_key {
@@ -57,10 +81,19 @@ pub fn prepare(dir: &Path, nodes: u16, base_port: u16, api_port: u16) -> anyhow:
             let (section, url) = api_section(i, api_port)?;
             if !text.contains("\n[api]") {
                 text.push_str(&section);
-                std::fs::write(&config, text)?;
+                std::fs::write(&config, &text)?;
                 apis.push(url);
             } else {
                 apis.push(api_url_in(&text).unwrap_or(url));
+            }
+            // A directory from before the NTP server: give each node its own NTP port.
+            let (section, addr) = ntp_section(i, ntp_port)?;
+            if !text.contains("\n[ntp]") {
+                text.push_str(&section);
+                std::fs::write(&config, &text)?;
+                ntps.push(addr);
+            } else {
+                ntps.push(ntp_addr_in(&text).unwrap_or(addr));
             }
         }
         return Ok(Prepared {
@@ -68,6 +101,7 @@ pub fn prepare(dir: &Path, nodes: u16, base_port: u16, api_port: u16) -> anyhow:
             genesis_path,
             reused: true,
             apis,
+            ntps,
         });
     }
     if nodes < 4 {
@@ -84,13 +118,16 @@ pub fn prepare(dir: &Path, nodes: u16, base_port: u16, api_port: u16) -> anyhow:
     let sections = (0..nodes as usize)
         .map(|i| api_section(i, api_port))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let ntp_sections = (0..nodes as usize)
+        .map(|i| ntp_section(i, ntp_port))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let (genesis, _) = localnet::create(dir, "tickchain-local", &addresses, |i| {
         format!(
             "# Local test network node {i}, written by `testnet`.\n\
              [clock]\n\
              # The system clock, trusted to within 20 ms on the operator's word: local testnets only.\n\
-             declared-system-error-ms = 20\n{}",
-            sections[i].0
+             declared-system-error-ms = 20\n{}{}",
+            sections[i].0, ntp_sections[i].0
         )
     })?;
     Ok(Prepared {
@@ -98,7 +135,14 @@ pub fn prepare(dir: &Path, nodes: u16, base_port: u16, api_port: u16) -> anyhow:
         genesis_path,
         reused: false,
         apis: sections.into_iter().map(|(_, url)| url).collect(),
+        ntps: ntp_sections.into_iter().map(|(_, addr)| addr).collect(),
     })
+}
+
+/// The address of a node.toml's `[ntp] listen` line, if it has one.
+fn ntp_addr_in(config: &str) -> Option<String> {
+    let table: toml::Table = config.parse().ok()?;
+    Some(table.get("ntp")?.get("listen")?.as_str()?.to_owned())
 }
 
 /// The API URL of a node.toml's `[api] listen` line, if it has one.

@@ -32,6 +32,9 @@ struct Args {
     /// First API port; node i serves the Timestamp API on 127.0.0.1:(api-port + i).
     #[arg(long, default_value_t = 7300)]
     api_port: u16,
+    /// First NTP port; node i serves NTP (its measured time) on 127.0.0.1:(ntp-port + i).
+    #[arg(long, default_value_t = 7400)]
+    ntp_port: u16,
     /// Also start two local EVM chains (anvil: 31337 as Ethereum, 137 as Polygon), deploy the
     /// oracle and let the nodes anchor to them (every 10 and 5 ticks).
     #[arg(long)]
@@ -69,8 +72,14 @@ fn main() -> ExitCode {
 }
 
 fn launch(args: &Args) -> anyhow::Result<ExitCode> {
-    let net = layout::prepare(&args.dir, args.nodes, args.base_port, args.api_port)
-        .with_context(|| format!("preparing {}", args.dir.display()))?;
+    let net = layout::prepare(
+        &args.dir,
+        args.nodes,
+        args.base_port,
+        args.api_port,
+        args.ntp_port,
+    )
+    .with_context(|| format!("preparing {}", args.dir.display()))?;
     println!(
         "{} network {} with {} nodes (f = {}, quorum {}) in {}",
         if net.reused { "reusing" } else { "created" },

@@ -201,6 +201,7 @@ pub fn supervise(
             .join(", ")
     );
     println!("  apis     {}", net.apis.join(", "));
+    println!("  ntp      {}", net.ntps.join(", "));
     println!("waiting for the first final tick (Ctrl-C stops every node)…");
 
     let started = Instant::now();

@@ -56,6 +56,7 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
     let _ = std::fs::remove_dir_all(&dir);
     let base = free_base_port().to_string();
     let api_port = free_api_port().to_string();
+    let ntp_port = free_base_port().to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_testnet"))
         .args([
             "--dir",
@@ -64,6 +65,8 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
             &base,
             "--api-port",
             &api_port,
+            "--ntp-port",
+            &ntp_port,
             "--seconds",
             "20",
         ])
@@ -88,6 +91,7 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
     drop(tx);
     let mut pids = Vec::new();
     let mut apis: Vec<String> = Vec::new();
+    let mut ntps: Vec<String> = Vec::new();
     let mut stamped = false;
     let mut first_tick = None;
     let mut killed = false;
@@ -101,6 +105,9 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
         }
         if let Some(list) = line.trim_start().strip_prefix("apis") {
             apis = list.split(',').map(|u| u.trim().to_string()).collect();
+        }
+        if let Some(list) = line.trim_start().strip_prefix("ntp ") {
+            ntps = list.split(',').map(|u| u.trim().to_string()).collect();
         }
         if !line.starts_with("height") {
             if killed && line.contains("node-3 exited unexpectedly") {
@@ -128,6 +135,24 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
                 }
                 other => panic!("expected a proof, got {other:?}"),
             }
+            // The printed NTP servers answer a client request on loopback.
+            assert_eq!(
+                ntps.len(),
+                4,
+                "the launcher prints 4 NTP addresses: {lines:#?}"
+            );
+            let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            let mut request = [0u8; 48];
+            request[0] = 4 << 3 | 3;
+            sock.send_to(&request, &ntps[0]).unwrap();
+            let mut reply = [0u8; 100];
+            let n = sock.recv(&mut reply).expect("an NTP reply from node 0");
+            assert_eq!(
+                (n, reply[0] & 7, reply[1]),
+                (48, 4, 2),
+                "a stratum-2 server reply"
+            );
             stamped = true;
         }
         if !killed {

@@ -40,6 +40,9 @@ pub struct NodeConfig {
     /// Tunables of the consensus core (`[consensus]`; default: the core's own defaults).
     #[serde(default)]
     pub consensus: ConsensusSection,
+    /// The NTP server (`[ntp]`; default: off).
+    #[serde(default)]
+    pub ntp: crate::ntp::NtpSection,
 }
 
 /// `[consensus]`: the few consensus-core tunables a node's operator may set. Meant for tests
@@ -708,6 +711,7 @@ mod tests {
             include_str!("../../api/src/config.rs"),
             &["ApiConfig"],
         ));
+        keys.extend(keys_in(include_str!("ntp/mod.rs"), &["NtpSection"]));
         assert!(keys.len() > 25, "found only {keys:?}");
         for key in keys
             .iter()

@@ -10,6 +10,7 @@ pub mod localnet;
 pub mod log_limit;
 pub mod net;
 pub mod node;
+pub mod ntp;
 pub mod pool;
 pub mod priority;
 pub mod sources_cmd;

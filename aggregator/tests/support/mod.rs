@@ -134,6 +134,8 @@ pub enum ChronyKind {
     LiarAhead { honest_port: u16 },
     /// No reference at all: leap indicator 3.
     Unsynchronised,
+    /// Follows an honest server with `offset millis/1000`: serves time that far ahead.
+    AheadBy { honest_port: u16, millis: u32 },
 }
 
 /// A chronyd serving NTP on `127.0.0.1:port`.
@@ -174,6 +176,13 @@ impl Chronyd {
                 "local stratum 3\nserver 127.0.0.1 port {honest_port} iburst minpoll -2 maxpoll -2 offset 0.5\n"
             )),
             ChronyKind::Unsynchronised => {}
+            ChronyKind::AheadBy {
+                honest_port,
+                millis,
+            } => conf.push_str(&format!(
+                "local stratum 3\nserver 127.0.0.1 port {honest_port} iburst minpoll -2 maxpoll -2 offset {}\n",
+                f64::from(millis) / 1000.0
+            )),
         }
         let conf_path = dir.0.join("chronyd.conf");
         std::fs::write(&conf_path, conf).expect("write chronyd.conf");
@@ -203,6 +212,9 @@ impl Chronyd {
             let ready = match (&p, kind) {
                 (Probe::Sample(_), ChronyKind::Honest) => true,
                 (Probe::Sample(s), ChronyKind::LiarAhead { .. }) => s.offset.0 > 400_000_000,
+                (Probe::Sample(s), ChronyKind::AheadBy { millis, .. }) => {
+                    s.offset.0 > i64::from(millis) * 900_000
+                }
                 (Probe::Unsynchronised(_), ChronyKind::Unsynchronised) => true,
                 _ => false,
             };

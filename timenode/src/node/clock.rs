@@ -16,6 +16,21 @@ use tickchain_sdk::Nanos;
 use tickchain_sdk::votes::ClockReading;
 use tokio::task::JoinSet;
 
+/// The node's time as its NTP server states it (see [`NodeClock::served`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServedTime {
+    /// The best estimate of UTC now.
+    pub now: tickchain_sdk::UtcNanos,
+    /// UTC is no earlier than this.
+    pub earliest: tickchain_sdk::UtcNanos,
+    /// UTC is no later than this.
+    pub latest: tickchain_sdk::UtcNanos,
+    /// NTP leap indicator: 0 none, 1 insert, 2 delete.
+    pub leap: u8,
+    /// NTP stratum, 1 to 15.
+    pub stratum: u8,
+}
+
 /// Where readings come from.
 #[derive(Clone)]
 pub enum NodeClock {
@@ -86,6 +101,47 @@ impl NodeClock {
                         synchronized: false,
                     },
                 }
+            }
+        }
+    }
+
+    /// The time the node serves to NTP clients, or `None` while unsynchronised: its best
+    /// estimate of UTC now, the interval around it, the leap indicator its truechimers
+    /// announce, and its stratum (one above its best truechimer's; 2 for a declared clock).
+    pub fn served(&self) -> Option<ServedTime> {
+        let now = local_now();
+        match self {
+            NodeClock::Declared { error } => Some(ServedTime {
+                now,
+                earliest: now.saturating_sub(*error),
+                latest: now.saturating_add(*error),
+                leap: 0,
+                stratum: 2,
+            }),
+            NodeClock::Aggregated(agg) => {
+                let estimate = agg.lock().expect("aggregator lock").estimate(now);
+                let TimeEstimate::Synchronised(e) = estimate else {
+                    return None;
+                };
+                let best = e
+                    .sources
+                    .iter()
+                    .filter(|s| s.verdict == tickchain_aggregator::Verdict::Truechimer)
+                    .filter_map(|s| s.stratum)
+                    .filter(|s| (1..16).contains(s))
+                    .min()
+                    .unwrap_or(1);
+                Some(ServedTime {
+                    now: now.shifted(e.offset),
+                    earliest: e.earliest,
+                    latest: e.latest,
+                    leap: match e.leap {
+                        tickchain_aggregator::LeapPending::None => 0,
+                        tickchain_aggregator::LeapPending::Insert => 1,
+                        tickchain_aggregator::LeapPending::Delete => 2,
+                    },
+                    stratum: (best + 1).min(15),
+                })
             }
         }
     }

@@ -214,6 +214,9 @@ impl Node {
 
         let mut background = JoinSet::new();
         let clock = NodeClock::start(&config, &mut background);
+        let ntp = crate::ntp::NtpServer::start(&config.ntp, clock.clone()).map_err(|e| {
+            NodeError::Config(format!("cannot serve NTP on {:?}: {e}", config.ntp.listen))
+        })?;
         let names: Vec<String> = genesis.nodes.iter().map(|n| n.name.clone()).collect();
         let peer_sources = clock.add_peers(&names, me.index());
         let pool_clock = clock.clone();
@@ -314,6 +317,7 @@ impl Node {
         let _ = api_task.await;
         api_runtime.close().await;
         pool.stop();
+        drop(ntp);
         background.shutdown().await;
         // A panicked consensus thread took the transport with it; the rest is stopped above.
         let (shell, result) = ran?;

@@ -1,0 +1,175 @@
+//! The NTPv4 server (RFC 5905 server mode) a node can run: the node's measured time for stock
+//! NTP clients, with an honest error bound (`specs/time.md` § NTP server).
+//!
+//! Owns: the UDP socket, its thread, and turning the node's clock into replies. Never: answers
+//! while the node's clock is unsynchronised, replies with more bytes than the request, or lets
+//! one client take more than its rate (a RATE kiss-o'-death, then silence); never runs above
+//! the intake priority (work clients cause stays below the consensus thread).
+
+pub mod rate;
+
+use crate::node::clock::{NodeClock, ServedTime};
+use rate::{RateLimits, Verdict};
+use serde::Deserialize;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tickchain_aggregator::ntp_packet::{ServerState, decode_request, encode_kiss, encode_reply};
+use tickchain_sdk::UtcNanos;
+use tracing::{debug, info, warn};
+
+/// The reference id every reply carries ("TICK"; read as an IPv4 address it is 84.73.67.75,
+/// which no client is likely to have, so clients' loop detection never misfires).
+pub const REFERENCE_ID: [u8; 4] = *b"TICK";
+
+/// `[ntp]`: the NTP server (off unless `listen` is set).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NtpSection {
+    /// UDP address to serve on (e.g. `127.0.0.1:7400`); unset: no NTP server.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
+    /// Each client address may send one request per this many milliseconds on average (0: no
+    /// limit). Default 1000 (chrony and ntpd clients poll every 64 s or slower by default).
+    #[serde(default = "default_interval_ms")]
+    pub min_interval_ms: u64,
+    /// Requests a client may send at once before the average applies. Default 16.
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+    /// Client addresses remembered for rate limits. Default 65,536.
+    #[serde(default = "default_max_clients")]
+    pub max_clients: usize,
+}
+
+fn default_interval_ms() -> u64 {
+    1000
+}
+fn default_burst() -> u32 {
+    16
+}
+fn default_max_clients() -> usize {
+    65_536
+}
+
+impl Default for NtpSection {
+    fn default() -> Self {
+        NtpSection {
+            listen: None,
+            min_interval_ms: default_interval_ms(),
+            burst: default_burst(),
+            max_clients: default_max_clients(),
+        }
+    }
+}
+
+/// A running NTP server; stopped (and its thread joined) on drop.
+pub struct NtpServer {
+    /// The address it serves on.
+    pub local_addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl NtpServer {
+    /// Binds `section.listen` and serves `clock` on a thread of its own; `None` when no
+    /// address is configured.
+    pub fn start(section: &NtpSection, clock: NodeClock) -> std::io::Result<Option<NtpServer>> {
+        let Some(listen) = section.listen else {
+            return Ok(None);
+        };
+        let socket = UdpSocket::bind(listen)?;
+        socket.set_read_timeout(Some(Duration::from_millis(200)))?;
+        let local_addr = socket.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let limits = RateLimits::new(
+            Duration::from_millis(section.min_interval_ms),
+            section.burst,
+            section.max_clients,
+        );
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("ntp".into())
+            .spawn(move || {
+                crate::priority::lower_this_thread(crate::priority::INTAKE_NICE);
+                serve(&socket, &clock, limits, &flag);
+            })?;
+        info!(ntp = %local_addr, "NTP server listening");
+        Ok(Some(NtpServer {
+            local_addr,
+            stop,
+            thread: Some(thread),
+        }))
+    }
+}
+
+impl Drop for NtpServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(socket: &UdpSocket, clock: &NodeClock, mut limits: RateLimits, stop: &AtomicBool) {
+    let mut buf = [0u8; 1024];
+    while !stop.load(Ordering::Relaxed) {
+        let (n, from) = match socket.recv_from(&mut buf) {
+            Ok(r) => r,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => {
+                warn!(error = %e, "NTP socket error");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        let received = Instant::now();
+        let request = match decode_request(&buf[..n]) {
+            Ok(r) => r,
+            Err(why) => {
+                debug!(client = %from, %why, "NTP datagram ignored");
+                continue;
+            }
+        };
+        let reply = match limits.check(from.ip(), received) {
+            Verdict::Drop => continue,
+            Verdict::Kiss => encode_kiss(&request, b"RATE"),
+            Verdict::Answer => {
+                // Unsynchronised: no answer at all, so no client takes this time.
+                let Some(time) = clock.served() else { continue };
+                let state = state_of(&time);
+                let transmit = time
+                    .now
+                    .saturating_add(tickchain_sdk::Nanos(received.elapsed().as_nanos() as i64));
+                encode_reply(&request, &state, time.now, transmit)
+            }
+        };
+        // 48 bytes, never more than the request (which had at least 48).
+        let _ = socket.send_to(&reply, from);
+    }
+}
+
+/// The reply header's view of the node's time: the error bound becomes root dispersion (root
+/// delay is zero, as the interval already contains every path's delay), so a client's bound
+/// `root delay / 2 + root dispersion` covers the node's whole interval.
+fn state_of(time: &ServedTime) -> ServerState {
+    let after = time.latest.0.saturating_sub(time.now.0).max(0) as u64;
+    let before = time.now.0.saturating_sub(time.earliest.0).max(0) as u64;
+    ServerState {
+        leap: time.leap,
+        stratum: time.stratum,
+        root_delay_ns: 0,
+        root_dispersion_ns: after.max(before),
+        reference_id: REFERENCE_ID,
+        reference: UtcNanos(time.now.0 - time.now.0.rem_euclid(1_000_000_000)),
+    }
+}
