@@ -100,14 +100,17 @@ pub fn encode_reply(
 }
 
 /// A kiss-o'-death with code `code` (RFC 5905 §7.4): stratum 0, leap 3, the code as the
-/// reference id, the client's transmit timestamp as origin, no time.
-pub fn encode_kiss(request: &Request, code: &[u8; 4]) -> [u8; HEADER_LEN] {
+/// reference id, the client's transmit timestamp as origin, and `now` as receive and transmit
+/// timestamps (ntpd discards a kiss whose transmit timestamp is zero).
+pub fn encode_kiss(request: &Request, code: &[u8; 4], now: UtcNanos) -> [u8; HEADER_LEN] {
     let mut out = [0u8; HEADER_LEN];
     out[0] = 3 << 6 | (request.version << 3) | 4;
     out[2] = request.poll as u8;
     out[3] = (-20i8) as u8;
     out[12..16].copy_from_slice(code);
     out[24..32].copy_from_slice(&request.transmit);
+    out[32..40].copy_from_slice(&timestamp(now).to_be_bytes());
+    out[40..48].copy_from_slice(&timestamp(now).to_be_bytes());
     out
 }
 
@@ -219,7 +222,9 @@ mod tests {
             1639,
             "25 ms in 16.16"
         );
-        let k = encode_kiss(&req, b"RATE");
+        let k = encode_kiss(&req, b"RATE", UtcNanos(1_796_515_200_000_000_000));
         assert_eq!((k[0] >> 6, k[1], &k[12..16]), (3, 0, &b"RATE"[..]));
+        assert_eq!(&k[24..32], &[1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_ne!(&k[40..48], &[0u8; 8], "a kiss carries a transmit timestamp");
     }
 }

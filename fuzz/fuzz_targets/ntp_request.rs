@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     };
     for reply in [
         encode_reply(&request, &state, UtcNanos(1_796_515_200_000_000_000), UtcNanos(1_796_515_200_000_100_000)),
-        encode_kiss(&request, b"RATE"),
+        encode_kiss(&request, b"RATE", UtcNanos(1_796_515_200_000_000_000)),
     ] {
         assert_eq!(reply.len(), HEADER_LEN);
         assert_eq!(reply[0] & 7, 4);

@@ -93,7 +93,7 @@ pub fn prepare(
                 std::fs::write(&config, &text)?;
                 ntps.push(addr);
             } else {
-                ntps.push(ntp_addr_in(&text).unwrap_or(addr));
+                ntps.push(ntp_addr_in(&text).unwrap_or_else(|| "off".into()));
             }
         }
         return Ok(Prepared {

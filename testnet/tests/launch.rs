@@ -56,7 +56,14 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
     let _ = std::fs::remove_dir_all(&dir);
     let base = free_base_port().to_string();
     let api_port = free_api_port().to_string();
-    let ntp_port = free_base_port().to_string();
+    // Four free UDP ports that are not the peers' four.
+    let peers = base.parse::<u16>().unwrap();
+    let ntp_port = loop {
+        let p = free_base_port();
+        if p.abs_diff(peers) >= 4 {
+            break p.to_string();
+        }
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_testnet"))
         .args([
             "--dir",

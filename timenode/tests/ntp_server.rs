@@ -273,9 +273,20 @@ fn stock_clients_read_the_nodes_measured_time_and_an_abuser_is_kissed() {
         "raw client reads {offset} s, expected +0.200"
     );
 
-    // ntplib: the same time, one stratum below the upstream, and an honest dispersion.
+    // ntplib: the same time, one stratum below the upstream, and a root dispersion that is
+    // the node's own interval (as its signed time statement gives it) seen from the estimate.
+    let api = tickchain_sdk::client::Client::new(&format!("http://127.0.0.1:{api_port}"));
+    let width = || {
+        let s = api
+            .time(&tickchain_sdk::time_response::Nonce(vec![7; 16]))
+            .unwrap()
+            .statement;
+        (s.latest.0 - s.earliest.0) as f64 / 1e9
+    };
     let (up_offset, up_stratum, _) = ntplib(upstream);
+    let before = width();
     let (ours, stratum, dispersion) = ntplib(server);
+    let after = width();
     assert!(
         (up_offset - 0.2).abs() < 0.005,
         "upstream reads {up_offset}"
@@ -286,8 +297,9 @@ fn stock_clients_read_the_nodes_measured_time_and_an_abuser_is_kissed() {
     );
     assert_eq!(stratum, up_stratum + 1, "one stratum above the best source");
     assert!(
-        dispersion > 0.0 && dispersion < 1.0,
-        "root dispersion {dispersion} s is the node's interval, neither zero nor unbounded"
+        dispersion >= before.min(after) / 2.0 - 0.000_02 && dispersion <= before.max(after) + 0.001,
+        "root dispersion {dispersion} s is not the node's interval seen from its estimate \
+         (interval width {before} s then {after} s)"
     );
     assert!(
         (ours - up_offset).abs() <= dispersion + 0.002,
@@ -327,6 +339,7 @@ fn stock_clients_read_the_nodes_measured_time_and_an_abuser_is_kissed() {
         .unwrap();
     let mut request = [0u8; 48];
     request[0] = 4 << 3 | 3;
+    request[40..48].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4]);
     for _ in 0..40 {
         abuser.send_to(&request, server).unwrap();
     }
@@ -334,7 +347,14 @@ fn stock_clients_read_the_nodes_measured_time_and_an_abuser_is_kissed() {
     let mut buf = [0u8; 512];
     while let Ok(n) = abuser.recv(&mut buf) {
         assert_eq!(n, 48, "never more bytes than the request");
+        assert_eq!(&buf[24..32], &request[40..48], "origin echoes the request");
         if buf[1] == 0 && &buf[12..16] == b"RATE" {
+            assert_eq!(buf[0] >> 6, 3, "a kiss has leap indicator 3");
+            assert_ne!(
+                &buf[40..48],
+                &[0u8; 8],
+                "a kiss has a transmit timestamp (ntpd)"
+            );
             kisses += 1;
         } else {
             answers += 1;

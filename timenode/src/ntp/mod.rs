@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tickchain_aggregator::ntp_packet::{ServerState, decode_request, encode_kiss, encode_reply};
-use tickchain_sdk::UtcNanos;
+use tickchain_sdk::{Nanos, UtcNanos};
 use tracing::{debug, info, warn};
 
 /// The reference id every reply carries ("TICK"; read as an IPv4 address it is 84.73.67.75,
@@ -38,9 +38,14 @@ pub struct NtpSection {
     /// Requests a client may send at once before the average applies. Default 16.
     #[serde(default = "default_burst")]
     pub burst: u32,
-    /// Client addresses remembered for rate limits. Default 65,536.
+    /// Client addresses remembered for rate limits (a new one evicts the oldest). Default
+    /// 65,536.
     #[serde(default = "default_max_clients")]
     pub max_clients: usize,
+    /// Replies per second in all, whatever the addresses (bounds the work and any reflected
+    /// traffic a flood of spoofed addresses can cause). Default 20,000.
+    #[serde(default = "default_max_replies")]
+    pub max_replies_per_second: u32,
 }
 
 fn default_interval_ms() -> u64 {
@@ -52,6 +57,9 @@ fn default_burst() -> u32 {
 fn default_max_clients() -> usize {
     65_536
 }
+fn default_max_replies() -> u32 {
+    20_000
+}
 
 impl Default for NtpSection {
     fn default() -> Self {
@@ -60,6 +68,7 @@ impl Default for NtpSection {
             min_interval_ms: default_interval_ms(),
             burst: default_burst(),
             max_clients: default_max_clients(),
+            max_replies_per_second: default_max_replies(),
         }
     }
 }
@@ -87,6 +96,7 @@ impl NtpServer {
             Duration::from_millis(section.min_interval_ms),
             section.burst,
             section.max_clients,
+            section.max_replies_per_second,
         );
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
@@ -107,14 +117,51 @@ impl NtpServer {
 impl Drop for NtpServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            warn!(ntp = %self.local_addr, "the NTP server thread had panicked");
         }
+    }
+}
+
+/// How long one reading of the node's clock serves requests before it is taken again (the
+/// aggregator's lock is shared with the consensus thread, so a flood must not take it per
+/// packet).
+const CACHE_FOR: Duration = Duration::from_millis(100);
+/// How fast the cached interval widens while it is reused: far above any oscillator's drift
+/// (the aggregator's own tolerance is 15 ppm by default), 100 ppm.
+const CACHE_WIDEN_PPM: i64 = 100;
+
+/// The node's served time, read at most every [`CACHE_FOR`] and carried forward in between.
+struct Cached<'a> {
+    clock: &'a NodeClock,
+    read: Option<(Instant, Option<ServedTime>)>,
+}
+
+impl Cached<'_> {
+    /// The served time at the instant `at` (`None`: unsynchronised).
+    fn at(&mut self, at: Instant) -> Option<ServedTime> {
+        let fresh = self
+            .read
+            .is_some_and(|(when, _)| at.saturating_duration_since(when) < CACHE_FOR);
+        if !fresh {
+            self.read = Some((Instant::now(), self.clock.served()));
+        }
+        let (when, time) = self.read.expect("just read");
+        let mut t = time?;
+        let d = at.saturating_duration_since(when).as_nanos() as i64;
+        let widen = d * CACHE_WIDEN_PPM / 1_000_000 + 1;
+        t.now = t.now.saturating_add(Nanos(d));
+        t.earliest = t.earliest.saturating_add(Nanos(d - widen));
+        t.latest = t.latest.saturating_add(Nanos(d + widen));
+        Some(t)
     }
 }
 
 fn serve(socket: &UdpSocket, clock: &NodeClock, mut limits: RateLimits, stop: &AtomicBool) {
     let mut buf = [0u8; 1024];
+    let mut cache = Cached { clock, read: None };
     while !stop.load(Ordering::Relaxed) {
         let (n, from) = match socket.recv_from(&mut buf) {
             Ok(r) => r,
@@ -140,16 +187,22 @@ fn serve(socket: &UdpSocket, clock: &NodeClock, mut limits: RateLimits, stop: &A
                 continue;
             }
         };
-        let reply = match limits.check(from.ip(), received) {
-            Verdict::Drop => continue,
-            Verdict::Kiss => encode_kiss(&request, b"RATE"),
-            Verdict::Answer => {
-                // Unsynchronised: no answer at all, so no client takes this time.
-                let Some(time) = clock.served() else { continue };
+        let verdict = limits.check(from.ip(), received);
+        if verdict == Verdict::Drop {
+            continue;
+        }
+        // Unsynchronised: no answer at all, so no client takes this time (not even a kiss's).
+        let Some(time) = cache.at(received) else {
+            continue;
+        };
+        let reply = match verdict {
+            Verdict::Kiss => encode_kiss(&request, b"RATE", time.now),
+            _ => {
                 let state = state_of(&time);
+                // Sent this much later than received: both read on one monotonic clock.
                 let transmit = time
                     .now
-                    .saturating_add(tickchain_sdk::Nanos(received.elapsed().as_nanos() as i64));
+                    .saturating_add(Nanos(received.elapsed().as_nanos() as i64));
                 encode_reply(&request, &state, time.now, transmit)
             }
         };
