@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
-use tickchain_sdk::devicelog::{Entry, scan, vectors::device_key, verify_log};
+use tickchain_sdk::devicelog::{Entry, read_all, scan, vectors::device_key, verify_log};
 use tickchain_sdk::signing::public_key;
 use tickchain_sdk::testkit::TestNetwork;
 use tickchain_sdk::vectors::VECTOR_GENESIS_SECOND;
@@ -16,6 +16,18 @@ static NETWORK: LazyLock<Network> = LazyLock::new(|| {
 static DEVICE: LazyLock<PublicKey> = LazyLock::new(|| public_key(&device_key("a")));
 
 fuzz_target!(|data: &[u8]| {
+    // The streaming reader and the in-memory scan agree.
+    match (scan(data), read_all(data)) {
+        (Ok(s), Ok((frames, torn))) => {
+            assert_eq!(s.torn_at, torn);
+            assert_eq!(s.frames.len(), frames.len());
+            for (a, b) in s.frames.iter().zip(&frames) {
+                assert_eq!((a.offset, a.kind, a.body), (b.offset, b.kind, &b.body[..]));
+            }
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b),
+        (a, b) => panic!("scan {a:?} but the reader {b:?}"),
+    }
     if let Ok(s) = scan(data) {
         for f in &s.frames {
             if let Ok(entry) = Entry::decode(f.kind, f.body) {

@@ -126,7 +126,7 @@ fn a_torn_tail_is_cut_and_kept_aside_and_damage_before_whole_frames_is_refused()
     std::fs::write(&path, &damaged).unwrap();
     match DeviceLog::open(&path) {
         Err(WriteError::Corrupt { reason, .. }) => {
-            assert!(reason.contains("whole frames follow it"), "{reason}")
+            assert!(reason.contains("not a torn last write"), "{reason}")
         }
         Err(e) => panic!("expected a refusal for damage, got {e}"),
         Ok(_) => panic!("a damaged log must not open"),

@@ -10,11 +10,12 @@ pub const FILE_MAGIC: &[u8; 8] = b"TCDLOG\x00\x01";
 /// Largest frame body accepted, in bytes.
 pub const MAX_FRAME_BODY: u32 = 1 << 20;
 /// Bytes before a frame's body: kind (1) and length (4).
-const HEADER: usize = 5;
+pub(super) const HEADER: usize = 5;
 /// Bytes of the check after a frame's body.
-const CHECK: usize = 8;
-/// How far past a bad frame the scan looks for a whole frame (bytes) before calling it torn.
-const RESCUE_SCAN: usize = 16 << 20;
+pub(super) const CHECK: usize = 8;
+/// Most bytes after a bad frame for it to count as a torn tail: a torn write is one sync's
+/// frames, far smaller; with more after it, a bad frame is damage.
+pub(super) const RESCUE_SCAN: usize = 16 << 20;
 /// Most bytes hashed while looking past a bad frame; beyond it the bad frame counts as damage
 /// (refused), never as a torn tail, so crafted bytes cannot make the scan quadratic.
 const RESCUE_HASH_BUDGET: usize = 64 << 20;
@@ -31,7 +32,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn of(byte: u8) -> Option<Kind> {
+    pub(super) fn of(byte: u8) -> Option<Kind> {
         match byte {
             1 => Some(Kind::Chain),
             2 => Some(Kind::Record),
@@ -58,8 +59,9 @@ pub enum FrameError {
     /// The file does not start with [`FILE_MAGIC`].
     #[error("not a tickchain device log (the file does not start with the TCDLOG magic)")]
     Magic,
-    /// A frame is damaged and whole frames follow it: not a torn write at the end.
-    #[error("frame at byte {offset} is damaged ({reason}) and whole frames follow it")]
+    /// A frame is damaged and is not a torn write at the end (whole frames follow it, or too
+    /// much does).
+    #[error("frame at byte {offset} is damaged ({reason}) and is not a torn last write")]
     Damaged {
         /// Offset of the damaged frame.
         offset: u64,
@@ -105,7 +107,7 @@ pub fn scan(file: &[u8]) -> Result<Scan<'_>, FrameError> {
                 frames.push(frame);
             }
             Err(reason) => {
-                if whole_frame_after(file, at) {
+                if !is_torn_tail(&file[at..]) {
                     return Err(FrameError::Damaged {
                         offset: at as u64,
                         reason,
@@ -124,7 +126,7 @@ pub fn scan(file: &[u8]) -> Result<Scan<'_>, FrameError> {
     })
 }
 
-fn frame_at(file: &[u8], at: usize) -> Result<Frame<'_>, String> {
+pub(super) fn frame_at(file: &[u8], at: usize) -> Result<Frame<'_>, String> {
     frame_at_counting(file, at, &mut 0)
 }
 
@@ -164,18 +166,20 @@ fn frame_at_counting<'a>(
     })
 }
 
-/// True if, somewhere after `bad` (within [`RESCUE_SCAN`] bytes), whole frames run back to
-/// back to the end of the file, or if finding out would hash more than [`RESCUE_HASH_BUDGET`]
-/// bytes. A frame-like run inside a torn record's payload that does not reach the end (the
-/// tear cut it) does not count.
-fn whole_frame_after(file: &[u8], bad: usize) -> bool {
-    let end = file.len().min(bad.saturating_add(RESCUE_SCAN));
+/// True if `tail`, which starts with a bad frame, is a torn last write: at most
+/// [`RESCUE_SCAN`] bytes, with no run of whole frames from any later offset to its end, found
+/// within [`RESCUE_HASH_BUDGET`] bytes hashed. A frame-like run inside a torn record's payload
+/// that does not reach the end (the tear cut it) does not count.
+pub(super) fn is_torn_tail(tail: &[u8]) -> bool {
+    if tail.len() > RESCUE_SCAN {
+        return false;
+    }
     let mut hashed = 0;
-    (bad + 1..end).any(|start| {
+    !(1..tail.len()).any(|start| {
         let mut at = start;
-        while let Ok(f) = frame_at_counting(file, at, &mut hashed) {
+        while let Ok(f) = frame_at_counting(tail, at, &mut hashed) {
             at += HEADER + f.body.len() + CHECK;
-            if at == file.len() {
+            if at == tail.len() {
                 return true;
             }
         }

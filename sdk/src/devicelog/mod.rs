@@ -15,6 +15,7 @@
 mod build;
 mod entry;
 mod frame;
+mod reader;
 #[cfg(feature = "client")]
 mod stamper;
 pub mod vectors;
@@ -28,8 +29,9 @@ pub use entry::{
     head_leaf, record_hash, record_signing_bytes, stamp_root,
 };
 pub use frame::{FILE_MAGIC, Frame, FrameError, Kind, MAX_FRAME_BODY, Scan, encode_frame, scan};
+pub use reader::{FrameReader, OwnedFrame, ReadError, read_all};
 #[cfg(feature = "client")]
 pub use stamper::{StampEvent, Stamper};
-pub use verify::{LogError, LogReport, RecordCheck, StampCheck, verify_log};
+pub use verify::{LogError, LogReport, RecordCheck, StampCheck, verify_log, verify_log_from};
 #[cfg(feature = "keys")]
 pub use writer::{DeviceLog, WriteError};

@@ -6,12 +6,14 @@
 //! (a log may hold many chains; only the audited device's are checked).
 
 use super::entry::{Entry, HeadRef, LogId, Record, chain_anchor, record_hash, stamp_root};
-use super::frame::{FrameError, scan};
+use super::frame::FrameError;
+use super::reader::{FrameReader, ReadError};
 use crate::encoding::DecodeError;
 use crate::signing::{parse_key, verify_with};
 use crate::verify::{Network, VerifiedTimestamp};
 use crate::{Digest, Hash, Proof, PublicKey, VerifyError};
 use serde::Serialize;
+use std::io::Read;
 
 /// Why a log does not verify. Each names the byte offset of the first bad frame and, for
 /// records, the sequence number expected there.
@@ -20,6 +22,9 @@ pub enum LogError {
     /// The file is not a log, or damaged in the middle.
     #[error(transparent)]
     Frame(#[from] FrameError),
+    /// The log could not be read.
+    #[error("reading the log: {0}")]
+    Io(String),
     /// A frame's body does not decode.
     #[error("frame at byte {offset}: {error}")]
     Decode {
@@ -120,6 +125,7 @@ impl LogError {
         match self {
             LogError::Frame(FrameError::Magic) => "not_a_log",
             LogError::Frame(FrameError::Damaged { .. }) => "damaged_frame",
+            LogError::Io(_) => "io",
             LogError::Decode { .. } => "bad_frame",
             LogError::ChainIndex { .. } => "chain_index",
             LogError::NoChain { .. } => "no_chain",
@@ -146,7 +152,7 @@ impl LogError {
             | LogError::StampedRecordMissing { offset, .. }
             | LogError::StampedHeadDiffers { offset, .. }
             | LogError::StampProof { offset, .. } => Some(*offset),
-            LogError::Frame(FrameError::Magic) | LogError::NoChain { .. } => None,
+            LogError::Frame(FrameError::Magic) | LogError::NoChain { .. } | LogError::Io(_) => None,
         }
     }
 }
@@ -212,15 +218,26 @@ pub fn verify_log(
     device: &PublicKey,
     network: &Network,
 ) -> Result<LogReport, LogError> {
-    let scanned = scan(file)?;
+    verify_log_from(file, file.len() as u64, device, network)
+}
+
+/// [`verify_log`] over a stream of `len` bytes (a log file of any size, in memory bounded by
+/// one frame and the audited chain's records).
+pub fn verify_log_from(
+    input: impl Read,
+    len: u64,
+    device: &PublicKey,
+    network: &Network,
+) -> Result<LogReport, LogError> {
+    let mut frames = FrameReader::new(input, len).map_err(read_error)?;
     let key = parse_key(device);
     let mut chains = 0u32;
     let mut ours: Option<(u32, LogId, Hash)> = None;
     let mut records: Vec<RecordCheck> = Vec::new();
     let mut stamps: Vec<StampCheck> = Vec::new();
-    for frame in &scanned.frames {
+    while let Some(frame) = frames.next_frame().map_err(read_error)? {
         let offset = frame.offset;
-        let entry = Entry::decode(frame.kind, frame.body)
+        let entry = Entry::decode(frame.kind, &frame.body)
             .map_err(|error| LogError::Decode { offset, error })?;
         match entry {
             Entry::Chain(c) => {
@@ -282,8 +299,15 @@ pub fn verify_log(
         log_id: hex::encode(log_id.0),
         records,
         stamps,
-        torn_at: scanned.torn_at,
+        torn_at: frames.torn_at(),
     })
+}
+
+fn read_error(e: ReadError) -> LogError {
+    match e {
+        ReadError::Frame(f) => LogError::Frame(f),
+        ReadError::Io(e) => LogError::Io(e.to_string()),
+    }
 }
 
 fn check_record(

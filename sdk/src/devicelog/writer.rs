@@ -9,13 +9,14 @@ use super::entry::{
     Chain, Entry, HeadRef, LogId, MAX_PAYLOAD_BYTES, Record, Stamp, chain_anchor, record_hash,
     record_signing_bytes,
 };
-use super::frame::{FILE_MAGIC, FrameError, scan};
+use super::frame::FILE_MAGIC;
+use super::reader::{FrameReader, ReadError};
 use crate::signing::{public_key, sign};
 use crate::{Hash, PublicKey, UtcNanos};
 use ed25519_dalek::SigningKey;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// Why a log could not be opened or written.
@@ -113,35 +114,48 @@ impl DeviceLog {
         // What a killed writer wrote may still be only in the page cache: make it durable
         // before any head read back from it is offered for stamping.
         file.sync_all().map_err(io)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io)?;
-        if bytes.is_empty() {
+        let mut len = file.metadata().map_err(io)?.len();
+        if len == 0 {
             file.write_all(FILE_MAGIC).map_err(io)?;
             file.sync_all().map_err(io)?;
             sync_dir(path).map_err(io)?;
-            bytes = FILE_MAGIC.to_vec();
+            len = FILE_MAGIC.len() as u64;
         }
         let corrupt = |reason: String| WriteError::Corrupt {
             path: shown.clone(),
             reason,
         };
-        let scanned = scan(&bytes).map_err(|e: FrameError| corrupt(e.to_string()))?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut frames = FrameReader::new(BufReader::new(&file), len).map_err(|e| match e {
+            ReadError::Io(source) => io(source),
+            ReadError::Frame(f) => corrupt(f.to_string()),
+        })?;
         let mut chains: Vec<ChainState> = Vec::new();
-        for frame in &scanned.frames {
+        loop {
+            let frame = match frames.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(ReadError::Io(source)) => return Err(io(source)),
+                Err(ReadError::Frame(f)) => return Err(corrupt(f.to_string())),
+            };
             let at = frame.offset;
-            let entry = Entry::decode(frame.kind, frame.body)
+            let entry = Entry::decode(frame.kind, &frame.body)
                 .map_err(|e| corrupt(format!("frame at byte {at}: {e}")))?;
             resume(&mut chains, entry).map_err(|r| corrupt(format!("frame at byte {at}: {r}")))?;
         }
         let mut cut = None;
-        if let Some(at) = scanned.torn_at {
+        if let Some(at) = frames.torn_at() {
+            drop(frames);
             let aside = PathBuf::from(format!("{shown}.cut-{}", std::process::id()));
-            std::fs::write(&aside, &bytes[at as usize..]).map_err(io)?;
+            let mut torn = Vec::new();
+            file.seek(SeekFrom::Start(at)).map_err(io)?;
+            (&file).take(len - at).read_to_end(&mut torn).map_err(io)?;
+            std::fs::write(&aside, &torn).map_err(io)?;
             file.set_len(at).map_err(io)?;
             file.sync_all().map_err(io)?;
-            file.seek(SeekFrom::End(0)).map_err(io)?;
-            cut = Some((bytes.len() as u64 - at, aside));
+            cut = Some((len - at, aside));
         }
+        file.seek(SeekFrom::End(0)).map_err(io)?;
         let by_device = chains
             .iter()
             .map(|c| (c.chain.device, c.chain.index))

@@ -2,9 +2,9 @@
 //! public key (from the auditor) and the network's genesis (`specs/devicelog.md` §5).
 
 use crate::Failure;
-use crate::text::{read, read_genesis, rfc3339, second};
+use crate::text::{read_genesis, rfc3339, second};
 use std::path::Path;
-use tickchain_sdk::devicelog::{FrameError, LogError, LogReport, verify_log};
+use tickchain_sdk::devicelog::{FrameError, LogError, LogReport, verify_log_from};
 use tickchain_sdk::{Network, PublicKey};
 
 /// Verifies `log` for `device`; prints a summary, every record with `records`, or JSON.
@@ -26,8 +26,14 @@ pub fn run(
         )));
     }
     let network = Network::new(read_genesis(genesis)?);
-    let bytes = read(log)?;
-    let report = verify_log(&bytes, &device, &network).map_err(|e| match e {
+    let file = std::fs::File::open(log)
+        .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", log.display())))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Failure::BadInput(format!("cannot read {}: {e}", log.display())))?
+        .len();
+    let input = std::io::BufReader::new(file);
+    let report = verify_log_from(input, len, &device, &network).map_err(|e| match e {
         LogError::Frame(FrameError::Magic) => Failure::BadInput(format!("{}: {e}", log.display())),
         e => Failure::Invalid(format!("{} ({}): {e}", log.display(), e.code())),
     })?;
