@@ -13,7 +13,7 @@ mod ringkit;
 use ringkit::{setup, start_all, tickchain_bin, wait_until};
 use std::io::Write;
 use std::net::UdpSocket;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use tickchain_sdk::devicelog::{Entry, FILE_MAGIC, scan};
@@ -105,14 +105,20 @@ fn record_at(entries: &[Entry], seq: u64) -> usize {
         .unwrap()
 }
 
-#[test]
-fn a_followed_device_stream_survives_a_logger_kill_and_every_tamper_is_named() {
-    let root = std::env::temp_dir().join(format!("tc-devicelog-{}", std::process::id()));
+/// A running 4-node ring under a temp directory named by `label`, with a device key made by
+/// the CLI: (directory, nodes, genesis file, key file, the device's public key).
+fn ring_and_device(label: &str) -> (PathBuf, Vec<ringkit::Node>, PathBuf, PathBuf, String) {
+    let root = std::env::temp_dir().join(format!("tc-devicelog-{label}-{}", std::process::id()));
     let (_genesis, mut nodes) = setup(&root, 4);
     start_all(&mut nodes, 2, Duration::from_secs(20));
-    let genesis = root.join("genesis.json");
     let key = root.join("device.key");
     let device = device_key(&key);
+    (root.clone(), nodes, root.join("genesis.json"), key, device)
+}
+
+#[test]
+fn a_followed_device_stream_survives_a_logger_kill_and_every_tamper_is_named() {
+    let (root, mut nodes, genesis, key, device) = ring_and_device("follow");
     let input = root.join("sensor.txt");
     let log = root.join("sensor.tclog");
     let logger_out = root.join("logger.out");
@@ -287,12 +293,7 @@ fn a_followed_device_stream_survives_a_logger_kill_and_every_tamper_is_named() {
 
 #[test]
 fn udp_records_on_loopback_are_logged_stamped_and_verify() {
-    let root = std::env::temp_dir().join(format!("tc-devicelog-udp-{}", std::process::id()));
-    let (_genesis, mut nodes) = setup(&root, 4);
-    start_all(&mut nodes, 2, Duration::from_secs(20));
-    let genesis = root.join("genesis.json");
-    let key = root.join("device.key");
-    let device = device_key(&key);
+    let (root, mut nodes, genesis, key, device) = ring_and_device("udp");
     let log = root.join("udp.tclog");
     let port = ringkit::free_udp_ports(1)[0].to_string();
     let args = [
