@@ -19,7 +19,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use support::{ChronyKind, Chronyd, TempDir, free_udp_port};
+use support::{ChronyKind, Chronyd, TempDir, chrony_ids, free_udp_port};
 use tickchain_timenode::localnet;
 
 /// A child process killed by pid on drop.
@@ -107,15 +107,7 @@ impl ChronyClient {
     fn start(server: SocketAddr) -> ChronyClient {
         let dir = TempDir::new("chrony-client");
         // chronyd opens its command socket only in a directory of its own user and group.
-        let (uid, gid) = std::fs::read_to_string("/etc/passwd")
-            .unwrap()
-            .lines()
-            .find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f[0] == "_chrony")
-                    .then(|| (f[2].parse::<u32>().unwrap(), f[3].parse::<u32>().unwrap()))
-            })
-            .expect("fixture missing: the _chrony user (apt-get install -y chrony)");
+        let (uid, gid) = chrony_ids();
         std::os::unix::fs::chown(&dir.0, Some(uid), Some(gid)).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o770)).unwrap();

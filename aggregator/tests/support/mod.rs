@@ -145,15 +145,16 @@ pub struct Chronyd {
     _dir: TempDir,
 }
 
-/// `_chrony`'s uid from /etc/passwd (chronyd drops root to it).
-fn chrony_uid() -> u32 {
+/// `_chrony`'s uid and gid from /etc/passwd (chronyd drops root to them, and opens a command
+/// socket only in a directory of that user and group).
+pub fn chrony_ids() -> (u32, u32) {
     let passwd = std::fs::read_to_string("/etc/passwd").expect("read /etc/passwd");
     passwd
         .lines()
         .find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            (f.first() == Some(&"_chrony"))
-                .then(|| f[2].parse().ok())
+            (f.first() == Some(&"_chrony") && f.len() > 3)
+                .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))
                 .flatten()
         })
         .expect("fixture missing: no _chrony user; install chrony with `apt-get install -y chrony`")
@@ -164,7 +165,7 @@ impl Chronyd {
     pub fn start(kind: ChronyKind) -> Self {
         require_binary("/usr/sbin/chronyd", "chrony");
         let dir = TempDir::new("chronyd");
-        std::os::unix::fs::chown(&dir.0, Some(chrony_uid()), None).expect("chown temp dir");
+        std::os::unix::fs::chown(&dir.0, Some(chrony_ids().0), None).expect("chown temp dir");
         let port = free_udp_port();
         let mut conf = format!(
             "port {port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\ncmdport 0\nbindcmdaddress /\npidfile {}/chronyd.pid\n",

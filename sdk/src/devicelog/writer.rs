@@ -131,6 +131,7 @@ impl DeviceLog {
             ReadError::Frame(f) => corrupt(f.to_string()),
         })?;
         let mut chains: Vec<ChainState> = Vec::new();
+        let mut by_device = HashMap::new();
         loop {
             let frame = match frames.next_frame() {
                 Ok(Some(f)) => f,
@@ -141,7 +142,8 @@ impl DeviceLog {
             let at = frame.offset;
             let entry = Entry::decode(frame.kind, &frame.body)
                 .map_err(|e| corrupt(format!("frame at byte {at}: {e}")))?;
-            resume(&mut chains, entry).map_err(|r| corrupt(format!("frame at byte {at}: {r}")))?;
+            resume(&mut chains, &mut by_device, entry)
+                .map_err(|r| corrupt(format!("frame at byte {at}: {r}")))?;
         }
         let mut cut = None;
         if let Some(at) = frames.torn_at() {
@@ -156,10 +158,6 @@ impl DeviceLog {
             cut = Some((len - at, aside));
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
-        let by_device = chains
-            .iter()
-            .map(|c| (c.chain.device, c.chain.index))
-            .collect();
         Ok(DeviceLog {
             path: path.to_owned(),
             file,
@@ -338,13 +336,17 @@ impl DeviceLog {
     }
 }
 
-fn resume(chains: &mut Vec<ChainState>, entry: Entry) -> Result<(), String> {
+fn resume(
+    chains: &mut Vec<ChainState>,
+    by_device: &mut HashMap<PublicKey, u32>,
+    entry: Entry,
+) -> Result<(), String> {
     match entry {
         Entry::Chain(c) => {
             if c.index as usize != chains.len() {
                 return Err(format!("chain index {} out of order", c.index));
             }
-            if chains.iter().any(|o| o.chain.device == c.device) {
+            if by_device.insert(c.device, c.index).is_some() {
                 return Err(format!("a second chain for device {}", c.device));
             }
             chains.push(ChainState {

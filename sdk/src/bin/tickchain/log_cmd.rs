@@ -146,26 +146,22 @@ fn report(e: &StampEvent) {
     }
 }
 
+/// This machine's clock, since the Unix epoch.
+fn since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
 /// The instant of the next whole UTC second on this machine's clock.
 fn next_second() -> Instant {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    Instant::now() + Duration::from_nanos(1_000_000_000 - u64::from(since.subsec_nanos()))
+    Instant::now() + Duration::from_nanos(1_000_000_000 - u64::from(since_epoch().subsec_nanos()))
 }
 
 fn now_utc() -> UtcNanos {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    UtcNanos(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+    UtcNanos(i64::try_from(since_epoch().as_nanos()).unwrap_or(i64::MAX))
 }
 
 fn now_second() -> Second {
-    Second(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs(),
-    )
+    Second(since_epoch().as_secs())
 }

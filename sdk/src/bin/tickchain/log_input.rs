@@ -173,25 +173,6 @@ fn follow(path: PathBuf, from: u64, tx: &SyncSender<Item>) {
     };
     let shown = path.display().to_string();
     let mut file = file;
-    match file.metadata() {
-        Ok(m) if m.len() < from => {
-            let _ = tx.send(Item::Failed(format!(
-                "{shown} is {} bytes, shorter than the {from} bytes already logged from it: \
-                 it was truncated or replaced; log it to a new log file",
-                m.len()
-            )));
-            return;
-        }
-        Err(e) => {
-            let _ = tx.send(Item::Failed(format!("{shown}: {e}")));
-            return;
-        }
-        Ok(_) => {}
-    }
-    if let Err(e) = file.seek(SeekFrom::Start(from)) {
-        let _ = tx.send(Item::Failed(format!("{shown}: {e}")));
-        return;
-    }
     let id = match file.metadata() {
         Ok(m) => {
             use std::os::unix::fs::MetadataExt;
@@ -202,7 +183,16 @@ fn follow(path: PathBuf, from: u64, tx: &SyncSender<Item>) {
             return;
         }
     };
-    // At the end of the file `read_until` returns what it has; the next call reads on.
     let followed = Followed { path, id };
+    // The same check as while following: not shorter than what was already logged from it.
+    if let Err(e) = followed.still_there(from) {
+        let _ = tx.send(Item::Failed(format!("{e}; log it to a new log file")));
+        return;
+    }
+    if let Err(e) = file.seek(SeekFrom::Start(from)) {
+        let _ = tx.send(Item::Failed(format!("{shown}: {e}")));
+        return;
+    }
+    // At the end of the file `read_until` returns what it has; the next call reads on.
     lines(BufReader::new(file), Some(from), tx, Some(&followed));
 }
