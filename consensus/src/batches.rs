@@ -32,7 +32,8 @@ impl Core {
         (self.ctx.config.batch_max_age.0 / 1_000_000_000).max(0) as u64
     }
 
-    /// Queues a signed batch for our next proposal. Each node gets an equal share of the queue
+    /// Queues a signed batch for our next proposal. Each batch signer (node or gateway) gets an
+    /// equal share of the queue
     /// and only batches from the batch window (the last hour by default) up to 2 s ahead of our
     /// clock are kept, so no peer
     /// can crowd out the others' batches or park batches no tick will ever take.
@@ -42,11 +43,12 @@ impl Core {
         let in_time = batch.second.0 <= current + BATCH_MAX_AHEAD_SECS
             && batch.second.0.saturating_add(self.batch_max_age_secs()) >= current;
         if !in_time
-            || batch.node.index() >= self.ctx.n()
-            || !self
-                .ctx
-                .verifier
-                .check(batch.node, &batch.signing_bytes(&gh), &batch.signature)
+            || batch.node.index() >= self.ctx.genesis().batch_signers()
+            || !self.ctx.verifier.check_batch(
+                batch.node,
+                &batch.signing_bytes(&gh),
+                &batch.signature,
+            )
         {
             return;
         }
@@ -112,7 +114,8 @@ impl Core {
 
     /// Adds a verified batch unless it is queued already or its signer's share is full.
     pub(crate) fn queue_batch(&mut self, batch: Batch) {
-        let share = (self.ctx.config.max_pending_batches / self.ctx.n()).max(1);
+        let share =
+            (self.ctx.config.max_pending_batches / self.ctx.genesis().batch_signers()).max(1);
         let mut from_node = 0;
         for b in &self.batches {
             if b.node == batch.node {

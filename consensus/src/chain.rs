@@ -119,7 +119,7 @@ pub(crate) fn shown_view(m: &Message) -> Option<View> {
         Message::Nullification(n) => Some(n.view),
         Message::Finalization(f) => Some(f.tick.view),
         Message::Fetch(f) => f.views.iter().max().copied(),
-        Message::Chain(_) | Message::Batch(_) => None,
+        Message::Chain(_) | Message::Batch(_) | Message::Delivered(_) => None,
     }
 }
 

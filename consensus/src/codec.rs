@@ -9,8 +9,8 @@
 //! checked against its cap and against the bytes that remain before anything is allocated.
 
 use super::messages::{
-    ChainTick, Fetch, Finalization, Message, Notarization, Nullification, NullifyVote, Proposal,
-    TickVote,
+    ChainTick, Delivered, Fetch, Finalization, Message, Notarization, Nullification, NullifyVote,
+    Proposal, TickVote,
 };
 use tickchain_sdk::encoding::{DecodeError, Reader, Writer};
 use tickchain_sdk::votes::ClockReading;
@@ -47,12 +47,13 @@ mod kind {
     pub const FETCH: u8 = 8;
     pub const CHAIN: u8 = 9;
     pub const BATCH: u8 = 10;
+    pub const DELIVERED: u8 = 11;
 }
 
-/// True when `byte` is the kind byte of a consensus message (1–10); the other peer-message
+/// True when `byte` is the kind byte of a consensus message (1–11); the other peer-message
 /// namespaces are listed in [`crate::peer`].
 pub fn is_kind(byte: u8) -> bool {
-    (kind::PROPOSAL..=kind::BATCH).contains(&byte)
+    (kind::PROPOSAL..=kind::DELIVERED).contains(&byte)
 }
 
 /// Why bytes from a peer are not a consensus message.
@@ -67,7 +68,7 @@ pub enum CodecError {
         max: usize,
     },
     /// The first byte names no message kind.
-    #[error("unknown message kind {found}: expected 1 to 10")]
+    #[error("unknown message kind {found}: expected 1 to 11")]
     UnknownKind {
         /// The kind byte that arrived.
         found: u8,
@@ -150,16 +151,15 @@ pub fn encode(msg: &Message) -> Vec<u8> {
             w.u8(kind::CHAIN);
             put_count(&mut w, ticks.len());
             for t in ticks {
-                put_tick(&mut w, &t.tick);
-                match &t.certificate {
-                    None => {
-                        w.u8(0);
-                    }
-                    Some(c) => {
-                        w.u8(1);
-                        put_cert(&mut w, c);
-                    }
-                }
+                put_chain_tick(&mut w, t);
+            }
+        }
+        Message::Delivered(d) => {
+            w.u8(kind::DELIVERED);
+            put_chain_tick(&mut w, &d.tick);
+            put_count(&mut w, d.batches.len());
+            for b in &d.batches {
+                put_batch(&mut w, b);
             }
         }
         Message::Batch(b) => {
@@ -253,22 +253,17 @@ pub fn decode(bytes: &[u8]) -> Result<Message, CodecError> {
         kind::CHAIN => {
             let count = get_count(&mut r, "chain.ticks", MAX_CHAIN, TICK_BYTES + 1)?;
             let ticks = (0..count)
-                .map(|_| {
-                    let tick = get_tick(&mut r)?;
-                    let certificate = match r.u8("chain.has_certificate")? {
-                        0 => None,
-                        1 => Some(get_cert(&mut r)?),
-                        other => {
-                            return Err(CodecError::Field(DecodeError::Invalid {
-                                field: "chain.has_certificate",
-                                reason: format!("expected 0 or 1, found {other}"),
-                            }));
-                        }
-                    };
-                    Ok(ChainTick { tick, certificate })
-                })
+                .map(|_| get_chain_tick(&mut r))
                 .collect::<Result<_, CodecError>>()?;
             Message::Chain(ticks)
+        }
+        kind::DELIVERED => {
+            let tick = get_chain_tick(&mut r)?;
+            let count = get_count(&mut r, "delivered.batches", MAX_BATCHES, BATCH_BYTES)?;
+            let batches = (0..count)
+                .map(|_| get_batch(&mut r))
+                .collect::<Result<_, _>>()?;
+            Message::Delivered(Delivered { tick, batches })
         }
         kind::BATCH => Message::Batch(get_batch(&mut r)?),
         found => return Err(CodecError::UnknownKind { found }),
@@ -299,6 +294,34 @@ fn get_count(
         }));
     }
     Ok(found)
+}
+
+fn put_chain_tick(w: &mut Writer, t: &ChainTick) {
+    put_tick(w, &t.tick);
+    match &t.certificate {
+        None => {
+            w.u8(0);
+        }
+        Some(c) => {
+            w.u8(1);
+            put_cert(w, c);
+        }
+    }
+}
+
+fn get_chain_tick(r: &mut Reader<'_>) -> Result<ChainTick, CodecError> {
+    let tick = get_tick(r)?;
+    let certificate = match r.u8("chain.has_certificate")? {
+        0 => None,
+        1 => Some(get_cert(r)?),
+        other => {
+            return Err(CodecError::Field(DecodeError::Invalid {
+                field: "chain.has_certificate",
+                reason: format!("expected 0 or 1, found {other}"),
+            }));
+        }
+    };
+    Ok(ChainTick { tick, certificate })
 }
 
 fn put_tick(w: &mut Writer, t: &Tick) {

@@ -246,6 +246,16 @@ impl Core {
     }
 
     fn on_message(&mut self, now: &LocalClock, from: NodeId, message: Message) {
+        if from.index() >= self.ctx.n() && from.index() < self.ctx.genesis().batch_signers() {
+            // A gateway (`specs/consensus.md` §5, Gateways): it offers its own batches, and its
+            // fetches are answered from the store by the node, not by the core.
+            match message {
+                Message::Batch(b) if b.node == from => self.on_batch(now, b),
+                Message::Fetch(_) => {}
+                _ => self.reject(Rejection::NotForGateway),
+            }
+            return;
+        }
         if from.index() >= self.ctx.n() || from == self.ctx.me {
             self.reject(Rejection::UnknownSender);
             return;
@@ -266,6 +276,8 @@ impl Core {
             // Only a batch's own signer offers it (the ring's batches are not gossiped).
             Message::Batch(b) if b.node == from => self.on_batch(now, b),
             Message::Batch(_) => self.reject(Rejection::BatchNotFromSigner),
+            // Deliveries go from members to gateways only.
+            Message::Delivered(_) => self.reject(Rejection::NotForGateway),
         }
     }
 

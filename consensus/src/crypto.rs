@@ -34,8 +34,27 @@ impl Verifier {
         &self.network
     }
 
-    /// Whether `signer` signed `msg` with `sig` (Ed25519 `verify_strict`).
+    /// Whether ring member `signer` signed `msg` with `sig` (Ed25519 `verify_strict`); a
+    /// gateway id fails: gateways never vote.
     pub fn check(&self, signer: NodeId, msg: &[u8], sig: &Signature) -> bool {
+        self.cached(signer, msg, sig, |n| n.verify_signature(signer, msg, sig))
+    }
+
+    /// Whether batch signer `signer` (a node, or a gateway `n + i` of a version 3 genesis)
+    /// signed the batch bytes `msg` with `sig`.
+    pub fn check_batch(&self, signer: NodeId, msg: &[u8], sig: &Signature) -> bool {
+        self.cached(signer, msg, sig, |n| {
+            n.verify_batch_signature(signer, msg, sig)
+        })
+    }
+
+    fn cached(
+        &self,
+        signer: NodeId,
+        msg: &[u8],
+        sig: &Signature,
+        verify: impl FnOnce(&Network) -> bool,
+    ) -> bool {
         let mut h = blake3::Hasher::new();
         h.update(&signer.0.to_be_bytes());
         h.update(&sig.0);
@@ -44,7 +63,7 @@ impl Verifier {
         if self.cache.lock().expect("cache lock").contains(&key) {
             return true;
         }
-        if !self.network.verify_signature(signer, msg, sig) {
+        if !verify(&self.network) {
             return false;
         }
         let mut cache = self.cache.lock().expect("cache lock");

@@ -48,8 +48,8 @@ pub use config::{Config, Context};
 pub use crypto::Verifier;
 pub use io::{Action, Input, Record, Timer};
 pub use messages::{
-    ChainTick, Fetch, Finalization, Message, Notarization, Nullification, NullifyVote, Proposal,
-    TickVote, Vote,
+    ChainTick, Delivered, Fetch, Finalization, Message, Notarization, Nullification, NullifyVote,
+    Proposal, TickVote, Vote,
 };
 pub use peer::{PeerDecodeError, PeerMessage};
 pub use persist::Persisted;

@@ -151,6 +151,18 @@ pub struct ChainTick {
     pub certificate: Option<FinalityCertificate>,
 }
 
+/// A final tick with the batch list it commits to, as a ring member delivers it to the
+/// gateways connected to it (`specs/consensus.md` §5, Gateways). The gateway checks it against
+/// genesis: the certificate (or a certified descendant's, through `prev_hash`) and the list
+/// against `tick.batch_root`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// The final tick and its own certificate, if it has one.
+    pub tick: ChainTick,
+    /// The signed batches under `tick.batch_root`, in leaf order.
+    pub batches: Vec<Batch>,
+}
+
 /// A request for certificates this node is missing.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Fetch {
@@ -181,8 +193,11 @@ pub enum Message {
     Fetch(Fetch),
     /// Final ticks, newest first, answering a [`Fetch`].
     Chain(Vec<ChainTick>),
-    /// A node's signed batch root, offered to whoever leads next (only its signer sends it).
+    /// A node's or gateway's signed batch root, offered to whoever leads next (only its signer
+    /// sends it).
     Batch(Batch),
+    /// A final tick with its batches, from a ring member to a gateway (never to a member).
+    Delivered(Delivered),
 }
 
 impl Message {
@@ -208,6 +223,7 @@ impl Message {
             Message::Fetch(_) => "fetch",
             Message::Chain(_) => "chain",
             Message::Batch(_) => "batch",
+            Message::Delivered(_) => "delivered",
         }
     }
 }

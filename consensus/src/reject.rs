@@ -13,6 +13,9 @@ pub enum Rejection {
     UnknownSender,
     /// A batch offered by a node other than its signer.
     BatchNotFromSigner,
+    /// A gateway sent something other than its own batch: gateways never take part in
+    /// consensus, and final ticks go to them, never from them.
+    NotForGateway,
     /// A message for a view at or below the final tip: an old (possibly replayed) view.
     OldView,
     /// A message for a view more than `max_views_ahead` beyond ours.
@@ -62,9 +65,10 @@ pub enum Rejection {
 
 impl Rejection {
     /// Every reason, in code order.
-    pub const ALL: [Rejection; 21] = [
+    pub const ALL: [Rejection; 22] = [
         Rejection::UnknownSender,
         Rejection::BatchNotFromSigner,
+        Rejection::NotForGateway,
         Rejection::OldView,
         Rejection::ViewTooFarAhead,
         Rejection::WrongLeader,
@@ -91,6 +95,7 @@ impl Rejection {
         match self {
             Rejection::UnknownSender => "unknown_sender",
             Rejection::BatchNotFromSigner => "batch_not_from_signer",
+            Rejection::NotForGateway => "not_for_gateway",
             Rejection::OldView => "old_view",
             Rejection::ViewTooFarAhead => "view_too_far_ahead",
             Rejection::WrongLeader => "wrong_leader",

@@ -383,7 +383,7 @@ fn a_list_count_above_its_cap_is_rejected_without_allocating() {
 fn an_unknown_kind_says_what_was_expected() {
     assert_eq!(
         decode(&[42]).unwrap_err().to_string(),
-        "unknown message kind 42: expected 1 to 10"
+        "unknown message kind 42: expected 1 to 11"
     );
 }
 
@@ -1403,4 +1403,83 @@ fn late_proposals_replayed_votes_and_stale_parents_are_counted() {
     );
     assert!(nullified(&actions), "{actions:?}");
     assert_eq!(voter.rejections().get(Rejection::StaleParent), 1);
+}
+
+/// A ring of 4 with 2 gateways in its genesis (version 3): gateway `i` signs as `4 + i`.
+fn ring_with_gateways() -> Ring {
+    let net = TestNetwork::new("core-tests", 4, 1, GENESIS).with_gateways("core-tests", 2, None);
+    let ctxs = Context::ring(&net, Config::default());
+    Ring { net, ctxs }
+}
+
+#[test]
+fn a_gateways_own_batch_is_carried_and_verified_by_every_member() {
+    let r = ring_with_gateways();
+    let digest = [tickchain_sdk::Digest([7; 32])];
+    let from_gateway = r.net.batch(NodeId(5), GENESIS, &digest).batch;
+    let from_node = r.net.batch(NodeId(2), GENESIS, &digest).batch;
+    let p = proposal_after_batches(&r, vec![(5, from_gateway.clone()), (2, from_node.clone())]);
+    assert!(p.batches.contains(&from_gateway), "{:?}", p.batches);
+    assert!(p.batches.contains(&from_node));
+    // Another member checks the list, gateway signature included, and notarizes.
+    let mut voter = started(&r, 2);
+    let actions = deliver(&mut voter, at(first_second(), 20), 1, Message::Proposal(p));
+    assert!(notarize_of(&actions).is_some(), "{actions:?}");
+}
+
+#[test]
+fn a_gateway_can_offer_only_its_own_batches_and_nothing_else() {
+    let r = ring_with_gateways();
+    let digest = [tickchain_sdk::Digest([8; 32])];
+    let mut leader = started(&r, 1);
+    // Gateway 4 relays gateway 5's batch, then a node's; then sends a vote-shaped message.
+    let theirs = r.net.batch(NodeId(5), GENESIS, &digest).batch;
+    deliver(&mut leader, at(GENESIS, 950), 4, Message::Batch(theirs));
+    let nodes = r.net.batch(NodeId(3), GENESIS, &digest).batch;
+    deliver(&mut leader, at(GENESIS, 950), 4, Message::Batch(nodes));
+    let chain = Message::Chain(Vec::new());
+    deliver(&mut leader, at(GENESIS, 950), 5, chain);
+    // A batch from a signer past the gateways.
+    let mut beyond = r.net.batch(NodeId(5), GENESIS, &digest).batch;
+    beyond.node = NodeId(6);
+    deliver(&mut leader, at(GENESIS, 950), 6, Message::Batch(beyond));
+    let counts: std::collections::BTreeMap<_, _> = leader.rejections().counts().collect();
+    assert_eq!(counts.get("not_for_gateway"), Some(&3), "{counts:?}");
+    assert_eq!(counts.get("unknown_sender"), Some(&1), "{counts:?}");
+    let p = leader
+        .handle(
+            &at(first_second(), 0),
+            Input::Timer(Timer::Propose(View(1))),
+        )
+        .into_iter()
+        .find_map(|a| match a {
+            Action::Broadcast(Message::Proposal(p)) => Some(p),
+            _ => None,
+        })
+        .expect("the leader proposes");
+    assert!(
+        p.batches.is_empty(),
+        "nothing relayed was queued: {:?}",
+        p.batches
+    );
+}
+
+#[test]
+fn a_member_never_accepts_a_delivery_and_a_delivery_round_trips() {
+    let r = ring_with_gateways();
+    let digest = [tickchain_sdk::Digest([9; 32])];
+    let b = r.net.batch(NodeId(4), GENESIS, &digest).batch;
+    let p = proposal_after_batches(&r, vec![(4, b.clone())]);
+    let d = Message::Delivered(Delivered {
+        tick: ChainTick {
+            tick: p.tick.clone(),
+            certificate: None,
+        },
+        batches: vec![b],
+    });
+    assert_eq!(decode(&encode(&d)).unwrap(), d);
+    let mut core = started(&r, 2);
+    deliver(&mut core, at(first_second(), 20), 3, d);
+    let counts: std::collections::BTreeMap<_, _> = core.rejections().counts().collect();
+    assert_eq!(counts.get("not_for_gateway"), Some(&1), "{counts:?}");
 }

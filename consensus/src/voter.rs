@@ -195,14 +195,14 @@ impl Core {
             return Verdict::Invalid(Rejection::BadBatches);
         }
         let gh = self.ctx.genesis_hash();
-        let n = self.ctx.n();
+        let signers = self.ctx.genesis().batch_signers();
         let batches_ok = p.batches.iter().all(|b| {
-            b.node.index() < n
+            b.node.index() < signers
                 && b.second <= t.second
                 && self
                     .ctx
                     .verifier
-                    .check(b.node, &b.signing_bytes(&gh), &b.signature)
+                    .check_batch(b.node, &b.signing_bytes(&gh), &b.signature)
         });
         let tree = tickchain_sdk::batch::tick_tree(&p.batches, &gh);
         if !batches_ok || tree.root() != t.batch_root {

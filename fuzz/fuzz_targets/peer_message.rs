@@ -1,5 +1,5 @@
 //! Fuzz target: every message a ring peer can send decodes through the one envelope
-//! (`PeerMessage::decode`: consensus kinds 1–10, time probes 0x70–0x71, attestation messages
+//! (`PeerMessage::decode`: consensus kinds 1–11, time probes 0x70–0x71, attestation messages
 //! 0x72–0x73) without panicking or allocating past the codecs' caps, and whatever decodes
 //! re-encodes to bytes that decode to the same message (the probe and attestation codecs have
 //! exactly one encoding per message).

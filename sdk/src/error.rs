@@ -49,16 +49,16 @@ pub enum VerifyError {
         /// The batch's root.
         stated: Hash,
     },
-    /// §4.5: the batch names a node that is not in genesis.
-    #[error("batch.node {node} is not in genesis ({n} nodes)")]
+    /// §4.5: the batch names a signer that is not in genesis.
+    #[error("batch.node {node} is not in genesis ({n} batch signers: nodes, then gateways)")]
     UnknownBatchNode {
-        /// The node named.
+        /// The signer named.
         node: NodeId,
-        /// Ring size.
+        /// Batch signers in genesis: nodes plus gateways.
         n: usize,
     },
-    /// §4.5: the batch signature is not the node's.
-    #[error("batch signature does not verify under node {node}'s key")]
+    /// §4.5: the batch signature is not the signer's.
+    #[error("batch signature does not verify under batch signer {node}'s key")]
     BadBatchSignature {
         /// The batch's node.
         node: NodeId,

@@ -11,7 +11,12 @@ use crate::{Hash, NodeId, PublicKey, Second};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
-/// The genesis format version this crate writes: every node carries an attestation binding.
+/// The genesis format version with gateways and a TSA root (`specs/encoding.md` §3.1): what
+/// [`Genesis::with_extensions`] writes. Every node carries an attestation binding, as in 2.
+pub const GENESIS_VERSION_GATEWAYS: u8 = 3;
+/// The genesis format version [`Genesis::new`] writes: every node carries an attestation
+/// binding; no gateways, no TSA root. Still written for networks without either, so their
+/// genesis hash, and every proof made under it, stays what it was.
 pub const GENESIS_VERSION: u8 = 2;
 /// The first genesis format, still read: no attestation bindings, so the ring cannot anchor.
 pub const GENESIS_VERSION_NO_ATTESTATION: u8 = 1;
@@ -19,6 +24,22 @@ pub const GENESIS_VERSION_NO_ATTESTATION: u8 = 1;
 pub const MAX_NODES: usize = 1024;
 /// Longest chain id, node name or address, in bytes.
 pub const MAX_TEXT_LEN: usize = 255;
+/// Most gateways a genesis may list: each may add one batch root per second to every tick.
+pub const MAX_GATEWAYS: usize = 256;
+/// Longest TSA root certificate (DER), in bytes.
+pub const MAX_TSA_ROOT_LEN: usize = 4096;
+
+/// A gateway: a non-voting intake process the network authorises to sign batches
+/// (`specs/encoding.md` §3.1, version 3). Its batches carry the signer id `n + i`, where `i` is
+/// its position in [`Genesis::gateways`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisGateway {
+    /// Operator-chosen name, unique among nodes and gateways (1 to 255 bytes).
+    pub name: String,
+    /// The gateway's Ed25519 key: signs its batches, pins its TLS identity towards the ring.
+    pub public_key: PublicKey,
+}
 
 /// One member of the ring.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +96,13 @@ pub struct Genesis {
     pub max_late_ms: u32,
     /// The ring, in order: a node's [`NodeId`] is its position here.
     pub nodes: Vec<GenesisNode>,
+    /// Gateways authorised to sign batches (version 3 only); gateway `i` signs as `n + i`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateways: Vec<GenesisGateway>,
+    /// The network's RFC 3161 TSA root certificate, DER as lower-case hex (version 3 only): the
+    /// offline root that certifies each node's time-stamping key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tsa_root: Option<String>,
     /// BLAKE3 of the canonical encoding of every field above; checked on load.
     pub hash: Hash,
 }
@@ -134,11 +162,58 @@ impl Genesis {
             max_early_ms: 500,
             max_late_ms: 1000,
             nodes,
+            gateways: Vec::new(),
+            tsa_root: None,
             hash: Hash([0; 32]),
         };
         g.hash = g.compute_hash();
         g.validate()?;
         Ok(g)
+    }
+
+    /// The same network in genesis version 3, with these gateways and TSA root (DER), its hash
+    /// recomputed, then validated. The result is a different network (another genesis hash).
+    pub fn with_extensions(
+        mut self,
+        gateways: Vec<GenesisGateway>,
+        tsa_root: Option<&[u8]>,
+    ) -> Result<Genesis, GenesisError> {
+        self.version = GENESIS_VERSION_GATEWAYS;
+        self.gateways = gateways;
+        self.tsa_root = tsa_root.map(hex::encode);
+        self.hash = self.compute_hash();
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// The batch signer id of gateway `i` (`n + i`), if there is such a gateway.
+    pub fn gateway_id(&self, i: usize) -> Option<NodeId> {
+        (i < self.gateways.len()).then(|| NodeId((self.nodes.len() + i) as u16))
+    }
+
+    /// The gateway that signs batches as `id`, if `id` is one (`n <= id < n + gateways`).
+    pub fn gateway(&self, id: NodeId) -> Option<&GenesisGateway> {
+        id.index()
+            .checked_sub(self.nodes.len())
+            .and_then(|i| self.gateways.get(i))
+    }
+
+    /// Number of batch signers: the nodes, then the gateways.
+    pub fn batch_signers(&self) -> usize {
+        self.nodes.len() + self.gateways.len()
+    }
+
+    /// The Ed25519 key and name of batch signer `id`: a node's below `n`, a gateway's above.
+    pub fn batch_signer(&self, id: NodeId) -> Option<(&PublicKey, &str)> {
+        match self.node(id) {
+            Some(n) => Some((&n.public_key, n.name.as_str())),
+            None => self.gateway(id).map(|g| (&g.public_key, g.name.as_str())),
+        }
+    }
+
+    /// The TSA root certificate's DER bytes, if the genesis has one.
+    pub fn tsa_root_der(&self) -> Option<Vec<u8>> {
+        self.tsa_root.as_deref().and_then(|h| hex::decode(h).ok())
     }
 
     /// Parses and validates a genesis JSON document.
@@ -187,6 +262,16 @@ impl Genesis {
                 w.bytes(&binding.canonical_bytes());
             }
         }
+        if self.version >= GENESIS_VERSION_GATEWAYS {
+            w.u16(self.gateways.len() as u16);
+            for g in &self.gateways {
+                w.str(&g.name).bytes(&g.public_key.0);
+            }
+            match self.tsa_root_der() {
+                Some(der) => w.u8(1).u16(der.len() as u16).bytes(&der),
+                None => w.u8(0),
+            };
+        }
         w.finish()
     }
 
@@ -210,11 +295,12 @@ impl Genesis {
 
     /// Checks every rule of spec §3.1, including that `hash` matches the contents.
     pub fn validate(&self) -> Result<(), GenesisError> {
-        if self.version != GENESIS_VERSION && self.version != GENESIS_VERSION_NO_ATTESTATION {
+        if !(GENESIS_VERSION_NO_ATTESTATION..=GENESIS_VERSION_GATEWAYS).contains(&self.version) {
             return Err(invalid(
                 "version",
                 format!(
-                    "expected {GENESIS_VERSION_NO_ATTESTATION} or {GENESIS_VERSION}, got {}",
+                    "expected {GENESIS_VERSION_NO_ATTESTATION} to {GENESIS_VERSION_GATEWAYS}, \
+                     got {}",
                     self.version
                 ),
             ));
@@ -246,18 +332,7 @@ impl Genesis {
         for (i, node) in self.nodes.iter().enumerate() {
             check_text(&format!("nodes[{i}].name"), &node.name)?;
             check_text(&format!("nodes[{i}].address"), &node.address)?;
-            let key = VerifyingKey::from_bytes(&node.public_key.0).map_err(|_| {
-                invalid(
-                    format!("nodes[{i}].public_key"),
-                    "not a valid Ed25519 point",
-                )
-            })?;
-            if key.is_weak() {
-                return Err(invalid(
-                    format!("nodes[{i}].public_key"),
-                    "weak (small-order) Ed25519 key",
-                ));
-            }
+            check_key(&format!("nodes[{i}].public_key"), &node.public_key)?;
             for (j, other) in self.nodes[..i].iter().enumerate() {
                 if other.public_key == node.public_key {
                     return Err(invalid(
@@ -282,6 +357,7 @@ impl Genesis {
             }
             self.check_attestation(i, node)?;
         }
+        self.check_extensions()?;
         let computed = self.compute_hash();
         if computed != self.hash {
             return Err(GenesisError::HashMismatch {
@@ -294,6 +370,81 @@ impl Genesis {
 }
 
 impl Genesis {
+    /// The version 3 fields: present only from version 3; gateways bounded, with valid,
+    /// strong keys and names distinct from every node's and each other's; the TSA root a
+    /// bounded DER SEQUENCE.
+    fn check_extensions(&self) -> Result<(), GenesisError> {
+        if self.version < GENESIS_VERSION_GATEWAYS {
+            if !self.gateways.is_empty() {
+                return Err(invalid(
+                    "gateways",
+                    format!("expected none before genesis version {GENESIS_VERSION_GATEWAYS}"),
+                ));
+            }
+            if self.tsa_root.is_some() {
+                return Err(invalid(
+                    "tsa_root",
+                    format!("expected none before genesis version {GENESIS_VERSION_GATEWAYS}"),
+                ));
+            }
+            return Ok(());
+        }
+        if self.gateways.len() > MAX_GATEWAYS {
+            return Err(invalid(
+                "gateways",
+                format!(
+                    "expected at most {MAX_GATEWAYS}, got {}",
+                    self.gateways.len()
+                ),
+            ));
+        }
+        for (i, g) in self.gateways.iter().enumerate() {
+            let field = |f: &str| format!("gateways[{i}].{f}");
+            check_text(&field("name"), &g.name)?;
+            check_key(&field("public_key"), &g.public_key)?;
+            let nodes = self.nodes.iter().map(|n| ("nodes", &n.name, &n.public_key));
+            let earlier = self.gateways[..i]
+                .iter()
+                .map(|o| ("gateways", &o.name, &o.public_key));
+            for (j, (list, name, key)) in nodes.chain(earlier).enumerate() {
+                let j = if list == "nodes" {
+                    j
+                } else {
+                    j - self.nodes.len()
+                };
+                if *key == g.public_key {
+                    return Err(invalid(
+                        field("public_key"),
+                        format!("same key as {list}[{j}]"),
+                    ));
+                }
+                if *name == g.name {
+                    return Err(invalid(
+                        field("name"),
+                        format!("same name as {list}[{j}]: {:?}", g.name),
+                    ));
+                }
+            }
+        }
+        if let Some(root) = &self.tsa_root {
+            let der = hex::decode(root)
+                .ok()
+                .filter(|d| *root == hex::encode(d))
+                .ok_or_else(|| invalid("tsa_root", "expected lower-case hex of DER bytes"))?;
+            if der.is_empty() || der.len() > MAX_TSA_ROOT_LEN || der[0] != 0x30 {
+                return Err(invalid(
+                    "tsa_root",
+                    format!(
+                        "expected a DER certificate (a SEQUENCE) of 1 to {MAX_TSA_ROOT_LEN} \
+                         bytes, got {} bytes",
+                        der.len()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn check_attestation(&self, i: usize, node: &GenesisNode) -> Result<(), GenesisError> {
         match (&node.attestation, self.version) {
             (None, GENESIS_VERSION_NO_ATTESTATION) => Ok(()),
@@ -313,6 +464,15 @@ impl Genesis {
                 .map_err(|e| invalid(format!("nodes[{i}].attestation"), e.to_string())),
         }
     }
+}
+
+fn check_key(field: &str, key: &PublicKey) -> Result<(), GenesisError> {
+    let key = VerifyingKey::from_bytes(&key.0)
+        .map_err(|_| invalid(field, "not a valid Ed25519 point"))?;
+    if key.is_weak() {
+        return Err(invalid(field, "weak (small-order) Ed25519 key"));
+    }
+    Ok(())
 }
 
 fn check_text(field: &str, value: &str) -> Result<(), GenesisError> {

@@ -47,7 +47,8 @@ pub use certificate::{CertVote, CertWindow, FinalityCertificate};
 pub use error::VerifyError;
 pub use evidence::{Evidence, EvidenceError, Rule, Statement, VerifiedEvidence};
 pub use genesis::{
-    GENESIS_VERSION, GENESIS_VERSION_NO_ATTESTATION, Genesis, GenesisError, GenesisNode,
+    GENESIS_VERSION, GENESIS_VERSION_GATEWAYS, GENESIS_VERSION_NO_ATTESTATION, Genesis,
+    GenesisError, GenesisGateway, GenesisNode, MAX_GATEWAYS,
 };
 pub use proof::{Proof, ProofFormatError};
 pub use tick::Tick;

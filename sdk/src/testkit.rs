@@ -23,6 +23,9 @@ pub struct TestNetwork {
     pub keys: Vec<SigningKey>,
     /// secp256k1 attestation key of node `i` at index `i` (bound to `keys[i]` in genesis).
     pub attestation_keys: Vec<AttestationSigner>,
+    /// Signing key of gateway `i` (batch signer `n + i`); empty unless built by
+    /// [`TestNetwork::with_gateways`].
+    pub gateway_keys: Vec<SigningKey>,
 }
 
 /// 32 deterministic bytes for `label`.
@@ -61,6 +64,37 @@ impl TestNetwork {
             genesis,
             keys,
             attestation_keys,
+            gateway_keys: Vec::new(),
+        }
+    }
+
+    /// The same ring in genesis version 3 with `gateways` gateways (`gateway-i`, keys from
+    /// `seed`) and `tsa_root` as its TSA root: another network, with another genesis hash.
+    pub fn with_gateways(mut self, seed: &str, gateways: usize, tsa_root: Option<&[u8]>) -> Self {
+        self.gateway_keys = (0..gateways)
+            .map(|i| SigningKey::from_bytes(&seeded(&format!("{seed}/gateway-key/{i}"))))
+            .collect();
+        let listed = self
+            .gateway_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| crate::GenesisGateway {
+                name: format!("gateway-{i}"),
+                public_key: public_key(k),
+            })
+            .collect();
+        self.genesis = self
+            .genesis
+            .with_extensions(listed, tsa_root)
+            .expect("test genesis with gateways is valid");
+        self
+    }
+
+    /// The signing key of batch signer `id`: node `id`, or gateway `id - n`.
+    pub fn batch_key(&self, id: NodeId) -> &SigningKey {
+        match id.index().checked_sub(self.keys.len()) {
+            None => &self.keys[id.index()],
+            Some(i) => &self.gateway_keys[i],
         }
     }
 
@@ -90,7 +124,7 @@ impl TestNetwork {
             count: tree.len(),
             signature: crate::Signature([0; 64]),
         };
-        batch.signature = sign(&self.keys[node.index()], &batch.signing_bytes(&self.hash()));
+        batch.signature = sign(self.batch_key(node), &batch.signing_bytes(&self.hash()));
         SealedBatch {
             batch,
             digests: digests.to_vec(),
@@ -205,11 +239,24 @@ impl TestNetwork {
         batches_in_tick: u16,
         signers: usize,
     ) -> Proof {
+        self.sample_proof_from(NodeId(0), batch_size, leaf, batches_in_tick, signers)
+    }
+
+    /// [`TestNetwork::sample_proof`] for a digest in a batch signed by `signer` (a node, or a
+    /// gateway `n + i`).
+    pub fn sample_proof_from(
+        &self,
+        signer: NodeId,
+        batch_size: u32,
+        leaf: u32,
+        batches_in_tick: u16,
+        signers: usize,
+    ) -> Proof {
         let second = Second(self.genesis.genesis_second.0 + 10);
         let digests: Vec<Digest> = (0..batch_size)
             .map(|i| Digest(seeded(&format!("digest/{i}"))))
             .collect();
-        let ours = self.batch(NodeId(0), Second(second.0 - 1), &digests);
+        let ours = self.batch(signer, Second(second.0 - 1), &digests);
         let others: Vec<SealedBatch> = (1..batches_in_tick)
             .map(|i| {
                 let node = NodeId(i % self.genesis.n() as u16);

@@ -445,6 +445,60 @@ pub fn files() -> BTreeMap<String, Vec<u8>> {
         });
     }
 
+    // Gateways (genesis version 3): cases added after issue 13's, so the earlier files and
+    // index entries, all under version 2 genesis files, stay as they were.
+    let gw = TestNetwork::new("vectors-4", 4, 1, VECTOR_GENESIS_SECOND).with_gateways(
+        "vectors-4",
+        2,
+        None,
+    );
+    out.insert(
+        "genesis-gateways.json".into(),
+        json_file(&gw.genesis.to_json()),
+    );
+    let compact_gw;
+    {
+        let cases_gw = gateway_cases(&gw);
+        compact_gw = cases_gw[0]
+            .4
+            .to_compact()
+            .expect("gateway proofs are compactable");
+        for (name, expect, _, description, proof) in cases_gw {
+            let path = format!("proofs/{name}.tcproof");
+            out.insert(path.clone(), json_file(&proof.to_json()));
+            cases.push(Case {
+                name: name.into(),
+                description: description.into(),
+                genesis: "genesis-gateways.json".into(),
+                proof: path,
+                expect: expect.into(),
+                field: None,
+                cli_expect: None,
+            });
+        }
+    }
+    out.insert("proofs/valid-gateway.tcproof.bin".into(), compact_gw);
+    cases.push(Case {
+        name: "valid-gateway-compact".into(),
+        description: "valid-gateway in the compact binary form (unchanged layout)".into(),
+        genesis: "genesis-gateways.json".into(),
+        proof: "proofs/valid-gateway.tcproof.bin".into(),
+        expect: "ok".into(),
+        field: None,
+        cli_expect: None,
+    });
+    cases.push(Case {
+        name: "valid-3of4-under-gateway-genesis".into(),
+        description: "valid-3of4 (made under genesis-4.json, version 2) against the version 3 \
+                      genesis of the same ring: another network"
+            .into(),
+        genesis: "genesis-gateways.json".into(),
+        proof: "proofs/valid-3of4.tcproof".into(),
+        expect: "wrong_genesis".into(),
+        field: None,
+        cli_expect: None,
+    });
+
     out.insert(
         "index.json".into(),
         json_file(&serde_json::to_string_pretty(&cases).expect("cases serialize")),
@@ -570,6 +624,61 @@ fn issue_13_cases(net: &TestNetwork, base: &Proof) -> Vec<NewCase> {
     out
 }
 
+/// Proofs under a genesis with gateways (`specs/proof.md` §4.5, genesis version 3): a batch a
+/// gateway signed, the same batch naming a signer that does not exist, one naming the other
+/// gateway, and a certificate vote signed by a gateway key (gateways never vote).
+fn gateway_cases(net: &TestNetwork) -> Vec<NewCase> {
+    let n = net.genesis.n() as u16;
+    let g = net.hash();
+    let base = net.sample_proof_from(NodeId(n + 1), 4, 2, 3, 3);
+    let mut out = vec![(
+        "valid-gateway",
+        "ok",
+        None,
+        "leaf 2 of a 4-digest batch signed by gateway-1 (batch signer 5 = n + 1), 3 batches in \
+         the tick, signed by nodes 0,1,2 of 4",
+        base.clone(),
+    )];
+    let mut p = base.clone();
+    p.batch.node = NodeId(n + 2);
+    out.push((
+        "gateway-beyond-genesis",
+        "unknown_batch_node",
+        None,
+        "valid-gateway attributed to signer 6: past the 4 nodes and 2 gateways",
+        p,
+    ));
+    let mut p = base.clone();
+    p.batch.node = NodeId(n);
+    out.push((
+        "gateway-other-key",
+        "bad_batch_signature",
+        None,
+        "valid-gateway attributed to gateway-0 (signer 4): gateway-1 signed it",
+        p,
+    ));
+    let mut p = base.clone();
+    let vote = &mut p.certificate.votes[2];
+    vote.signer = NodeId(n);
+    let msg = vote_signing_bytes(
+        VoteKind::Finalize,
+        &g,
+        p.certificate.view,
+        &p.certificate.tick_hash,
+        &vote.reading,
+    );
+    vote.signature = crate::signing::sign(&net.gateway_keys[0], &msg);
+    p.certificate.votes.sort_by_key(|v| v.signer);
+    out.push((
+        "gateway-signed-vote",
+        "unknown_signer",
+        None,
+        "a finalize vote signed by gateway-0's key as signer 4: gateways sign batches, never votes",
+        p,
+    ));
+    out
+}
+
 /// `proof` with two anchors of its tick: chain 31337 over heights 1..=16 and chain 137 over
 /// 9..=12. The other heights' tick hashes are seeded stand-ins (the vector checks paths, not a
 /// chain of ticks); contract, transaction and block are seeded too.
@@ -656,11 +765,22 @@ fn encoding_vectors() -> String {
         .as_ref()
         .expect("vector networks bind attestation keys");
     let binding_message = attest::binding_message(&node0.public_key, &binding.address);
+    let v3 = TestNetwork::new("vectors-4", 4, 1, VECTOR_GENESIS_SECOND)
+        .with_gateways("vectors-4", 2, Some(&[0x30, 0x03, 0x02, 0x01, 0x01]))
+        .genesis;
     let v = serde_json::json!({
         "genesis": {
             "file": "genesis-4.json",
             "canonical_bytes": hex::encode(net.genesis.canonical_bytes()),
             "hash": g,
+        },
+        "genesis_v3": {
+            "description": "genesis version 3 (specs/encoding.md §3.1): the ring of \
+                            genesis-4.json with 2 gateways and a TSA root; the root here is a \
+                            5-byte DER SEQUENCE standing in for a certificate, to show the layout",
+            "json": serde_json::from_str::<serde_json::Value>(&v3.to_json()).expect("json"),
+            "canonical_bytes": hex::encode(v3.canonical_bytes()),
+            "hash": v3.hash,
         },
         "attestation_binding": {
             "node": 0,

@@ -33,8 +33,12 @@ pub struct VerifiedTimestamp {
     pub certified_height: Height,
     /// The certified tick's hash.
     pub tick_hash: Hash,
-    /// The node that accepted the digest.
+    /// The batch signer that accepted the digest: a node (below `n`) or a gateway (`n + i`).
     pub batch_node: NodeId,
+    /// The gateway's genesis name when a gateway signed the batch (genesis version 3); omitted
+    /// from JSON when a node did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_gateway: Option<String>,
     /// The certificate's signers, ascending.
     pub signers: Vec<NodeId>,
     /// The anchors whose paths were checked offline (§4.14), in proof order: the tick's hash
@@ -65,6 +69,8 @@ pub struct CheckedAnchor {
 pub struct Network {
     genesis: Genesis,
     keys: Vec<Option<VerifyingKey>>,
+    /// The gateways' keys, in genesis order: batch signers `n..n + gateways`.
+    gateway_keys: Vec<Option<VerifyingKey>>,
 }
 
 impl Network {
@@ -76,7 +82,16 @@ impl Network {
             .iter()
             .map(|n| parse_key(&n.public_key))
             .collect();
-        Network { genesis, keys }
+        let gateway_keys = genesis
+            .gateways
+            .iter()
+            .map(|g| parse_key(&g.public_key))
+            .collect();
+        Network {
+            genesis,
+            keys,
+            gateway_keys,
+        }
     }
 
     /// The genesis this network verifies against.
@@ -84,7 +99,8 @@ impl Network {
         &self.genesis
     }
 
-    /// Checks a node signature over `msg`.
+    /// Checks a ring member's signature over `msg` (votes, certificates): gateways are never
+    /// members, so a gateway id fails here.
     pub fn verify_signature(&self, node: NodeId, msg: &[u8], sig: &crate::Signature) -> bool {
         match self.keys.get(node.index()) {
             Some(Some(key)) => verify_with(key, msg, sig),
@@ -92,16 +108,34 @@ impl Network {
         }
     }
 
-    /// Checks a batch's node and signature (§4.5).
+    /// Checks a batch signer's signature over `msg`: a node's key below `n`, gateway `i`'s key
+    /// for `n + i` (genesis version 3). Only batches may be signed by a gateway.
+    pub fn verify_batch_signature(
+        &self,
+        signer: NodeId,
+        msg: &[u8],
+        sig: &crate::Signature,
+    ) -> bool {
+        let key = match signer.index().checked_sub(self.keys.len()) {
+            None => self.keys.get(signer.index()),
+            Some(i) => self.gateway_keys.get(i),
+        };
+        match key {
+            Some(Some(key)) => verify_with(key, msg, sig),
+            _ => false,
+        }
+    }
+
+    /// Checks a batch's signer and signature (§4.5).
     pub fn verify_batch(&self, batch: &Batch) -> Result<(), VerifyError> {
-        if batch.node.index() >= self.genesis.n() {
+        if batch.node.index() >= self.genesis.batch_signers() {
             return Err(VerifyError::UnknownBatchNode {
                 node: batch.node,
-                n: self.genesis.n(),
+                n: self.genesis.batch_signers(),
             });
         }
         let msg = batch.signing_bytes(&self.genesis.hash);
-        if !self.verify_signature(batch.node, &msg, &batch.signature) {
+        if !self.verify_batch_signature(batch.node, &msg, &batch.signature) {
             return Err(VerifyError::BadBatchSignature { node: batch.node });
         }
         Ok(())
@@ -309,6 +343,7 @@ impl Network {
             certified_height: certified.height,
             tick_hash: proof.certificate.tick_hash,
             batch_node: batch.node,
+            batch_gateway: g.gateway(batch.node).map(|gw| gw.name.clone()),
             signers,
             anchors,
         })

@@ -164,3 +164,36 @@ fn encoding_vectors_match_the_encoders() {
         tickchain_sdk::merkle::digest_leaf(&salt, &digest).to_hex()
     );
 }
+
+/// Genesis version 3: a gateway's batch verifies and names the gateway; every proof made under
+/// the version 2 genesis files still verifies as labelled (checked above), and is another
+/// network's proof under the version 3 genesis of the same ring.
+#[test]
+fn a_gateway_signed_batch_verifies_and_names_its_gateway() {
+    let cases = cases();
+    let case = cases.iter().find(|c| c.name == "valid-gateway").unwrap();
+    let proof = Proof::from_bytes(&std::fs::read(dir().join(&case.proof)).unwrap()).unwrap();
+    let v = network(case).verify(&proof).unwrap();
+    assert_eq!(v.batch_node, tickchain_sdk::NodeId(5));
+    assert_eq!(v.batch_gateway.as_deref(), Some("gateway-1"));
+    for (name, expect) in [
+        ("gateway-beyond-genesis", "unknown_batch_node"),
+        ("gateway-other-key", "bad_batch_signature"),
+        ("gateway-signed-vote", "unknown_signer"),
+        ("valid-3of4-under-gateway-genesis", "wrong_genesis"),
+        ("valid-gateway-compact", "ok"),
+    ] {
+        let c = cases.iter().find(|c| c.name == name).unwrap();
+        assert_eq!(c.expect, expect, "{name}");
+        assert_eq!(c.genesis, "genesis-gateways.json", "{name}");
+    }
+    let old: Vec<&Case> = cases
+        .iter()
+        .filter(|c| c.genesis != "genesis-gateways.json")
+        .collect();
+    assert!(old.len() >= 35, "the version 2 cases stay");
+    for c in old {
+        let text = std::fs::read_to_string(dir().join(&c.genesis)).unwrap();
+        assert_eq!(Genesis::from_json(&text).unwrap().version, 2, "{}", c.name);
+    }
+}

@@ -1,4 +1,5 @@
-//! The on-disk layout of a local network: `genesis.json` and `node-<i>/node.key` (mode 0600).
+//! The on-disk layout of a local network: `genesis.json`, `node-<i>/node.key` and
+//! `gateway-<j>/gateway.key` (mode 0600).
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -17,6 +18,29 @@ pub struct Prepared {
     pub apis: Vec<String>,
     /// Each node's NTP server address.
     pub ntps: Vec<String>,
+    /// Each gateway's Timestamp API base URL.
+    pub gateway_apis: Vec<String>,
+}
+
+/// The `[api]` and `[clock]` sections of gateway `j`: its API on 127.0.0.1:(port + j).
+fn gateway_sections(j: usize, port: u16) -> anyhow::Result<(String, String)> {
+    let port = port
+        .checked_add(j as u16)
+        .context("--gateway-api-port + gateways exceeds 65535")?;
+    Ok((
+        format!(
+            "# Local test network gateway {j}, written by `testnet`.\n\
+             [clock]\n\
+             # The system clock, trusted to within 20 ms on the operator's word: local testnets only.\n\
+             declared-system-error-ms = 20\n\n\
+             # The Timestamp API of this gateway, on loopback only.\n\
+             [api]\n\
+             listen = \"127.0.0.1:{port}\"\n\
+             rate-per-second = 0\n\
+             digests-per-second = 0\n"
+        ),
+        format!("http://127.0.0.1:{port}"),
+    ))
 }
 
 /// The `[ntp]` section of node `i`: an NTP server on 127.0.0.1:(ntp_port + i), and its address.
@@ -52,14 +76,28 @@ fn api_section(i: usize, api_port: u16) -> anyhow::Result<(String, String)> {
     ))
 }
 
-/// Loads the genesis in `dir`, or creates keys and a genesis for `nodes` nodes.
-pub fn prepare(
-    dir: &Path,
-    nodes: u16,
-    base_port: u16,
-    api_port: u16,
-    ntp_port: u16,
-) -> anyhow::Result<Prepared> {
+/// The ports of a local network: peers, node APIs, NTP and gateway APIs.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    /// Node i's peer port is base + i.
+    pub base: u16,
+    /// Node i's API port is api + i.
+    pub api: u16,
+    /// Node i's NTP port is ntp + i.
+    pub ntp: u16,
+    /// Gateway j's API port is gateway_api + j.
+    pub gateway_api: u16,
+}
+
+/// Loads the genesis in `dir`, or creates keys and a genesis for `nodes` nodes and `gateways`
+/// gateways (a version 3 genesis when there are any).
+pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::Result<Prepared> {
+    let Ports {
+        base: base_port,
+        api: api_port,
+        ntp: ntp_port,
+        gateway_api,
+    } = ports;
     let genesis_path = dir.join("genesis.json");
     if genesis_path.exists() {
         let text = std::fs::read_to_string(&genesis_path)?;
@@ -96,12 +134,26 @@ pub fn prepare(
                 ntps.push(ntp_addr_in(&text).unwrap_or_else(|| "off".into()));
             }
         }
+        let mut gateway_apis = Vec::new();
+        for (j, g) in genesis.gateways.iter().enumerate() {
+            let gdir = localnet::gateway_dir(dir, j);
+            let key = keys::read_secret(&gdir.join("gateway.key"))?;
+            if signing::public_key(&key) != g.public_key {
+                bail!("{} does not match genesis gateway {j}", gdir.display());
+            }
+            let config = gdir.join("gateway.toml");
+            let text = std::fs::read_to_string(&config)
+                .with_context(|| format!("reading {}", config.display()))?;
+            let (_, url) = gateway_sections(j, gateway_api)?;
+            gateway_apis.push(api_url_in(&text).unwrap_or(url));
+        }
         return Ok(Prepared {
             genesis,
             genesis_path,
             reused: true,
             apis,
             ntps,
+            gateway_apis,
         });
     }
     if nodes < 4 {
@@ -121,21 +173,32 @@ pub fn prepare(
     let ntp_sections = (0..nodes as usize)
         .map(|i| ntp_section(i, ntp_port))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let (genesis, _) = localnet::create(dir, "tickchain-local", &addresses, |i| {
-        format!(
-            "# Local test network node {i}, written by `testnet`.\n\
-             [clock]\n\
-             # The system clock, trusted to within 20 ms on the operator's word: local testnets only.\n\
-             declared-system-error-ms = 20\n{}{}",
-            sections[i].0, ntp_sections[i].0
-        )
-    })?;
+    let gateway_sections = (0..gateways as usize)
+        .map(|j| gateway_sections(j, gateway_api))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (genesis, _, _) = localnet::create_with_gateways(
+        dir,
+        "tickchain-local",
+        &addresses,
+        gateways as usize,
+        |i| {
+            format!(
+                "# Local test network node {i}, written by `testnet`.\n\
+                 [clock]\n\
+                 # The system clock, trusted to within 20 ms on the operator's word: local testnets only.\n\
+                 declared-system-error-ms = 20\n{}{}",
+                sections[i].0, ntp_sections[i].0
+            )
+        },
+        |j| gateway_sections[j].0.clone(),
+    )?;
     Ok(Prepared {
         genesis,
         genesis_path,
         reused: false,
         apis: sections.into_iter().map(|(_, url)| url).collect(),
         ntps: ntp_sections.into_iter().map(|(_, addr)| addr).collect(),
+        gateway_apis: gateway_sections.into_iter().map(|(_, url)| url).collect(),
     })
 }
 

@@ -5,7 +5,8 @@
 //! member on 127.0.0.1, waits until ticks are final, prints one status line per second, reports
 //! a crashed node, and stops every node on Ctrl-C. The node processes are this binary run as
 //! `testnet node --config …`, which is the same code as `timenode run`, so `cargo run -p
-//! tickchain-testnet` needs no other binary built.
+//! tickchain-testnet` needs no other binary built. With `--gateways N` it also creates N
+//! gateways (a version 3 genesis) and starts each as `testnet gateway --config …`.
 
 mod anchors;
 mod layout;
@@ -35,6 +36,14 @@ struct Args {
     /// First NTP port; node i serves NTP (its measured time) on 127.0.0.1:(ntp-port + i).
     #[arg(long, default_value_t = 7400)]
     ntp_port: u16,
+    /// Gateways (non-voting intake processes, listed in a version 3 genesis) to create and
+    /// start beside the nodes; a reused directory keeps the gateways its genesis lists.
+    #[arg(long, default_value_t = 0)]
+    gateways: u16,
+    /// First gateway API port; gateway j serves the Timestamp API on
+    /// 127.0.0.1:(gateway-api-port + j).
+    #[arg(long, default_value_t = 7350)]
+    gateway_api_port: u16,
     /// Also start two local EVM chains (anvil: 31337 as Ethereum, 137 as Polygon), deploy the
     /// oracle and let the nodes anchor to them (every 10 and 5 ticks).
     #[arg(long)]
@@ -55,12 +64,21 @@ enum Internal {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Run one gateway (what the launcher starts; the same as `timenode gateway`).
+    #[command(hide = true)]
+    Gateway {
+        /// The gateway's configuration.
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if let Some(Internal::Node { config }) = &args.command {
-        return supervisor::run_node(config);
+    match &args.command {
+        Some(Internal::Node { config }) => return supervisor::run_node(config, false),
+        Some(Internal::Gateway { config }) => return supervisor::run_node(config, true),
+        None => {}
     }
     match launch(&args) {
         Ok(code) => code,
@@ -72,19 +90,20 @@ fn main() -> ExitCode {
 }
 
 fn launch(args: &Args) -> anyhow::Result<ExitCode> {
-    let net = layout::prepare(
-        &args.dir,
-        args.nodes,
-        args.base_port,
-        args.api_port,
-        args.ntp_port,
-    )
-    .with_context(|| format!("preparing {}", args.dir.display()))?;
+    let ports = layout::Ports {
+        base: args.base_port,
+        api: args.api_port,
+        ntp: args.ntp_port,
+        gateway_api: args.gateway_api_port,
+    };
+    let net = layout::prepare(&args.dir, args.nodes, args.gateways, ports)
+        .with_context(|| format!("preparing {}", args.dir.display()))?;
     println!(
-        "{} network {} with {} nodes (f = {}, quorum {}) in {}",
+        "{} network {} with {} nodes and {} gateways (f = {}, quorum {}) in {}",
         if net.reused { "reusing" } else { "created" },
         net.genesis.chain_id,
         net.genesis.n(),
+        net.genesis.gateways.len(),
         net.genesis.f,
         net.genesis.quorum,
         args.dir.display()

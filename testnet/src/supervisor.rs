@@ -29,8 +29,9 @@ struct NodeProcess {
     exited: Option<std::process::ExitStatus>,
 }
 
-/// Runs one node in this process until SIGINT/SIGTERM (the `node` subcommand).
-pub fn run_node(config: &Path) -> ExitCode {
+/// Runs one node (or gateway) in this process until SIGINT/SIGTERM (the `node` and `gateway`
+/// subcommands).
+pub fn run_node(config: &Path, gateway: bool) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -55,21 +56,37 @@ pub fn run_node(config: &Path) -> ExitCode {
             _ = term.recv() => {}
         }
     };
-    match runtime.block_on(tickchain_timenode::node::run(config, shutdown)) {
+    let result = if gateway {
+        runtime.block_on(tickchain_timenode::gateway::run(config, shutdown))
+    } else {
+        runtime.block_on(tickchain_timenode::node::run(config, shutdown))
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("node: {e}");
+            eprintln!("{}: {e}", if gateway { "gateway" } else { "node" });
             ExitCode::from(1)
         }
     }
 }
 
-fn spawn(dir: &Path, i: usize, name: &str) -> anyhow::Result<NodeProcess> {
-    let node_dir = dir.join(format!("node-{i}"));
-    let log_path = node_dir.join("node.log");
+/// What a launched process is: its subcommand, directory prefix and file names.
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    Node,
+    Gateway,
+}
+
+fn spawn(dir: &Path, i: usize, name: &str, role: Role) -> anyhow::Result<NodeProcess> {
+    let (command, prefix, config, log) = match role {
+        Role::Node => ("node", "node", "node.toml", "node.log"),
+        Role::Gateway => ("gateway", "gateway", "gateway.toml", "gateway.log"),
+    };
+    let node_dir = dir.join(format!("{prefix}-{i}"));
+    let log_path = node_dir.join(log);
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["node", "--config"])
-        .arg(node_dir.join("node.toml"))
+        .args([command, "--config"])
+        .arg(node_dir.join(config))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -163,21 +180,31 @@ pub fn supervise(
         });
     }
     let mut children = Vec::new();
-    for (i, node) in genesis.nodes.iter().enumerate() {
-        match spawn(dir, i, &node.name) {
+    let members = genesis.nodes.iter().map(|n| (Role::Node, &n.name));
+    let gateways = genesis.gateways.iter().map(|g| (Role::Gateway, &g.name));
+    let mut index = BTreeMap::<&str, usize>::new();
+    for (role, name) in members.chain(gateways) {
+        let kind = match role {
+            Role::Node => "node",
+            Role::Gateway => "gateway",
+        };
+        let i = index.entry(kind).or_default();
+        match spawn(dir, *i, name, role) {
             Ok(c) => children.push(c),
             Err(e) => {
                 stop(&mut children);
-                anyhow::bail!("starting {}: {e}", node.name);
+                anyhow::bail!("starting {name}: {e}");
             }
         }
+        *i += 1;
     }
-    let logs: Vec<PathBuf> = (0..children.len())
+    let n = genesis.n();
+    let logs: Vec<PathBuf> = (0..n)
         .map(|i| dir.join(format!("node-{i}/node.log")))
         .collect();
     println!(
         "  nodes    {} processes on {}",
-        children.len(),
+        n,
         genesis
             .nodes
             .iter()
@@ -202,6 +229,14 @@ pub fn supervise(
     );
     println!("  apis     {}", net.apis.join(", "));
     println!("  ntp      {}", net.ntps.join(", "));
+    if !net.gateway_apis.is_empty() {
+        println!(
+            "  gateways {} (APIs {}; logs {}/gateway-J/gateway.log)",
+            genesis.gateways.len(),
+            net.gateway_apis.join(", "),
+            dir.display()
+        );
+    }
     println!("waiting for the first final tick (Ctrl-C stops every node)…");
 
     let started = Instant::now();
@@ -226,7 +261,7 @@ pub fn supervise(
                 crashed.insert(c.name.clone(), msg);
             }
         }
-        let latest: Vec<Latest> = children
+        let latest: Vec<Latest> = children[..n]
             .iter()
             .map(|c| *c.latest.lock().expect("lock"))
             .collect();
@@ -235,7 +270,14 @@ pub fn supervise(
             .max_by_key(|l| l.height)
             .copied()
             .unwrap_or_default();
-        let up = children.iter().filter(|c| c.exited.is_none()).count();
+        let up = children[..n].iter().filter(|c| c.exited.is_none()).count();
+        let gateways_up = match children.len() - n {
+            0 => String::new(),
+            g => format!(
+                "  gateways up {}/{g}",
+                children[n..].iter().filter(|c| c.exited.is_none()).count()
+            ),
+        };
         if best.height == 0 {
             continue;
         }
@@ -258,21 +300,21 @@ pub fn supervise(
                 "  cargo run -q -p tickchain-sdk --bin tickchain -- verify README.md.tcproof --genesis {} --file README.md",
                 net.genesis_path.display()
             );
+            if let Some(gw) = net.gateway_apis.first() {
+                println!(
+                    "  cargo run -q -p tickchain-sdk --bin tickchain -- stamp README.md --api {gw} --wait   # through gateway-0"
+                );
+            }
             println!("  tail -f {}", logs[0].display());
         }
         let (h0, s0) = first_height.expect("set above");
         let skipped = (best.second - s0).saturating_sub(best.height - h0);
         println!(
-            "height {:>6}  second {}  lag {:>6.1} ms  skipped {:>3}  nodes up {}/{}",
-            best.height,
-            best.second,
-            best.lag_ms,
-            skipped,
-            up,
-            children.len()
+            "height {:>6}  second {}  lag {:>6.1} ms  skipped {:>3}  nodes up {}/{}{gateways_up}",
+            best.height, best.second, best.lag_ms, skipped, up, n
         );
     }
-    println!("stopping {} nodes…", children.len());
+    println!("stopping {} processes…", children.len());
     stop(&mut children);
     if crashed.is_empty() {
         println!("stopped cleanly");

@@ -5,6 +5,7 @@
 //! `tickchain-sdk`, once).
 
 pub mod config;
+pub mod gateway;
 pub mod identity_cmd;
 pub mod localnet;
 pub mod log_limit;

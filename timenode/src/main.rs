@@ -41,6 +41,18 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Run a gateway: a non-voting intake process whose key a version 3 genesis lists under
+    /// `gateways`. It serves the Timestamp API, seals one signed batch per second, offers it to
+    /// the ring, and serves proofs from its own copy of the final chain.
+    ///
+    /// The configuration is a node's (`[node]` key, genesis and data directory; `[api]`,
+    /// `[pool]`, `[clock]`); `[node] listen` is the local UDP address it dials from (default
+    /// 127.0.0.1, any port). Stops cleanly on SIGINT or SIGTERM. Exit status as for `run`.
+    Gateway {
+        /// Path to the gateway configuration (TOML, with a `[node]` section).
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Summarise a running node from its API: sync state and interval, sources, peers, view,
     /// last tick and pool depth.
     ///
@@ -87,7 +99,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A running node reports its ticks at info level; one-shot commands stay quiet.
-    let default_level = if matches!(cli.command, Command::Run { .. }) {
+    let default_level = if matches!(cli.command, Command::Run { .. } | Command::Gateway { .. }) {
         "info"
     } else {
         "warn"
@@ -102,7 +114,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Sources { config, json } => sources(&config, json),
         Command::Keygen { out } => keygen(&out),
-        Command::Run { config } => run(&config),
+        Command::Run { config } => run(&config, false),
+        Command::Gateway { config } => run(&config, true),
         Command::Status { api, json } => status(&api, json),
         Command::Genesis {
             chain_id,
@@ -141,30 +154,43 @@ fn status(api: &str, json: bool) -> ExitCode {
     }
 }
 
-fn run(path: &std::path::Path) -> ExitCode {
+/// `timenode run` (a ring member) or `timenode gateway`.
+fn run(path: &std::path::Path, gateway: bool) -> ExitCode {
+    let name = if gateway { "gateway" } else { "run" };
     let config = match NodeConfig::load(path) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("timenode run: {e}");
+            eprintln!("timenode {name}: {e}");
             return ExitCode::from(2);
         }
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("timenode run: expected a tokio runtime, got {e}");
+            eprintln!("timenode {name}: expected a tokio runtime, got {e}");
             return ExitCode::from(1);
         }
     };
-    let result = runtime.block_on(tickchain_timenode::node::run(config, shutdown_signal()));
+    let result = if gateway {
+        runtime.block_on(tickchain_timenode::gateway::run(config, shutdown_signal()))
+    } else {
+        runtime.block_on(tickchain_timenode::node::run(config, shutdown_signal()))
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(
+            e @ (tickchain_timenode::node::NodeError::Config(_)
+            | tickchain_timenode::node::NodeError::Genesis { .. }),
+        ) if gateway => {
+            eprintln!("timenode {name}: {e}");
+            ExitCode::from(2)
+        }
         Err(e @ tickchain_timenode::node::NodeError::Config(_)) => {
-            eprintln!("timenode run: {e}");
+            eprintln!("timenode {name}: {e}");
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("timenode run: {e}");
+            eprintln!("timenode {name}: {e}");
             ExitCode::from(1)
         }
     }

@@ -9,7 +9,7 @@
 //!
 //! | first byte | message | codec |
 //! |---|---|---|
-//! | 1–10 | consensus ([`Message`]: proposal, votes, certificates, fetch, chain, batch) | [`crate::codec`], `specs/consensus.md` §11 |
+//! | 1–11 | consensus ([`Message`]: proposal, votes, certificates, fetch, chain, batch, delivered) | [`crate::codec`], `specs/consensus.md` §11 |
 //! | 0x70–0x71 | time probe request / reply | [`time`], `specs/time.md` §4.4 |
 //! | 0x72–0x73 | co-sign request / co-signature | [`attest`] |
 //!
@@ -30,7 +30,7 @@ use tickchain_sdk::encoding::DecodeError;
 /// One message from a peer, of any of the ring's three kinds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PeerMessage {
-    /// A consensus message (kinds 1–10).
+    /// A consensus message (kinds 1–11).
     Consensus(Message),
     /// A time probe (0x70–0x71).
     Time(TimeMessage),
@@ -45,7 +45,7 @@ pub enum PeerDecodeError {
     #[error("empty peer message")]
     Empty,
     /// The first byte belongs to no namespace.
-    #[error("unknown peer message kind {found:#04x}: expected 1 to 10, 0x70 to 0x73")]
+    #[error("unknown peer message kind {found:#04x}: expected 1 to 11, 0x70 to 0x73")]
     UnknownKind {
         /// The kind byte that arrived.
         found: u8,
@@ -102,7 +102,7 @@ mod tests {
 
     #[test]
     fn the_three_namespaces_do_not_overlap_and_unknown_kinds_are_named() {
-        for k in 1..=10u8 {
+        for k in 1..=11u8 {
             assert!(codec::is_kind(k));
         }
         for k in [0x70u8, 0x71, 0x72, 0x73] {

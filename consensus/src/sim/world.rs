@@ -592,6 +592,7 @@ fn describe_message(m: &Message) -> String {
         Message::Fetch(f) => format!("fetch views {:?} ticks {}", f.views, f.ticks.len()),
         Message::Chain(c) => format!("chain of {}", c.len()),
         Message::Batch(b) => format!("batch of {} s{}", b.node, b.second),
+        Message::Delivered(d) => format!("delivered h{}", d.tick.tick.height),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The peer network: authenticated QUIC between the ring's nodes.
 //!
 //! Owns: endpoints, mutual TLS pinned to genesis keys, one connection per node pair (the lower
-//! id dials, with backoff), length-prefixed messages with a size cap, and per-peer bounds on
+//! id dials, with backoff) and one from each gateway to each node (the gateway dials), length-prefixed messages with a size cap, and per-peer bounds on
 //! what a peer can make us hold (streams, queued frames and bytes, a deadline for a started
 //! frame) with fair reading across peers. Never: looks inside
 //! messages (consensus decodes them) or blocks the caller (sends are queued and dropped when a

@@ -58,17 +58,21 @@ pub fn identity(key: &ed25519_dalek::SigningKey, id: NodeId) -> Result<TlsIdenti
     })
 }
 
-/// The genesis node whose key is in `cert`, if any.
+/// The genesis node or gateway whose key is in `cert`, if any: node `i` as `i`, gateway `i` as
+/// `n + i` (its batch signer id).
 pub fn node_of(genesis: &Genesis, cert: &CertificateDer<'_>) -> Option<NodeId> {
     let key = spki::ed25519_key(cert).ok()?;
     genesis
         .nodes
         .iter()
-        .position(|n| n.public_key.0 == key)
+        .map(|n| &n.public_key)
+        .chain(genesis.gateways.iter().map(|g| &g.public_key))
+        .position(|k| k.0 == key)
         .map(|i| NodeId(i as u16))
 }
 
-/// Accepts exactly the genesis keys (and, as a client, exactly the dialled node's key).
+/// Accepts exactly the genesis keys, gateways' included (and, as a client, exactly the
+/// dialled node's key).
 #[derive(Debug)]
 pub struct PinnedPeers {
     genesis: Genesis,
@@ -129,6 +133,12 @@ impl ServerCertVerifier for PinnedPeers {
         let expected = node_from_server_name(server_name).ok_or_else(|| {
             rustls::Error::General("server name is not node-<id>.tickchain".into())
         })?;
+        if expected.index() >= self.genesis.n() {
+            // Only ring members accept connections; a gateway is never dialled.
+            return Err(rustls::Error::General(format!(
+                "node {expected} is not a ring member"
+            )));
+        }
         self.check(end_entity, Some(expected))?;
         Ok(ServerCertVerified::assertion())
     }

@@ -185,8 +185,10 @@ impl Transport {
         socket: UdpSocket,
         config: TransportConfig,
     ) -> Result<(Transport, InboundQueue), TransportError> {
-        let node = genesis.node(me).ok_or(TransportError::NotInGenesis(me))?;
-        if node.public_key.0 != key.verifying_key().to_bytes() {
+        let (public_key, _) = genesis
+            .batch_signer(me)
+            .ok_or(TransportError::NotInGenesis(me))?;
+        if public_key.0 != key.verifying_key().to_bytes() {
             return Err(TransportError::WrongKey(me));
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -240,13 +242,15 @@ impl Transport {
         )?;
         endpoint.set_default_client_config(client_config);
 
+        // Every node and gateway has a slot: gateways connect to nodes, never to each other.
+        let slots = genesis.batch_signers();
         let (inbound_rx, inboxes) = InboundQueue::new(
-            genesis.n(),
+            slots,
             config.inbound_frames_per_peer,
             config.inbound_bytes_per_peer.max(config.max_message_bytes),
         );
         let mut queues = Vec::new();
-        let peers = (0..genesis.n())
+        let peers = (0..slots)
             .map(|_| {
                 let (tx, rx) = mpsc::channel(config.queue_depth);
                 queues.push(Some(rx));
@@ -276,7 +280,7 @@ impl Transport {
             }
             let rx = queue.take().expect("each queue taken once");
             tasks.spawn(send_loop(shared.clone(), peer, rx));
-            if me < peer {
+            if dials(&shared.genesis, me, peer) {
                 tasks.spawn(dial_loop(shared.clone(), endpoint.clone(), peer));
             }
         }
@@ -310,9 +314,9 @@ impl Transport {
         }
     }
 
-    /// Queues `payload` for every other node.
+    /// Queues `payload` for every other ring member (never a gateway).
     pub fn broadcast(&self, payload: &[u8]) {
-        for i in 0..self.shared.peers.len() {
+        for i in 0..self.shared.genesis.n() {
             self.send(NodeId(i as u16), payload.to_vec());
         }
     }
@@ -338,7 +342,7 @@ impl Transport {
     }
 }
 
-/// Accepts incoming connections from lower-numbered genesis peers.
+/// Accepts incoming connections from lower-numbered genesis nodes and from gateways.
 async fn accept_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint) {
     while let Some(incoming) = endpoint.accept().await {
         let shared = shared.clone();
@@ -358,8 +362,9 @@ async fn accept_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint) {
                 conn.close(1u32.into(), b"unknown peer");
                 return;
             };
-            if peer >= shared.me {
-                // Only the lower id dials; anything else is a misbehaving or confused peer.
+            if !dials(&shared.genesis, peer, shared.me) {
+                // Only the lower node dials a node, and a gateway dials nodes (a gateway accepts
+                // nothing); anything else is a misbehaving or confused peer.
                 shared.stats.refused.fetch_add(1, Ordering::Relaxed);
                 if let Some(held) = REFUSED_LOG.allow() {
                     warn!(%peer, similar_held_back = held, "refused connection from a peer that should wait to be dialled");
@@ -550,6 +555,13 @@ async fn send_loop(shared: Arc<Shared>, peer: NodeId, mut queue: mpsc::Receiver<
         }
         let _ = conn_rx.changed().await;
     }
+}
+
+/// Whether `from` dials `to`: a node dials the higher-numbered nodes, a gateway dials every
+/// node, and nobody dials a gateway.
+fn dials(genesis: &Genesis, from: NodeId, to: NodeId) -> bool {
+    let n = genesis.n();
+    to.index() < n && (from.index() >= n || from < to)
 }
 
 fn peer_node(genesis: &Genesis, conn: &quinn::Connection) -> Option<NodeId> {

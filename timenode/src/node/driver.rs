@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tickchain_api::TickSummary;
 use tickchain_consensus::codec;
 use tickchain_consensus::io::{Action, Record};
-use tickchain_consensus::{ChainTick, LocalClock, Message, Persisted};
+use tickchain_consensus::{ChainTick, Delivered, LocalClock, Message, Persisted};
 use tickchain_sdk::{Batch, Evidence, Genesis, Hash, Height, NodeId};
 use tracing::info;
 
@@ -131,6 +131,7 @@ impl Driver {
             self.prune_records(t.clone());
         }
         self.record_inclusions(&t.tick, &hash, batches.as_deref())?;
+        self.deliver_to_gateways(&t, batches.as_deref());
         let lag = tickchain_sdk::Nanos(now.mid().0 - t.tick.second.start().0);
         self.live.ticks_final.fetch_add(1, Ordering::Relaxed);
         self.live.last_lag_ns.store(lag.0, Ordering::Relaxed);
@@ -252,6 +253,31 @@ impl Driver {
                 Err(e) => tracing::warn!(error = %e, "cannot prune the record log"),
             }
         });
+    }
+
+    /// Sends the final tick with its batch list to every gateway connected now
+    /// (`specs/consensus.md` §5, Gateways). A tick whose list this node does not know is left to
+    /// the other members; a gateway that misses it fetches the tick and offers its batches
+    /// again.
+    fn deliver_to_gateways(&self, t: &ChainTick, batches: Option<&[Batch]>) {
+        let Some(batches) = batches else { return };
+        let n = self.genesis.n();
+        let gateways: Vec<NodeId> = self
+            .transport
+            .connected()
+            .into_iter()
+            .filter(|p| p.index() >= n)
+            .collect();
+        if gateways.is_empty() {
+            return;
+        }
+        let bytes = codec::encode(&Message::Delivered(Delivered {
+            tick: t.clone(),
+            batches: batches.to_vec(),
+        }));
+        for g in gateways {
+            self.transport.send(g, bytes.clone());
+        }
     }
 
     /// Tells the pool which of our batches the final `tick` carries, so their proofs can be

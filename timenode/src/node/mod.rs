@@ -242,26 +242,7 @@ impl Node {
             ticks: ticks_tx.clone(),
             live: live.clone(),
         });
-        let api_address = config.api.listen;
-        let listener =
-            std::net::TcpListener::bind(api_address).map_err(|source| NodeError::ApiListen {
-                address: api_address,
-                source,
-            })?;
-        listener.set_nonblocking(true)?;
-        info!(node = %me, api = %listener.local_addr()?, "timestamp API listening");
-        let api_runtime = intake_runtime()?;
-        // Registered with the API runtime's reactor here, so a failure stops the start.
-        let listener = api_runtime.enter(|| tokio::net::TcpListener::from_std(listener))?;
-        let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
-        let api_task = api_runtime.spawn(tickchain_api::serve(
-            listener,
-            api,
-            config.api.clone(),
-            async move {
-                let _ = api_stopped.await;
-            },
-        ));
+        let api = ApiServer::start(&config, api)?;
         let (anchor_stop, anchor_stopped) = tokio::sync::watch::channel(false);
         let anchoring = match &config.anchor {
             Some(section) => Some(
@@ -291,13 +272,14 @@ impl Node {
             pruning: Default::default(),
             evidence_writes: Default::default(),
         };
+        // Gateways fetch final ticks too (to fill gaps in their chain), within their budgets.
         let fetches = fetch_server::FetchServer::start(
-            genesis.n(),
+            genesis.batch_signers(),
             store.clone(),
             driver.transport.sender(),
         )?;
         let mut shell = Shell {
-            limits: shell::PeerLimits::new(genesis.n(), fetches),
+            limits: shell::PeerLimits::new(genesis.batch_signers(), fetches),
             core,
             driver,
             clock,
@@ -313,9 +295,7 @@ impl Node {
         let ran = on_own_thread(shell, poll_ms, inbound, opened.sealed, shutdown).await;
         info!(node = %me, "shutting down");
         let _ = anchor_stop.send(true);
-        let _ = api_stop.send(());
-        let _ = api_task.await;
-        api_runtime.close().await;
+        api.stop().await;
         pool.stop();
         drop(ntp);
         background.shutdown().await;
@@ -323,6 +303,48 @@ impl Node {
         let (shell, result) = ran?;
         shell.driver.transport.shutdown().await;
         result
+    }
+}
+
+/// The Timestamp API, serving on its own runtime until [`ApiServer::stop`].
+pub(crate) struct ApiServer {
+    runtime: IntakeRuntime,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl ApiServer {
+    /// Binds `[api] listen` and serves `handle` there.
+    pub(crate) fn start(config: &NodeConfig, handle: Arc<NodeApi>) -> Result<ApiServer, NodeError> {
+        let address = config.api.listen;
+        let listener = std::net::TcpListener::bind(address)
+            .map_err(|source| NodeError::ApiListen { address, source })?;
+        listener.set_nonblocking(true)?;
+        info!(node = %handle.me, api = %listener.local_addr()?, "timestamp API listening");
+        let runtime = intake_runtime()?;
+        // Registered with the API runtime's reactor here, so a failure stops the start.
+        let listener = runtime.enter(|| tokio::net::TcpListener::from_std(listener))?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = runtime.spawn(tickchain_api::serve(
+            listener,
+            handle,
+            config.api.clone(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Ok(ApiServer {
+            runtime,
+            task,
+            stop,
+        })
+    }
+
+    /// Stops serving and waits for the API's tasks, proof reads included.
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+        self.runtime.close().await;
     }
 }
 

@@ -53,7 +53,7 @@ pub(super) struct PeerLimits {
 }
 
 impl PeerLimits {
-    /// Limits for a ring of `n`, with the fetch server's worker.
+    /// Limits for `n` peers (the ring's nodes and gateways), with the fetch server's worker.
     pub fn new(n: usize, fetches: FetchServer) -> PeerLimits {
         PeerLimits {
             probes: Probes::new(n),
@@ -236,7 +236,14 @@ impl Shell {
 
     /// The one dispatch of a peer's bytes (the transport has authenticated `from`).
     pub fn on_peer_bytes(&mut self, from: NodeId, bytes: &[u8]) -> Result<(), NodeError> {
-        match PeerMessage::decode(bytes) {
+        let decoded = PeerMessage::decode(bytes);
+        if from.index() >= self.genesis.n() && !matches!(decoded, Ok(PeerMessage::Consensus(_))) {
+            // A gateway takes no time probes and co-signs nothing (`specs/consensus.md` §5,
+            // Gateways); what it may send among consensus messages the core decides.
+            self.limits.count("not_for_gateway");
+            return Ok(());
+        }
+        match decoded {
             Ok(PeerMessage::Consensus(mut message)) => {
                 tracing::debug!(peer = %from, kind = message.kind(), "inbound");
                 if let Message::Fetch(f) = &mut message {

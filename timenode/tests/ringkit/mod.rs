@@ -50,6 +50,8 @@ pub struct Node {
     pub api: String,
     /// Extra environment variables for the next start (e.g. a test hook).
     pub env: Vec<(String, String)>,
+    /// A gateway (`timenode gateway --config DIR/gateway.toml`) rather than a ring member.
+    pub gateway: bool,
 }
 
 impl Node {
@@ -62,6 +64,7 @@ impl Node {
             finals: Finals::default(),
             api: String::new(),
             env: Vec::new(),
+            gateway: false,
         }
     }
 
@@ -79,12 +82,13 @@ impl Node {
             Some(ns) => ns.command(bin),
             None => Command::new(bin),
         };
+        let (command, config) = if self.gateway {
+            ("gateway", "gateway.toml")
+        } else {
+            ("run", "node.toml")
+        };
         let mut child = cmd
-            .args([
-                "run",
-                "--config",
-                self.dir.join("node.toml").to_str().unwrap(),
-            ])
+            .args([command, "--config", self.dir.join(config).to_str().unwrap()])
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -393,6 +397,42 @@ pub fn setup_with_api(
         })
         .collect();
     (genesis, nodes)
+}
+
+/// A ring of `n` nodes and `g` gateways (a version 3 genesis), each with its own API port and
+/// the declared clock; nothing started.
+pub fn setup_with_gateways(root: &Path, n: usize, g: usize) -> (Genesis, Vec<Node>, Vec<Node>) {
+    let _ = std::fs::remove_dir_all(root);
+    let addresses: Vec<String> = free_udp_ports(n)
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect();
+    let api_ports = free_tcp_ports(n + g);
+    let section = |port: u16| {
+        format!("{DECLARED_CLOCK}\n[api]\nlisten = \"127.0.0.1:{port}\"\n{UNLIMITED_API}")
+    };
+    let (genesis, _, _) = localnet::create_with_gateways(
+        root,
+        "ring-test",
+        &addresses,
+        g,
+        |i| section(api_ports[i]),
+        |j| section(api_ports[n + j]),
+    )
+    .unwrap();
+    let node = |dir: PathBuf, port: u16, gateway: bool| {
+        let mut node = Node::new(dir, None);
+        node.api = format!("http://127.0.0.1:{port}");
+        node.gateway = gateway;
+        node
+    };
+    let nodes = (0..n)
+        .map(|i| node(localnet::node_dir(root, i), api_ports[i], false))
+        .collect();
+    let gateways = (0..g)
+        .map(|j| node(localnet::gateway_dir(root, j), api_ports[n + j], true))
+        .collect();
+    (genesis, nodes, gateways)
 }
 
 /// The `tickchain` CLI next to the `timenode` binary, built first if this test run did not

@@ -99,12 +99,18 @@ pub fn run(
     if let Some(doc) = file {
         println!("    document {} matches the digest", doc.display());
     }
+    let signer = match &verified.batch_gateway {
+        Some(name) => format!("gateway {name} (signer {})", verified.batch_node),
+        None => format!(
+            "node {} ({})",
+            verified.batch_node,
+            g.node(verified.batch_node).map_or("?", |n| n.name.as_str())
+        ),
+    };
     println!(
-        "    tick at height {} for second {}, batch from node {} ({})",
+        "    tick at height {} for second {}, batch signed by {signer}",
         verified.height,
         second(verified.second.0),
-        verified.batch_node,
-        g.node(verified.batch_node).map_or("?", |n| n.name.as_str())
     );
     if verified.certified_height != verified.height {
         println!(
