@@ -157,6 +157,12 @@ pub fn cpu_time() -> Duration {
     Duration::from_millis(cpu_ticks(&stat) * 10)
 }
 
+/// CPU time (user + system) process `pid` has used so far (zero if it is gone).
+pub fn cpu_time_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    Duration::from_millis(cpu_ticks(&stat) * 10)
+}
+
 /// utime + stime of a /proc/PID/stat line. Fields are counted by position after the command
 /// name: state is field 0 there, utime 11 and stime 12 (`tpgid` is -1 without a controlling
 /// terminal, so a filter on numeric fields would shift them).

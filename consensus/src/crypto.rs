@@ -37,25 +37,31 @@ impl Verifier {
     /// Whether ring member `signer` signed `msg` with `sig` (Ed25519 `verify_strict`); a
     /// gateway id fails: gateways never vote.
     pub fn check(&self, signer: NodeId, msg: &[u8], sig: &Signature) -> bool {
-        self.cached(signer, msg, sig, |n| n.verify_signature(signer, msg, sig))
+        self.cached(0, signer, msg, sig, |n| {
+            n.verify_signature(signer, msg, sig)
+        })
     }
 
     /// Whether batch signer `signer` (a node, or a gateway `n + i` of a version 3 genesis)
     /// signed the batch bytes `msg` with `sig`.
     pub fn check_batch(&self, signer: NodeId, msg: &[u8], sig: &Signature) -> bool {
-        self.cached(signer, msg, sig, |n| {
+        self.cached(1, signer, msg, sig, |n| {
             n.verify_batch_signature(signer, msg, sig)
         })
     }
 
+    /// `kind` (0 member, 1 batch signer) is part of the cache key, so a signature found
+    /// valid under one lookup never answers the other.
     fn cached(
         &self,
+        kind: u8,
         signer: NodeId,
         msg: &[u8],
         sig: &Signature,
         verify: impl FnOnce(&Network) -> bool,
     ) -> bool {
         let mut h = blake3::Hasher::new();
+        h.update(&[kind]);
         h.update(&signer.0.to_be_bytes());
         h.update(&sig.0);
         h.update(msg);

@@ -263,12 +263,19 @@ impl Genesis {
             }
         }
         if self.version >= GENESIS_VERSION_GATEWAYS {
-            w.u16(self.gateways.len() as u16);
+            // Validation bounds both counts (256 gateways, 4096 bytes); saturating keeps an
+            // unvalidated document's hash defined (it fails validation anyway).
+            w.u16(u16::try_from(self.gateways.len()).unwrap_or(u16::MAX));
             for g in &self.gateways {
                 w.str(&g.name).bytes(&g.public_key.0);
             }
-            match self.tsa_root_der() {
-                Some(der) => w.u8(1).u16(der.len() as u16).bytes(&der),
+            match &self.tsa_root {
+                Some(hex_der) => {
+                    let der = hex::decode(hex_der).unwrap_or_default();
+                    w.u8(1)
+                        .u16(u16::try_from(der.len()).unwrap_or(u16::MAX))
+                        .bytes(&der)
+                }
                 None => w.u8(0),
             };
         }
@@ -388,6 +395,16 @@ impl Genesis {
                 ));
             }
             return Ok(());
+        }
+        if self.gateways.is_empty() && self.tsa_root.is_none() {
+            // One genesis per network: one without either field is written as version 2.
+            return Err(invalid(
+                "version",
+                format!(
+                    "a version {GENESIS_VERSION_GATEWAYS} genesis has gateways or a TSA root; \
+                     without either write version {GENESIS_VERSION}"
+                ),
+            ));
         }
         if self.gateways.len() > MAX_GATEWAYS {
             return Err(invalid(

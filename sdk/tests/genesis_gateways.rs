@@ -55,10 +55,11 @@ fn gateways_change_the_network_and_leave_the_version_2_hash_alone() {
     );
     let v3 = with_gateways();
     assert_ne!(v2.hash, v3.hash, "another network");
-    let bare = ring().with_gateways("genesis-gw", 0, None).genesis;
-    assert_ne!(
-        bare.hash, v2.hash,
-        "the version byte alone makes another network"
+    let bare = ring().genesis.with_extensions(Vec::new(), None);
+    let e = bare.expect_err("version 3 without gateways or a TSA root");
+    assert!(
+        e.to_string().contains("without either write version 2"),
+        "{e}"
     );
 }
 

@@ -265,7 +265,8 @@ pub struct NodeSection {
     pub genesis_file: std::path::PathBuf,
     /// Directory for the node's sled database (required; created if missing).
     pub data_dir: std::path::PathBuf,
-    /// UDP address for peer QUIC (default: the node's address in genesis).
+    /// UDP address for peer QUIC (default: the node's address in genesis; for `timenode
+    /// gateway`, which only dials, any address and port of the members' address family).
     #[serde(default)]
     pub listen: Option<std::net::SocketAddr>,
 }

@@ -179,15 +179,46 @@ pub fn parse_node_arg(arg: &str) -> Result<GenesisNode, IdentityError> {
     })
 }
 
-/// Builds and validates a genesis, and writes it to `out` (refusing to overwrite).
+/// Parses `NAME,KEY` for a gateway; KEY is hex or the path of a `node.pub` file (what
+/// `keygen` writes; a gateway uses only its Ed25519 key).
+pub fn parse_gateway_arg(arg: &str) -> Result<tickchain_sdk::GenesisGateway, IdentityError> {
+    let bad = |reason: String| IdentityError::NodeArg {
+        arg: arg.to_string(),
+        reason,
+    };
+    let Some((name, key)) = arg.split_once(',') else {
+        return Err(bad("expected NAME,KEY".into()));
+    };
+    let key_is_hex = key.len() == 64 && key.chars().all(|c| c.is_ascii_hexdigit());
+    let key_text = if key_is_hex {
+        key.to_string()
+    } else {
+        std::fs::read_to_string(key)
+            .map_err(|e| bad(format!("cannot read key file {key}: {e}")))?
+            .trim()
+            .to_string()
+    };
+    let public_key = PublicKey::from_hex(&key_text).map_err(|e| bad(format!("key: {e}")))?;
+    Ok(tickchain_sdk::GenesisGateway {
+        name: name.to_string(),
+        public_key,
+    })
+}
+
+/// Builds and validates a genesis (version 3 when `gateways` is not empty), and writes it to
+/// `out` (refusing to overwrite).
 pub fn genesis(
     chain_id: &str,
     f: u16,
     genesis_second: Second,
     nodes: Vec<GenesisNode>,
+    gateways: Vec<tickchain_sdk::GenesisGateway>,
     out: &Path,
 ) -> Result<Genesis, IdentityError> {
-    let g = Genesis::new(chain_id, genesis_second, f, nodes)?;
+    let mut g = Genesis::new(chain_id, genesis_second, f, nodes)?;
+    if !gateways.is_empty() {
+        g = g.with_extensions(gateways, None)?;
+    }
     let io = |source| IdentityError::Io {
         path: out.display().to_string(),
         source,

@@ -90,6 +90,10 @@ enum Command {
         /// node.pub; required with a hex KEY).
         #[arg(long = "node", required = true)]
         nodes: Vec<String>,
+        /// A gateway, in order: NAME,KEY (KEY: 64 hex characters or a node.pub file written by
+        /// `keygen`). Any gateway makes a version 3 genesis; gateway j signs as n + j.
+        #[arg(long = "gateway")]
+        gateways: Vec<String>,
         /// Where to write the genesis (refuses to overwrite).
         #[arg(long)]
         out: PathBuf,
@@ -122,8 +126,9 @@ fn main() -> ExitCode {
             f,
             genesis_second,
             nodes,
+            gateways,
             out,
-        } => genesis(&chain_id, f, genesis_second, &nodes, &out),
+        } => genesis(&chain_id, f, genesis_second, &nodes, &gateways, &out),
     }
 }
 
@@ -232,6 +237,7 @@ fn genesis(
     f: Option<u16>,
     second: Option<u64>,
     nodes: &[String],
+    gateways: &[String],
     out: &std::path::Path,
 ) -> ExitCode {
     let run = || -> Result<tickchain_sdk::Genesis, identity_cmd::IdentityError> {
@@ -239,20 +245,25 @@ fn genesis(
             .iter()
             .map(|a| identity_cmd::parse_node_arg(a))
             .collect::<Result<Vec<_>, _>>()?;
+        let gateways = gateways
+            .iter()
+            .map(|a| identity_cmd::parse_gateway_arg(a))
+            .collect::<Result<Vec<_>, _>>()?;
         let f = f.unwrap_or(((members.len().max(1) - 1) / 3) as u16);
         let second = second.unwrap_or_else(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs())
         });
-        identity_cmd::genesis(chain_id, f, Second(second), members, out)
+        identity_cmd::genesis(chain_id, f, Second(second), members, gateways, out)
     };
     match run() {
         Ok(g) => {
             println!(
-                "wrote {}: {} nodes, f = {}, quorum {}, hash {}",
+                "wrote {}: {} nodes, {} gateways, f = {}, quorum {}, hash {}",
                 out.display(),
                 g.n(),
+                g.gateways.len(),
                 g.f,
                 g.quorum,
                 g.hash

@@ -99,6 +99,50 @@ fn keygen_then_genesis_produces_a_valid_network_file() {
         let key = AttestationKey::read(&dir.join(format!("node-{i}/attest.key"))).unwrap();
         assert_eq!(node.attestation.as_ref().unwrap().address, key.address());
     }
+
+    // With a gateway: a version 3 genesis listing its key, as signer n + 0.
+    let gw = dir.join("gw-0");
+    let o = timenode(&["keygen", "--out", gw.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let with_gw = dir.join("genesis-gw.json");
+    let gw_arg = format!("gw-0,{}", gw.join("node.pub").display());
+    let mut args = vec!["genesis", "--out", with_gw.to_str().unwrap()];
+    for a in &node_args {
+        args.extend(["--node", a.as_str()]);
+    }
+    args.extend(["--gateway", gw_arg.as_str()]);
+    let o = timenode(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("4 nodes, 1 gateways"));
+    let g3 =
+        tickchain_sdk::Genesis::from_json(&std::fs::read_to_string(&with_gw).unwrap()).unwrap();
+    assert_eq!(g3.version, tickchain_sdk::GENESIS_VERSION_GATEWAYS);
+    assert_eq!(g3.gateways[0].name, "gw-0");
+    assert_eq!(
+        g3.gateways[0].public_key.to_hex(),
+        std::fs::read_to_string(gw.join("node.pub")).unwrap().trim()
+    );
+    // A gateway key that is a node's is refused, naming the field.
+    let clash = format!("gw-1,{}", dir.join("node-2/node.pub").display());
+    let mut args: Vec<String> = ["genesis", "--out", dir.join("clash.json").to_str().unwrap()]
+        .map(String::from)
+        .to_vec();
+    for a in &node_args {
+        args.extend(["--node".to_owned(), a.clone()]);
+    }
+    args.extend(["--gateway".to_owned(), clash]);
+    let o = timenode(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("gateways[0].public_key") && err.contains("same key as nodes[2]"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

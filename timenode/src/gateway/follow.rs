@@ -11,9 +11,15 @@ use std::collections::BTreeMap;
 use tickchain_consensus::ChainTick;
 use tickchain_sdk::{Batch, Hash, Height, Network};
 
-/// Ticks held above the tip while their ancestors are missing; more are refused until the
-/// gap closes (a gap is filled from the bottom, 32 ticks per fetch).
+/// Ticks held above the tip while their ancestors are missing. A gap is filled from its top
+/// down (each fetch returns up to 32 ancestors of a hash); when the room is full a lower
+/// checked tick evicts the highest one held, so a gateway any distance behind stores the
+/// lowest 4096 ticks of the gap, then fetches down again from the newest delivered tick.
 pub const MAX_HELD: usize = 4096;
+/// Of those, ticks nothing vouches for yet (no certificate of their own, no checked child):
+/// a final tick's uncertified ancestors are delivered just before it, so a few suffice, and a
+/// lying member cannot make the gateway hold more junk than this.
+pub const MAX_UNCHECKED: usize = 64;
 
 /// A tick held above the tip.
 #[derive(Debug, Clone)]
@@ -83,39 +89,40 @@ impl Follower {
         if tick.tick.height <= self.tip.0 {
             return Ok(());
         }
-        let checked = match &tick.certificate {
-            Some(cert) => {
-                self.network
-                    .verify_certificate(&tick.tick, cert)
-                    .map_err(|_| Refused::BadCertificate)?;
-                true
-            }
-            None => false,
-        };
         let key = (tick.tick.height, tick.tick.hash(&gh));
+        // Known already (copies come from every member): no signature is checked twice.
+        if let Some(h) = self.held.get(&key)
+            && (h.checked || tick.certificate.is_none())
+        {
+            if h.batches.is_none() && batches.is_some() {
+                self.held.get_mut(&key).expect("found").batches = batches;
+            }
+            return Ok(());
+        }
+        // A held checked child that names this hash vouches for it; else its own certificate.
+        let vouched = self
+            .held
+            .range((Height(key.0.0 + 1), Hash([0; 32]))..=(Height(key.0.0 + 1), Hash([0xff; 32])))
+            .any(|(_, c)| c.checked && c.tick.tick.prev_hash == key.1);
+        let checked = vouched
+            || match &tick.certificate {
+                Some(cert) => {
+                    self.network
+                        .verify_certificate(&tick.tick, cert)
+                        .map_err(|_| Refused::BadCertificate)?;
+                    true
+                }
+                None => false,
+            };
         if let Some(h) = self.held.get_mut(&key) {
             h.checked |= checked;
             if h.batches.is_none() {
                 h.batches = batches;
             }
+            self.propagate();
             return Ok(());
         }
-        if self.held.len() >= MAX_HELD {
-            // A lying member may fill the room with ticks nothing vouches for: a checked tick
-            // takes the place of the highest of those.
-            let evict = self
-                .held
-                .iter()
-                .rev()
-                .find(|(_, h)| !h.checked)
-                .map(|(k, _)| *k);
-            match evict {
-                Some(k) if checked => {
-                    self.held.remove(&k);
-                }
-                _ => return Err(Refused::Full),
-            }
-        }
+        self.make_room(key.0, checked)?;
         self.held.insert(
             key,
             Held {
@@ -126,6 +133,37 @@ impl Follower {
         );
         self.propagate();
         Ok(())
+    }
+
+    /// Frees a place for a tick at `height`: an unchecked tick takes a free place among the
+    /// [`MAX_UNCHECKED`] or none; a checked one evicts the highest unchecked tick, or else the
+    /// highest checked tick above it (fetched again later), or is refused.
+    fn make_room(&mut self, height: Height, checked: bool) -> Result<(), Refused> {
+        let unchecked = self.held.values().filter(|h| !h.checked).count();
+        if !checked {
+            return if unchecked >= MAX_UNCHECKED || self.held.len() >= MAX_HELD {
+                Err(Refused::Full)
+            } else {
+                Ok(())
+            };
+        }
+        if self.held.len() < MAX_HELD {
+            return Ok(());
+        }
+        let evict = self
+            .held
+            .iter()
+            .rev()
+            .find(|(_, h)| !h.checked)
+            .or_else(|| self.held.iter().next_back().filter(|(k, _)| k.0 > height))
+            .map(|(k, _)| *k);
+        match evict {
+            Some(k) => {
+                self.held.remove(&k);
+                Ok(())
+            }
+            None => Err(Refused::Full),
+        }
     }
 
     /// A checked tick vouches for its parent (the tick hash covers `prev_hash`), from the top
@@ -254,6 +292,66 @@ mod tests {
         let real: Vec<Hash> = ticks.iter().map(|t| t.tick.hash(&net.hash())).collect();
         assert_eq!(ready, real, "the forged tick 1 never made it in");
         assert_eq!(f.wanted(), None);
+    }
+
+    #[test]
+    fn junk_from_a_lying_member_cannot_keep_vouched_ancestors_out() {
+        let net = net();
+        let mut ticks = chain(&net, 3);
+        ticks[0].certificate = None;
+        ticks[1].certificate = None;
+        let mut f = Follower::new(Network::new(net.genesis.clone()), (Height(0), net.hash()));
+        for k in 0..MAX_UNCHECKED as u64 {
+            let mut junk = ticks[1].clone();
+            junk.tick.height = Height(10 + k);
+            f.offer(junk, None).unwrap();
+        }
+        assert_eq!(f.offer(ticks[0].clone(), None), Err(Refused::Full));
+        f.offer(ticks[2].clone(), None).unwrap();
+        assert_eq!(f.wanted(), Some(ticks[2].tick.prev_hash));
+        // Fetched without certificates, each is vouched for by the checked child above it.
+        f.offer(ticks[1].clone(), None).unwrap();
+        f.offer(ticks[0].clone(), None).unwrap();
+        let ready: Vec<u64> = f
+            .take_ready()
+            .iter()
+            .map(|(t, _)| t.tick.height.0)
+            .collect();
+        assert_eq!(ready, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_gap_longer_than_the_room_still_closes() {
+        let net = net();
+        let top = MAX_HELD as u64 + 300;
+        let mut ticks = chain(&net, top);
+        for t in &mut ticks[..top as usize - 1] {
+            t.certificate = None;
+        }
+        let by_hash: std::collections::HashMap<Hash, usize> = ticks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.tick.hash(&net.hash()), i))
+            .collect();
+        let mut f = Follower::new(Network::new(net.genesis.clone()), (Height(0), net.hash()));
+        let mut rounds = 0;
+        while f.tip().0.0 < top {
+            rounds += 1;
+            assert!(rounds < 1_000, "no progress: tip {}", f.tip().0);
+            match f.wanted() {
+                // A member's answer: the wanted tick and up to 31 ancestors, newest first.
+                Some(w) => {
+                    let i = by_hash[&w];
+                    for t in ticks[i.saturating_sub(31)..=i].iter().rev() {
+                        let _ = f.offer(t.clone(), None);
+                    }
+                }
+                // The next live delivery: the newest final tick again.
+                None => f.offer(ticks[top as usize - 1].clone(), None).unwrap(),
+            }
+            f.take_ready();
+        }
+        assert_eq!(f.tip().1, ticks[top as usize - 1].tick.hash(&net.hash()));
     }
 
     #[test]

@@ -36,6 +36,8 @@ use tracing::{debug, info, warn};
 const REOFFER_AFTER: Duration = Duration::from_secs(2);
 /// At most one fetch for a gap in the chain per this interval.
 const FETCH_EVERY: Duration = Duration::from_millis(500);
+/// How long the answer to a gap fetch is accepted; chain answers nobody asked for are dropped.
+const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 
 /// Runs a gateway until `shutdown` completes.
 pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
@@ -78,10 +80,20 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Resu
             )
         }
     };
-    // A gateway only dials; its socket is any local port unless configured.
-    let listen = section
-        .listen
-        .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    // A gateway only dials: by default any address and port of the members' family (a
+    // loopback-bound socket could not reach members on other hosts).
+    let listen = section.listen.unwrap_or_else(|| {
+        let v6 = genesis.nodes.iter().any(|n| {
+            n.address
+                .parse::<std::net::SocketAddr>()
+                .is_ok_and(|a| a.is_ipv6())
+        });
+        if v6 {
+            std::net::SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
+        } else {
+            std::net::SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
+        }
+    });
     let socket = std::net::UdpSocket::bind(listen)?;
     let (transport, mut inbound) = Transport::start(
         me,
@@ -132,6 +144,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Resu
         own: BTreeMap::new(),
         batch_window_secs: (batch_window.0 / 1_000_000_000).max(0) as u64,
         last_fetch: None,
+        asked: None,
         next_member: 0,
         refused: BTreeMap::new(),
     };
@@ -188,6 +201,9 @@ struct Intake {
     own: BTreeMap<Second, (Batch, Instant)>,
     batch_window_secs: u64,
     last_fetch: Option<Instant>,
+    /// The member our last gap fetch went to, and when: only its answer is read, for
+    /// [`ANSWER_WITHIN`].
+    asked: Option<(NodeId, Instant)>,
     /// The member the next gap fetch goes to (round robin over the connected ones).
     next_member: usize,
     /// Member messages refused, by reason (exported in `/metrics`).
@@ -238,6 +254,13 @@ impl Intake {
         let ticks: Vec<(ChainTick, Option<Vec<Batch>>)> = match PeerMessage::decode(bytes) {
             Ok(PeerMessage::Consensus(Message::Delivered(d))) => vec![(d.tick, Some(d.batches))],
             Ok(PeerMessage::Consensus(Message::Chain(ticks))) => {
+                let asked = self
+                    .asked
+                    .is_some_and(|(to, at)| to == from && at.elapsed() < ANSWER_WITHIN);
+                if !asked {
+                    self.count("chain_unasked");
+                    return Ok(());
+                }
                 ticks.into_iter().map(|t| (t, None)).collect()
             }
             Ok(_) => {
@@ -255,7 +278,9 @@ impl Intake {
                 self.count(r.code());
             }
         }
-        self.store_ready()
+        self.store_ready()?;
+        self.fetch_gap();
+        Ok(())
     }
 
     /// Stores the checked ticks that extend the tip, in order, and tells the pool which of our
@@ -310,6 +335,7 @@ impl Intake {
         let to = members[self.next_member % members.len()];
         self.next_member = self.next_member.wrapping_add(1);
         self.last_fetch = Some(Instant::now());
+        self.asked = Some((to, Instant::now()));
         let fetch = Message::Fetch(Fetch {
             views: Vec::new(),
             ticks: vec![wanted],

@@ -128,7 +128,10 @@ impl Shared {
             return false;
         };
         let len = payload.len();
-        let budget = self.config.queue_bytes.max(self.config.max_message_bytes);
+        // A gateway's queue holds a quarter of a member's (it gets only final ticks, and up to
+        // 256 gateways may be listed), never less than one message.
+        let share = if to.index() >= self.genesis.n() { 4 } else { 1 };
+        let budget = (self.config.queue_bytes / share).max(self.config.max_message_bytes);
         let reserved = peer
             .queued_bytes
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {

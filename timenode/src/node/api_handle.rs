@@ -162,6 +162,12 @@ impl NodeHandle for NodeApi {
     }
 
     async fn time(&self, nonce: Nonce) -> Result<SignedTime, HandleError> {
+        if self.me.index() >= self.genesis.n() {
+            // A signed time statement is a ring member's word; a gateway's key signs batches.
+            return Err(HandleError::Unavailable(
+                "a gateway does not sign time: ask a ring member's /v1/time".into(),
+            ));
+        }
         let reading = self.clock.read();
         let latest_tick = self.latest_tick().await?.map(|t| TickRef {
             height: t.height,

@@ -255,13 +255,19 @@ impl Driver {
         });
     }
 
-    /// Sends the final tick with its batch list to every gateway connected now
-    /// (`specs/consensus.md` §5, Gateways). A tick whose list this node does not know is left to
-    /// the other members; a gateway that misses it fetches the tick and offers its batches
-    /// again.
+    /// Sends the final tick with its batch list to every gateway connected now, when this node
+    /// is one of the tick's f + 1 deliverers (members `height + k mod n`, k = 0..=f; so at
+    /// least one of them is honest, and the ring sends each gateway f + 1 copies, not n;
+    /// `specs/consensus.md` §5, Gateways). A tick whose list this node does not know is left to
+    /// the others; a gateway that misses it fetches the tick and offers its batches again.
     fn deliver_to_gateways(&self, t: &ChainTick, batches: Option<&[Batch]>) {
         let Some(batches) = batches else { return };
         let n = self.genesis.n();
+        let (members, f) = (n as u64, u64::from(self.genesis.f));
+        let turn = (u64::from(self.me.0) + members - t.tick.height.0 % members) % members;
+        if turn > f {
+            return;
+        }
         let gateways: Vec<NodeId> = self
             .transport
             .connected()

@@ -2,7 +2,8 @@
 //!
 //! Owns: the worker thread that reads the sled chain for a fetch and sends the `Chain`
 //! answers, its bounded request queue, and the per-peer budget checked before a request is
-//! queued (`specs/consensus.md` §10), and at most 8 queued requests per peer. Never: runs on
+//! queued (`specs/consensus.md` §10), and at most 8 queued requests per member and 8 for all
+//! gateways together. Never: runs on
 //! the consensus loop, reads more than [`CHAIN_ANSWER`] ticks per wanted hash, or lets one peer
 //! use another's budget or fill the queue.
 
@@ -41,8 +42,11 @@ pub enum Refused {
 pub struct FetchServer {
     queue: Option<SyncSender<(NodeId, Vec<Hash>)>>,
     budget: Budget,
-    /// Requests of each peer queued or being answered.
+    /// Requests queued or being answered: one slot per ring member, and one slot all gateways
+    /// share, so gateways together never hold more of the queue than one member.
     in_flight: Arc<Vec<AtomicUsize>>,
+    /// Ring members; ids from here up are gateways.
+    members: usize,
     worker: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -58,17 +62,23 @@ impl Drop for FetchServer {
 }
 
 impl FetchServer {
-    /// Starts the worker thread; it stops when this handle is dropped.
-    pub fn start(n: usize, store: Store, sender: TransportSender) -> std::io::Result<FetchServer> {
+    /// Starts the worker thread for `members` ring members and `peers` peers in all (members,
+    /// then gateways); it stops when this handle is dropped.
+    pub fn start(
+        members: usize,
+        peers: usize,
+        store: Store,
+        sender: TransportSender,
+    ) -> std::io::Result<FetchServer> {
         let (queue, requests) = sync_channel::<(NodeId, Vec<Hash>)>(QUEUE);
         let in_flight: Arc<Vec<AtomicUsize>> =
-            Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect());
+            Arc::new((0..=members).map(|_| AtomicUsize::new(0)).collect());
         let counts = in_flight.clone();
         let worker = std::thread::Builder::new()
             .name("fetch-server".into())
             .spawn(move || {
                 for (to, hashes) in requests {
-                    let _done = Done(&counts[to.index()]);
+                    let _done = Done(&counts[to.index().min(members)]);
                     for hash in hashes {
                         match answer(&store, &hash) {
                             Ok(Some(ticks)) => {
@@ -82,8 +92,9 @@ impl FetchServer {
             })?;
         Ok(FetchServer {
             queue: Some(queue),
-            budget: Budget::new(n, HASHES_PER_SECOND, HASHES_BURST),
+            budget: Budget::new(peers, HASHES_PER_SECOND, HASHES_BURST),
             in_flight,
+            members,
             worker: Some(worker),
         })
     }
@@ -94,7 +105,7 @@ impl FetchServer {
         if hashes.is_empty() {
             return Ok(());
         }
-        let Some(count) = self.in_flight.get(from.index()) else {
+        let Some(count) = self.in_flight.get(from.index().min(self.members)) else {
             return Err(Refused::OverBudget);
         };
         if count.load(Ordering::Acquire) >= PER_PEER {

@@ -274,6 +274,7 @@ impl Node {
         };
         // Gateways fetch final ticks too (to fill gaps in their chain), within their budgets.
         let fetches = fetch_server::FetchServer::start(
+            genesis.n(),
             genesis.batch_signers(),
             store.clone(),
             driver.transport.sender(),

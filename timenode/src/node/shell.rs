@@ -5,7 +5,8 @@
 //! place where a peer's bytes become a [`PeerMessage`] and go to the core, the clock or the
 //! anchoring wiring; the per-peer limits on work a peer causes here (deduplicated fetches
 //! answered off the loop within a budget, time probes answered within a budget, replies
-//! accepted only for probes we sent) and the counters of what those limits refused. Never:
+//! accepted only for probes we sent; a gateway's messages within a budget) and the counters of
+//! what those limits refused. Never:
 //! decodes bytes itself (`PeerMessage::decode` does), makes protocol decisions (the core does),
 //! executes the core's actions (the driver does), or reads the chain store for a peer (the
 //! fetch server does).
@@ -35,6 +36,10 @@ use tracing::warn;
 const PROBES_REMEMBERED: usize = 4;
 /// Time requests one peer may have answered per second, and its burst.
 const TIME_REQUESTS_PER_SECOND: f64 = 20.0;
+/// Messages one gateway may have handed to the core per second (its batch once a second, its
+/// re-offers, a gap fetch), and twice this as its burst: each batch costs a signature check on
+/// the consensus thread, so a gateway cannot make it check more.
+const GATEWAY_MESSAGES_PER_SECOND: f64 = 8.0;
 /// Fetch entries (views and hashes, after deduplication) one peer may have answered per
 /// second, and twice this as its burst: a lagging peer asks for at most 16 views or a handful of
 /// hashes every `fetch_retry`.
@@ -48,6 +53,7 @@ pub(super) struct PeerLimits {
     time_requests: Budget,
     fetch_entries: Budget,
     fetches: FetchServer,
+    gateway_messages: Budget,
     /// Messages refused, by reason (stable snake_case names, exported in `/metrics`).
     pub refused: BTreeMap<&'static str, u64>,
 }
@@ -60,6 +66,11 @@ impl PeerLimits {
             time_requests: Budget::new(n, TIME_REQUESTS_PER_SECOND, TIME_REQUESTS_PER_SECOND),
             fetch_entries: Budget::new(n, FETCH_ENTRIES_PER_SECOND, 2.0 * FETCH_ENTRIES_PER_SECOND),
             fetches,
+            gateway_messages: Budget::new(
+                n,
+                GATEWAY_MESSAGES_PER_SECOND,
+                2.0 * GATEWAY_MESSAGES_PER_SECOND,
+            ),
             refused: BTreeMap::new(),
         }
     }
@@ -236,6 +247,12 @@ impl Shell {
 
     /// The one dispatch of a peer's bytes (the transport has authenticated `from`).
     pub fn on_peer_bytes(&mut self, from: NodeId, bytes: &[u8]) -> Result<(), NodeError> {
+        if from.index() >= self.genesis.n()
+            && !self.limits.gateway_messages.take(from, 1.0, Instant::now())
+        {
+            self.limits.count("gateway_over_budget");
+            return Ok(());
+        }
         let decoded = PeerMessage::decode(bytes);
         if from.index() >= self.genesis.n() && !matches!(decoded, Ok(PeerMessage::Consensus(_))) {
             // A gateway takes no time probes and co-signs nothing (`specs/consensus.md` §5,
