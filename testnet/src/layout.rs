@@ -18,6 +18,8 @@ pub struct Prepared {
     pub apis: Vec<String>,
     /// Each node's NTP server address.
     pub ntps: Vec<String>,
+    /// Each node's Roughtime server address ("off" for a reused directory without one).
+    pub roughtimes: Vec<String>,
     /// Each gateway's Timestamp API base URL.
     pub gateway_apis: Vec<String>,
 }
@@ -40,6 +42,22 @@ fn gateway_sections(j: usize, port: u16) -> anyhow::Result<(String, String)> {
              digests-per-second = 0\n"
         ),
         format!("http://127.0.0.1:{port}"),
+    ))
+}
+
+/// The `[roughtime]` section of node `i`: a Roughtime server on 127.0.0.1:(port + i), and its
+/// address.
+fn roughtime_section(i: usize, port: u16) -> anyhow::Result<(String, String)> {
+    let port = port
+        .checked_add(i as u16)
+        .context("--roughtime-port + nodes exceeds 65535")?;
+    Ok((
+        format!(
+            "\n# The node's time for stock Roughtime clients, on loopback only.\n\
+             [roughtime]\n\
+             listen = \"127.0.0.1:{port}\"\n"
+        ),
+        format!("127.0.0.1:{port}"),
     ))
 }
 
@@ -87,6 +105,8 @@ pub struct Ports {
     pub ntp: u16,
     /// Gateway j's API port is gateway_api + j.
     pub gateway_api: u16,
+    /// Node i's Roughtime port is roughtime + i.
+    pub roughtime: u16,
 }
 
 /// Loads the genesis in `dir`, or creates keys and a genesis for `nodes` nodes and `gateways`
@@ -97,6 +117,7 @@ pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::R
         api: api_port,
         ntp: ntp_port,
         gateway_api,
+        roughtime: roughtime_port,
     } = ports;
     let genesis_path = dir.join("genesis.json");
     if genesis_path.exists() {
@@ -104,6 +125,7 @@ pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::R
         let genesis = Genesis::from_json(&text)?;
         let mut apis = Vec::new();
         let mut ntps = Vec::new();
+        let mut roughtimes = Vec::new();
         for i in 0..genesis.n() {
             let key = keys::read_secret(&key_path(dir, i))?;
             if signing::public_key(&key) != genesis.nodes[i].public_key {
@@ -131,7 +153,16 @@ pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::R
                 std::fs::write(&config, &text)?;
                 ntps.push(addr);
             } else {
-                ntps.push(ntp_addr_in(&text).unwrap_or_else(|| "off".into()));
+                ntps.push(listen_in(&text, "ntp").unwrap_or_else(|| "off".into()));
+            }
+            // And before the Roughtime server.
+            let (section, addr) = roughtime_section(i, roughtime_port)?;
+            if !text.contains("\n[roughtime]") {
+                text.push_str(&section);
+                std::fs::write(&config, &text)?;
+                roughtimes.push(addr);
+            } else {
+                roughtimes.push(listen_in(&text, "roughtime").unwrap_or_else(|| "off".into()));
             }
         }
         let mut gateway_apis = Vec::new();
@@ -153,6 +184,7 @@ pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::R
             reused: true,
             apis,
             ntps,
+            roughtimes,
             gateway_apis,
         });
     }
@@ -173,6 +205,9 @@ pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::R
     let ntp_sections = (0..nodes as usize)
         .map(|i| ntp_section(i, ntp_port))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let roughtime_sections = (0..nodes as usize)
+        .map(|i| roughtime_section(i, roughtime_port))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let gateway_sections = (0..gateways as usize)
         .map(|j| gateway_sections(j, gateway_api))
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -186,8 +221,8 @@ pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::R
                 "# Local test network node {i}, written by `testnet`.\n\
                  [clock]\n\
                  # The system clock, trusted to within 20 ms on the operator's word: local testnets only.\n\
-                 declared-system-error-ms = 20\n{}{}",
-                sections[i].0, ntp_sections[i].0
+                 declared-system-error-ms = 20\n{}{}{}",
+                sections[i].0, ntp_sections[i].0, roughtime_sections[i].0
             )
         },
         |j| gateway_sections[j].0.clone(),
@@ -198,14 +233,18 @@ pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::R
         reused: false,
         apis: sections.into_iter().map(|(_, url)| url).collect(),
         ntps: ntp_sections.into_iter().map(|(_, addr)| addr).collect(),
+        roughtimes: roughtime_sections
+            .into_iter()
+            .map(|(_, addr)| addr)
+            .collect(),
         gateway_apis: gateway_sections.into_iter().map(|(_, url)| url).collect(),
     })
 }
 
-/// The address of a node.toml's `[ntp] listen` line, if it has one.
-fn ntp_addr_in(config: &str) -> Option<String> {
+/// The address of a node.toml's `[SECTION] listen` line, if it has one.
+fn listen_in(config: &str, section: &str) -> Option<String> {
     let table: toml::Table = config.parse().ok()?;
-    Some(table.get("ntp")?.get("listen")?.as_str()?.to_owned())
+    Some(table.get(section)?.get("listen")?.as_str()?.to_owned())
 }
 
 /// The API URL of a node.toml's `[api] listen` line, if it has one.

@@ -36,6 +36,10 @@ struct Args {
     /// First NTP port; node i serves NTP (its measured time) on 127.0.0.1:(ntp-port + i).
     #[arg(long, default_value_t = 7400)]
     ntp_port: u16,
+    /// First Roughtime port; node i serves Roughtime (its measured time, signed with its
+    /// genesis key) on 127.0.0.1:(roughtime-port + i).
+    #[arg(long, default_value_t = 7500)]
+    roughtime_port: u16,
     /// Gateways (non-voting intake processes, listed in a version 3 genesis) to create and
     /// start beside the nodes; a reused directory keeps the gateways its genesis lists.
     #[arg(long, default_value_t = 0)]
@@ -95,6 +99,7 @@ fn launch(args: &Args) -> anyhow::Result<ExitCode> {
         api: args.api_port,
         ntp: args.ntp_port,
         gateway_api: args.gateway_api_port,
+        roughtime: args.roughtime_port,
     };
     let net = layout::prepare(&args.dir, args.nodes, args.gateways, ports)
         .with_context(|| format!("preparing {}", args.dir.display()))?;

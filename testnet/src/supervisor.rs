@@ -229,6 +229,7 @@ pub fn supervise(
     );
     println!("  apis     {}", net.apis.join(", "));
     println!("  ntp      {}", net.ntps.join(", "));
+    println!("  roughtime {}", net.roughtimes.join(", "));
     if !net.gateway_apis.is_empty() {
         println!(
             "  gateways {} (APIs {}; logs {}/gateway-J/gateway.log)",
@@ -303,6 +304,13 @@ pub fn supervise(
             if let Some(gw) = net.gateway_apis.first() {
                 println!(
                     "  cargo run -q -p tickchain-sdk --bin tickchain -- stamp README.md --api {gw} --wait   # through gateway-0"
+                );
+            }
+            if let Some(addr) = net.roughtimes.first().filter(|a| *a != "off") {
+                let (host, port) = addr.rsplit_once(':').unwrap_or((addr.as_str(), "2002"));
+                println!(
+                    "  roughenough_client {host} {port} -k {}   # Roughtime, node-0's genesis key",
+                    genesis.nodes[0].public_key
                 );
             }
             println!("  tail -f {}", logs[0].display());

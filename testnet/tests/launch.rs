@@ -64,6 +64,13 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
             break p.to_string();
         }
     };
+    let ntp = ntp_port.parse::<u16>().unwrap();
+    let roughtime_port = loop {
+        let p = free_base_port();
+        if p.abs_diff(peers) >= 4 && p.abs_diff(ntp) >= 4 {
+            break p.to_string();
+        }
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_testnet"))
         .args([
             "--dir",
@@ -74,6 +81,8 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
             &api_port,
             "--ntp-port",
             &ntp_port,
+            "--roughtime-port",
+            &roughtime_port,
             "--seconds",
             "20",
         ])
@@ -99,6 +108,7 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
     let mut pids = Vec::new();
     let mut apis: Vec<String> = Vec::new();
     let mut ntps: Vec<String> = Vec::new();
+    let mut roughtimes: Vec<String> = Vec::new();
     let mut stamped = false;
     let mut first_tick = None;
     let mut killed = false;
@@ -115,6 +125,9 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
         }
         if let Some(list) = line.trim_start().strip_prefix("ntp ") {
             ntps = list.split(',').map(|u| u.trim().to_string()).collect();
+        }
+        if let Some(list) = line.trim_start().strip_prefix("roughtime ") {
+            roughtimes = list.split(',').map(|u| u.trim().to_string()).collect();
         }
         if !line.starts_with("height") {
             if killed && line.contains("node-3 exited unexpectedly") {
@@ -160,6 +173,16 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
                 (48, 4, 2),
                 "a stratum-2 server reply"
             );
+            // The printed Roughtime servers answer under their genesis keys.
+            assert_eq!(roughtimes.len(), 4, "4 Roughtime addresses: {lines:#?}");
+            use tickchain_aggregator::roughtime::{VERSIONS, request, response};
+            let mut req = Vec::new();
+            request::build(&mut req, &VERSIONS, &[0x42; 32], None);
+            sock.send_to(&req, &roughtimes[1]).unwrap();
+            let mut resp = [0u8; 2048];
+            let n = sock.recv(&mut resp).expect("a Roughtime reply from node 1");
+            response::verify(&resp[..n], &req, &genesis.nodes[1].public_key.0)
+                .expect("node 1's answer verifies under its genesis key");
             stamped = true;
         }
         if !killed {

@@ -43,6 +43,9 @@ pub struct NodeConfig {
     /// The NTP server (`[ntp]`; default: off).
     #[serde(default)]
     pub ntp: crate::ntp::NtpSection,
+    /// The Roughtime server (`[roughtime]`; default: off).
+    #[serde(default)]
+    pub roughtime: crate::roughtime::RoughtimeSection,
 }
 
 /// `[consensus]`: the few consensus-core tunables a node's operator may set. Meant for tests
@@ -713,6 +716,10 @@ mod tests {
             &["ApiConfig"],
         ));
         keys.extend(keys_in(include_str!("ntp/mod.rs"), &["NtpSection"]));
+        keys.extend(keys_in(
+            include_str!("roughtime/mod.rs"),
+            &["RoughtimeSection"],
+        ));
         assert!(keys.len() > 25, "found only {keys:?}");
         for key in keys
             .iter()

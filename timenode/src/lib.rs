@@ -14,6 +14,7 @@ pub mod node;
 pub mod ntp;
 pub mod pool;
 pub mod priority;
+pub mod roughtime;
 pub mod sources_cmd;
 pub mod status_cmd;
 pub mod store;

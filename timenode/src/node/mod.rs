@@ -217,6 +217,19 @@ impl Node {
         let ntp = crate::ntp::NtpServer::start(&config.ntp, clock.clone()).map_err(|e| {
             NodeError::Config(format!("cannot serve NTP on {:?}: {e}", config.ntp.listen))
         })?;
+        let (ticks_tx, _) = tokio::sync::broadcast::channel::<TickSummary>(1024);
+        let roughtime = crate::roughtime::RoughtimeServer::start(
+            &config.roughtime,
+            clock.clone(),
+            key.clone(),
+            ticks_tx.subscribe(),
+        )
+        .map_err(|e| {
+            NodeError::Config(format!(
+                "cannot serve Roughtime on {:?}: {e}",
+                config.roughtime.listen
+            ))
+        })?;
         let names: Vec<String> = genesis.nodes.iter().map(|n| n.name.clone()).collect();
         let peer_sources = clock.add_peers(&names, me.index());
         let pool_clock = clock.clone();
@@ -230,7 +243,6 @@ impl Node {
         )?;
         let pool = opened.pool;
         pool.set_batch_window(config.consensus.core_config().batch_max_age);
-        let (ticks_tx, _) = tokio::sync::broadcast::channel::<TickSummary>(1024);
         let live = Arc::new(LiveStatus::default());
         let api = Arc::new(NodeApi {
             me,
@@ -299,6 +311,7 @@ impl Node {
         api.stop().await;
         pool.stop();
         drop(ntp);
+        drop(roughtime);
         background.shutdown().await;
         // A panicked consensus thread took the transport with it; the rest is stopped above.
         let (shell, result) = ran?;

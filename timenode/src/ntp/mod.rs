@@ -133,15 +133,21 @@ const CACHE_FOR: Duration = Duration::from_millis(100);
 /// (the aggregator's own tolerance is 15 ppm by default), 100 ppm.
 const CACHE_WIDEN_PPM: i64 = 100;
 
-/// The node's served time, read at most every [`CACHE_FOR`] and carried forward in between.
-struct Cached<'a> {
+/// The node's served time, read at most every [`CACHE_FOR`] and carried forward in between
+/// (the NTP and Roughtime servers' threads each keep one).
+pub(crate) struct Cached<'a> {
     clock: &'a NodeClock,
     read: Option<(Instant, Option<ServedTime>)>,
 }
 
-impl Cached<'_> {
+impl<'a> Cached<'a> {
+    /// Nothing read yet.
+    pub(crate) fn new(clock: &'a NodeClock) -> Cached<'a> {
+        Cached { clock, read: None }
+    }
+
     /// The served time at the instant `at` (`None`: unsynchronised).
-    fn at(&mut self, at: Instant) -> Option<ServedTime> {
+    pub(crate) fn at(&mut self, at: Instant) -> Option<ServedTime> {
         let fresh = self
             .read
             .is_some_and(|(when, _)| at.saturating_duration_since(when) < CACHE_FOR);
@@ -161,7 +167,7 @@ impl Cached<'_> {
 
 fn serve(socket: &UdpSocket, clock: &NodeClock, mut limits: RateLimits, stop: &AtomicBool) {
     let mut buf = [0u8; 1024];
-    let mut cache = Cached { clock, read: None };
+    let mut cache = Cached::new(clock);
     while !stop.load(Ordering::Relaxed) {
         let (n, from) = match socket.recv_from(&mut buf) {
             Ok(r) => r,

@@ -1,0 +1,445 @@
+//! The Roughtime server a node can run (draft-ietf-ntp-roughtime-19 and RFC 10049 over UDP):
+//! the node's measured time, signed, for stock Roughtime clients, each answer naming the latest
+//! final tick (`specs/facades.md` § Roughtime).
+//!
+//! Owns: the UDP socket and its thread, batching concurrent requests under one signature
+//! (a Merkle tree of up to `batch-size` requests per version), the online key the node's
+//! long-term key (its genesis identity key) delegates to for at most 24 hours, and MIDP and
+//! RADI from the node's interval. Never: answers while the node is unsynchronised, sends an
+//! error reply, replies with more bytes than the request, answers a request naming another
+//! key (`SRV`), or lets one client take more than its rate (then it gets silence).
+
+use crate::node::clock::{NodeClock, ServedTime};
+use crate::ntp::Cached;
+use crate::ntp::rate::{RateLimits, Verdict};
+use ed25519_dalek::{Signer, SigningKey};
+use serde::Deserialize;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tickchain_aggregator::roughtime::merkle::{self, MAX_DEPTH, MAX_LEAVES, Tree};
+use tickchain_aggregator::roughtime::request::{self, MAX_REQUEST};
+use tickchain_aggregator::roughtime::response::{self, TickRef};
+use tickchain_aggregator::roughtime::{VERSIONS, contexts};
+use tickchain_api::TickSummary;
+use tokio::sync::broadcast;
+use tracing::{debug, info, warn};
+
+/// How long an online key is delegated for: the draft's 24-hour bound.
+const DELEGATION_SECS: u64 = 86_400;
+/// A new online key is made this long before the old one's delegation ends.
+const ROTATE_BEFORE_SECS: u64 = 3_600;
+
+/// `[roughtime]`: the Roughtime server (off unless `listen` is set).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RoughtimeSection {
+    /// UDP address to serve on (e.g. `127.0.0.1:2002`); unset: no Roughtime server.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
+    /// Most requests answered under one signature (1 to 64). Default 64.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Each client address may send one request per this many milliseconds on average (0: no
+    /// limit). Default 1000.
+    #[serde(default = "default_interval_ms")]
+    pub min_interval_ms: u64,
+    /// Requests a client may send at once before the average applies. Default 16.
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+    /// Client addresses remembered for rate limits (a new one evicts the oldest). Default
+    /// 65,536.
+    #[serde(default = "default_max_clients")]
+    pub max_clients: usize,
+    /// Responses per second in all, whatever the addresses. Default 100,000.
+    #[serde(default = "default_max_replies")]
+    pub max_replies_per_second: u32,
+}
+
+fn default_batch() -> usize {
+    MAX_LEAVES
+}
+fn default_interval_ms() -> u64 {
+    1000
+}
+fn default_burst() -> u32 {
+    16
+}
+fn default_max_clients() -> usize {
+    65_536
+}
+fn default_max_replies() -> u32 {
+    100_000
+}
+
+impl Default for RoughtimeSection {
+    fn default() -> Self {
+        RoughtimeSection {
+            listen: None,
+            batch_size: default_batch(),
+            min_interval_ms: default_interval_ms(),
+            burst: default_burst(),
+            max_clients: default_max_clients(),
+            max_replies_per_second: default_max_replies(),
+        }
+    }
+}
+
+/// A running Roughtime server; stopped (and its thread joined) on drop.
+pub struct RoughtimeServer {
+    /// The address it serves on.
+    pub local_addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RoughtimeServer {
+    /// Binds `section.listen` and serves `clock` on a thread of its own, signing with
+    /// delegations from `longterm` and naming the latest tick of `ticks`; `None` when no address
+    /// is configured.
+    pub fn start(
+        section: &RoughtimeSection,
+        clock: NodeClock,
+        longterm: SigningKey,
+        ticks: broadcast::Receiver<TickSummary>,
+    ) -> std::io::Result<Option<RoughtimeServer>> {
+        let Some(listen) = section.listen else {
+            return Ok(None);
+        };
+        if !(1..=MAX_LEAVES).contains(&section.batch_size) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "[roughtime] batch-size: expected 1 to 64, got {}",
+                    section.batch_size
+                ),
+            ));
+        }
+        let socket = UdpSocket::bind(listen)?;
+        socket.set_read_timeout(Some(Duration::from_millis(200)))?;
+        let local_addr = socket.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let limits = RateLimits::new(
+            Duration::from_millis(section.min_interval_ms),
+            section.burst,
+            section.max_clients,
+            section.max_replies_per_second,
+        );
+        let flag = stop.clone();
+        let batch = section.batch_size;
+        let thread = std::thread::Builder::new()
+            .name("roughtime".into())
+            .spawn(move || {
+                crate::priority::lower_this_thread(crate::priority::INTAKE_NICE);
+                let mut server = Server::new(longterm, batch, limits, ticks);
+                server.serve(&socket, &clock, &flag);
+            })?;
+        info!(roughtime = %local_addr, "Roughtime server listening");
+        Ok(Some(RoughtimeServer {
+            local_addr,
+            stop,
+            thread: Some(thread),
+        }))
+    }
+}
+
+impl Drop for RoughtimeServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            warn!(roughtime = %self.local_addr, "the Roughtime server thread had panicked");
+        }
+    }
+}
+
+/// MIDP and RADI for `time` (draft-19 §5.2.5): MIDP the interval's midpoint in whole seconds,
+/// RADI = max(1, ceil(half-width + |MIDP - midpoint|)) seconds, so `MIDP ± RADI` covers the
+/// node's whole interval.
+pub fn midp_radi(time: &ServedTime) -> (u64, u32) {
+    let (e, l) = (i128::from(time.earliest.0), i128::from(time.latest.0));
+    let mid = (e + l) / 2;
+    let midp = (mid + 500_000_000).div_euclid(1_000_000_000);
+    let half = (l - e + 1) / 2;
+    let off = (midp * 1_000_000_000 - mid).abs();
+    let radi = (half + off + 999_999_999) / 1_000_000_000;
+    (
+        midp.max(0) as u64,
+        radi.clamp(1, i128::from(u32::MAX)) as u32,
+    )
+}
+
+/// The online key and its certificate per version.
+struct Delegation {
+    key: SigningKey,
+    maxt: u64,
+    /// `CERT` for each of [`VERSIONS`] (their delegation contexts differ).
+    certs: [Vec<u8>; 2],
+}
+
+impl Delegation {
+    /// A fresh online key valid from `midp - 1` for [`DELEGATION_SECS`], signed by `longterm`.
+    fn new(longterm: &SigningKey, midp: u64) -> Delegation {
+        let key = tickchain_sdk::keys::generate().expect("OS randomness for an online key");
+        let mint = midp.saturating_sub(1);
+        let maxt = mint + DELEGATION_SECS - 1;
+        let mut dele = Vec::new();
+        response::dele(&mut dele, &key.verifying_key().to_bytes(), mint, maxt);
+        let certs = VERSIONS.map(|v| {
+            let (_, context) = contexts(v);
+            let mut signed = context.to_vec();
+            signed.extend_from_slice(&dele);
+            let sig = longterm.sign(&signed).to_bytes();
+            let mut cert = Vec::new();
+            response::cert(&mut cert, &sig, &dele);
+            cert
+        });
+        Delegation { key, maxt, certs }
+    }
+}
+
+/// The server's state on its thread.
+struct Server {
+    longterm: SigningKey,
+    srv: [u8; 32],
+    batch: usize,
+    limits: RateLimits,
+    ticks: broadcast::Receiver<TickSummary>,
+    latest: Option<TickRef>,
+    delegation: Option<Delegation>,
+}
+
+/// One received datagram.
+struct Slot {
+    buf: [u8; MAX_REQUEST],
+    len: usize,
+    from: SocketAddr,
+}
+
+impl Server {
+    fn new(
+        longterm: SigningKey,
+        batch: usize,
+        limits: RateLimits,
+        ticks: broadcast::Receiver<TickSummary>,
+    ) -> Server {
+        let srv = request::srv_of(&longterm.verifying_key().to_bytes());
+        Server {
+            longterm,
+            srv,
+            batch,
+            limits,
+            ticks,
+            latest: None,
+            delegation: None,
+        }
+    }
+
+    fn serve(&mut self, socket: &UdpSocket, clock: &NodeClock, stop: &AtomicBool) {
+        let mut slots: Vec<Slot> = (0..self.batch)
+            .map(|_| Slot {
+                buf: [0; MAX_REQUEST],
+                len: 0,
+                from: SocketAddr::from(([0, 0, 0, 0], 0)),
+            })
+            .collect();
+        let mut cache = Cached::new(clock);
+        while !stop.load(Ordering::Relaxed) {
+            let n = receive_batch(socket, &mut slots);
+            if n == 0 {
+                continue;
+            }
+            let received = Instant::now();
+            self.refresh_tick();
+            let Some(time) = cache.at(received) else {
+                continue; // unsynchronised: nobody gets this time
+            };
+            let (midp, radi) = midp_radi(&time);
+            if self
+                .delegation
+                .as_ref()
+                .is_none_or(|d| midp + ROTATE_BEFORE_SECS > d.maxt)
+            {
+                self.delegation = Some(Delegation::new(&self.longterm, midp));
+            }
+            for version in VERSIONS {
+                self.answer(socket, &slots[..n], version, midp, radi, received);
+            }
+        }
+    }
+
+    /// The newest final tick published since the last batch.
+    fn refresh_tick(&mut self) {
+        loop {
+            match self.ticks.try_recv() {
+                Ok(t) => {
+                    self.latest = Some(TickRef {
+                        height: t.height.0,
+                        second: t.second.0,
+                        hash: t.hash.0,
+                    });
+                }
+                Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Answers the requests in `slots` that chose `version`, under one signature.
+    fn answer(
+        &mut self,
+        socket: &UdpSocket,
+        slots: &[Slot],
+        version: u32,
+        midp: u64,
+        radi: u32,
+        received: Instant,
+    ) {
+        let mut chosen = [0usize; MAX_LEAVES];
+        let mut leaves = [[0u8; 32]; MAX_LEAVES];
+        let mut count = 0;
+        for (i, s) in slots.iter().enumerate() {
+            let Ok(r) = request::parse(&s.buf[..s.len]) else {
+                continue;
+            };
+            if r.version != version || r.srv.is_some_and(|k| k != self.srv) {
+                continue;
+            }
+            // A client over its rate gets silence (Roughtime has no kiss-o'-death).
+            if self.limits.check(s.from.ip(), received) != Verdict::Answer {
+                continue;
+            }
+            chosen[count] = i;
+            leaves[count] = merkle::leaf(r.packet);
+            count += 1;
+        }
+        if count == 0 {
+            return;
+        }
+        let tree = Tree::new(&leaves[..count]);
+        let delegation = self.delegation.as_ref().expect("made before answering");
+        let mut srep = Vec::with_capacity(192);
+        response::srep(
+            &mut srep,
+            version,
+            radi,
+            midp,
+            &tree.root(),
+            self.latest.as_ref(),
+        );
+        let (context, _) = contexts(version);
+        let mut signed = Vec::with_capacity(context.len() + srep.len());
+        signed.extend_from_slice(context);
+        signed.extend_from_slice(&srep);
+        let signature = delegation.key.sign(&signed).to_bytes();
+        let cert = &delegation.certs[usize::from(version != VERSIONS[0])];
+        let mut path = [0u8; 32 * MAX_DEPTH];
+        let mut out = Vec::with_capacity(1024);
+        for (leaf, &i) in chosen[..count].iter().enumerate() {
+            let s = &slots[i];
+            let r = request::parse(&s.buf[..s.len]).expect("parsed above");
+            let path_len = tree.path_into(leaf, &mut path);
+            response::write(
+                &mut out,
+                &signature,
+                &r.nonce,
+                &path[..path_len],
+                &srep,
+                cert,
+                leaf as u32,
+            );
+            // Never more bytes than the request (amplification); cannot happen at 64 leaves.
+            if out.len() <= s.len {
+                let _ = socket.send_to(&out, s.from);
+            } else {
+                debug!(client = %s.from, "response larger than its request: not sent");
+            }
+        }
+    }
+}
+
+/// Waits for one datagram (up to the socket's timeout), then takes whatever else is queued
+/// now, up to `slots.len()`; returns how many slots were filled.
+fn receive_batch(socket: &UdpSocket, slots: &mut [Slot]) -> usize {
+    let mut n = match socket.recv_from(&mut slots[0].buf) {
+        Ok((len, from)) => {
+            slots[0].len = len;
+            slots[0].from = from;
+            1
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            return 0;
+        }
+        Err(e) => {
+            warn!(error = %e, "Roughtime socket error");
+            std::thread::sleep(Duration::from_millis(50));
+            return 0;
+        }
+    };
+    if slots.len() == 1 || socket.set_nonblocking(true).is_err() {
+        return n;
+    }
+    while n < slots.len() {
+        match socket.recv_from(&mut slots[n].buf) {
+            Ok((len, from)) => {
+                slots[n].len = len;
+                slots[n].from = from;
+                n += 1;
+            }
+            Err(_) => break,
+        }
+    }
+    let _ = socket.set_nonblocking(false);
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickchain_sdk::UtcNanos;
+
+    fn served(earliest: i64, latest: i64) -> ServedTime {
+        ServedTime {
+            now: UtcNanos((earliest + latest) / 2),
+            earliest: UtcNanos(earliest),
+            latest: UtcNanos(latest),
+            leap: 0,
+            stratum: 2,
+        }
+    }
+
+    #[test]
+    fn midp_plus_minus_radi_covers_the_whole_interval_and_radi_is_never_zero() {
+        let s = 1_800_000_000_000_000_000i64;
+        for (e, l) in [
+            (s, s + 40_000_000),
+            (s + 400_000_000, s + 700_000_000),
+            (s - 3_000_000_000, s + 1_000_000_000),
+            (s + 999_999_999, s + 999_999_999),
+        ] {
+            let (midp, radi) = midp_radi(&served(e, l));
+            assert!(radi >= 1);
+            let lo = (midp as i128 - i128::from(radi)) * 1_000_000_000;
+            let hi = (midp as i128 + i128::from(radi)) * 1_000_000_000;
+            assert!(
+                lo <= i128::from(e) && i128::from(l) <= hi,
+                "[{e}, {l}] not within {midp} ± {radi}"
+            );
+        }
+        // A 40 ms interval around a second's start: RADI 1, not a constant 5.
+        assert_eq!(
+            midp_radi(&served(s - 20_000_000, s + 20_000_000)),
+            (1_800_000_000, 1)
+        );
+        // A 3.5 s wide interval needs RADI 2.
+        assert_eq!(midp_radi(&served(s, s + 3_500_000_000)).1, 2);
+    }
+}
