@@ -17,7 +17,6 @@ pub mod nmea;
 pub mod ntp_packet;
 pub mod peer;
 pub mod reach;
-pub mod roughtime;
 pub mod sample;
 pub mod select;
 pub mod time;

@@ -7,8 +7,8 @@
 
 use ed25519_dalek::{Signer, SigningKey};
 use libfuzzer_sys::fuzz_target;
-use tickchain_aggregator::roughtime::merkle::{Tree, leaf};
-use tickchain_aggregator::roughtime::{VERSIONS, contexts, request, response};
+use tickchain_sdk::roughtime::merkle::{Tree, leaf};
+use tickchain_sdk::roughtime::{VERSIONS, contexts, request, response};
 
 fuzz_target!(|data: &[u8]| {
     // The client's check on hostile bytes: never a panic, never a pass without a signature.

@@ -175,7 +175,7 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
             );
             // The printed Roughtime servers answer under their genesis keys.
             assert_eq!(roughtimes.len(), 4, "4 Roughtime addresses: {lines:#?}");
-            use tickchain_aggregator::roughtime::{VERSIONS, request, response};
+            use tickchain_sdk::roughtime::{VERSIONS, request, response};
             let mut req = Vec::new();
             request::build(&mut req, &VERSIONS, &[0x42; 32], None);
             sock.send_to(&req, &roughtimes[1]).unwrap();

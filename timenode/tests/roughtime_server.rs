@@ -8,10 +8,15 @@
 //! - requests the draft says to ignore get nothing: too short, TYPE 1, another server's SRV;
 //!   no response is larger than its request;
 //! - the stock client `roughenough_client` 2.2 validates the answer with the node's key and
-//!   fails with another key.
+//!   fails with another key;
+//! - `tickchain roughtime` chains its queries: one node twice is consistent; the node 3 s ahead
+//!   followed by an honest node is malfeasance, with a report whose every answer re-verifies and
+//!   whose nonces chain; a wrong key gets no answer; the stock `roughenough_server` 2.2 alone
+//!   and chained with the honest node validates and is consistent.
 //!
-//! Needs Debian `chrony` and root (chronyd drops privileges) and `roughenough_client` on the
-//! PATH or in `~/.cargo/bin` (`scripts/install-deps` installs it from crates.io).
+//! Needs Debian `chrony` and root (chronyd drops privileges), and `roughenough_client` and
+//! `roughenough_server` 2.2 on the PATH or in `~/.cargo/bin` (`scripts/install-deps` installs
+//! them from crates.io).
 
 #[path = "../../aggregator/tests/support/mod.rs"]
 mod support;
@@ -21,9 +26,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use support::{ChronyKind, Chronyd, TempDir, free_udp_port};
-use tickchain_aggregator::roughtime::response::{ResponseError, verify};
-use tickchain_aggregator::roughtime::wire::{Message, unframe};
-use tickchain_aggregator::roughtime::{VERSION_1, VERSION_DRAFT, request, tags};
+use tickchain_sdk::roughtime::response::{ResponseError, verify};
+use tickchain_sdk::roughtime::wire::{Message, unframe};
+use tickchain_sdk::roughtime::{VERSION_1, VERSION_DRAFT, chain, request, tags};
 use tickchain_timenode::localnet;
 
 /// A child process killed by pid on drop.
@@ -55,67 +60,125 @@ fn nonce(k: u64) -> [u8; 32] {
     *blake3::hash(&k.to_be_bytes()).as_bytes()
 }
 
-/// `roughenough_client`, from the PATH or cargo's bin directory.
-fn roughenough_client() -> PathBuf {
+/// An installed binary, from the PATH or cargo's bin directory (`package` names what
+/// `scripts/install-deps` installs).
+fn installed(name: &str, package: &str) -> PathBuf {
     let cargo_bin =
-        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/roughenough_client"));
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin").join(name));
     let found = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("roughenough_client"))
+        .map(|d| d.join(name))
         .chain(cargo_bin)
         .find(|p| p.exists());
     found.unwrap_or_else(|| {
         panic!(
-            "fixture missing: roughenough_client (run scripts/install-deps, which runs \
-             `cargo install --locked roughenough-client@2.2.0`)"
+            "fixture missing: {name} (run scripts/install-deps, which runs \
+             `cargo install --locked {package}`)"
         )
     })
+}
+
+fn roughenough_client() -> PathBuf {
+    installed("roughenough_client", "roughenough-client@2.2.0")
+}
+
+/// A one-node network whose only source is the chronyd at `upstream`, serving Roughtime.
+struct RoughNode {
+    _process: Killed,
+    root: TempDir,
+    server: SocketAddr,
+    key: [u8; 32],
+}
+
+impl RoughNode {
+    fn start(label: &str, upstream: SocketAddr) -> RoughNode {
+        let root = TempDir::new(label);
+        let rt_port = free_udp_port();
+        let peer_port = free_udp_port();
+        let api_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let (genesis, _) = localnet::create(
+            &root.0,
+            label,
+            &[format!("127.0.0.1:{peer_port}")],
+            |_| {
+                format!(
+                    "[clock]\npoll-interval-ms = 250\n[selection]\nmin-agreeing = 1\n\
+                     [[sources.ntp]]\nlabel = \"upstream\"\naddress = \"{upstream}\"\ntimeout-ms = 200\n\
+                     [api]\nlisten = \"127.0.0.1:{api_port}\"\n\
+                     [roughtime]\nlisten = \"127.0.0.1:{rt_port}\"\nmin-interval-ms = 0\n"
+                )
+            },
+        )
+        .unwrap();
+        let log = std::fs::File::create(root.0.join("node.log")).unwrap();
+        let process = Killed(
+            Command::new(env!("CARGO_BIN_EXE_timenode"))
+                .args(["run", "--config"])
+                .arg(localnet::node_dir(&root.0, 0).join("node.toml"))
+                .env("RUST_LOG", "info")
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+        RoughNode {
+            _process: process,
+            server: SocketAddr::from(([127, 0, 0, 1], rt_port)),
+            key: genesis.nodes[0].public_key.0,
+            root,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.root.0.join("node.log")).unwrap_or_default()
+    }
+
+    /// `HOST:PORT,KEYHEX` for `tickchain roughtime`.
+    fn arg(&self) -> String {
+        let hex: String = self.key.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{},{hex}", self.server)
+    }
+}
+
+/// `tickchain roughtime ARGS...` in `dir`: exit code and stdout.
+fn tickchain_roughtime(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_timenode")).with_file_name("tickchain");
+    assert!(
+        bin.exists(),
+        "expected the tickchain CLI at {} (cargo build -p tickchain-sdk --bin tickchain)",
+        bin.display()
+    );
+    let out = Command::new(bin)
+        .current_dir(dir)
+        .arg("roughtime")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 #[test]
 fn the_nodes_roughtime_answers_verify_carry_its_measured_time_and_interoperate() {
     let honest = Chronyd::start(ChronyKind::Honest);
-    let _shifted = Chronyd::start(ChronyKind::AheadBy {
+    let shifted = Chronyd::start(ChronyKind::AheadBy {
         honest_port: honest.addr.port(),
         millis: 3_000,
     });
-    let upstream = _shifted.addr;
-    let root = TempDir::new("roughtime-node");
-    let rt_port = free_udp_port();
-    let server = SocketAddr::from(([127, 0, 0, 1], rt_port));
-    let peer_port = free_udp_port();
-    let api_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (genesis, _) = localnet::create(
-        &root.0,
-        "roughtime-test",
-        &[format!("127.0.0.1:{peer_port}")],
-        |_| {
-            format!(
-                "[clock]\npoll-interval-ms = 250\n[selection]\nmin-agreeing = 1\n\
-                 [[sources.ntp]]\nlabel = \"ahead-3s\"\naddress = \"{upstream}\"\ntimeout-ms = 200\n\
-                 [api]\nlisten = \"127.0.0.1:{api_port}\"\n\
-                 [roughtime]\nlisten = \"127.0.0.1:{rt_port}\"\nmin-interval-ms = 0\n"
-            )
-        },
-    )
-    .unwrap();
-    let key = genesis.nodes[0].public_key.0;
-    let log = std::fs::File::create(root.0.join("node.log")).unwrap();
-    let _node = Killed(
-        Command::new(env!("CARGO_BIN_EXE_timenode"))
-            .args(["run", "--config"])
-            .arg(localnet::node_dir(&root.0, 0).join("node.toml"))
-            .env("RUST_LOG", "info")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
+    let ahead = RoughNode::start("roughtime-ahead", shifted.addr);
+    let on_time = RoughNode::start("roughtime-honest", honest.addr);
+    let (server, key) = (ahead.server, ahead.key);
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
@@ -137,7 +200,7 @@ fn the_nodes_roughtime_answers_verify_carry_its_measured_time_and_interoperate()
         assert!(
             Instant::now() < deadline,
             "no Roughtime answer naming a tick within 40 s; the node's log:\n{}",
-            std::fs::read_to_string(root.0.join("node.log")).unwrap_or_default()
+            ahead.log()
         );
         std::thread::sleep(Duration::from_millis(200));
     };
@@ -145,10 +208,10 @@ fn the_nodes_roughtime_answers_verify_carry_its_measured_time_and_interoperate()
     let now = unix_now();
     // The node's measured time is 3 s ahead of this host: MIDP shows it, and MIDP ± RADI
     // covers the node's time (within this test's own second of slack for the round trip).
-    let ahead = v.midp as f64 - now;
+    let lead = v.midp as f64 - now;
     assert!(
-        (2.0..=4.0).contains(&ahead),
-        "MIDP {} is {ahead:+.2} s from the host clock; expected +3 s",
+        (2.0..=4.0).contains(&lead),
+        "MIDP {} is {lead:+.2} s from the host clock; expected +3 s",
         v.midp
     );
     assert!(
@@ -230,7 +293,7 @@ fn the_nodes_roughtime_answers_verify_carry_its_measured_time_and_interoperate()
     let hex_key: String = key.iter().map(|b| format!("{b:02x}")).collect();
     let run = |k: &str| {
         Command::new(&client)
-            .args(["127.0.0.1", &rt_port.to_string(), "-k", k])
+            .args(["127.0.0.1", &server.port().to_string(), "-k", k])
             .output()
             .unwrap()
     };
@@ -248,4 +311,161 @@ fn the_nodes_roughtime_answers_verify_carry_its_measured_time_and_interoperate()
         "roughenough_client accepted our answer under another key: {}",
         String::from_utf8_lossy(&bad.stdout)
     );
+
+    // Our chaining client: one server twice is consistent.
+    let dir = TempDir::new("roughtime-client");
+    let wait_answer = |node: &RoughNode| {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        let mut r = Vec::new();
+        request::build(&mut r, &[VERSION_1], &nonce(u64::MAX), None);
+        while ask(&sock, node.server, &r).is_none() {
+            assert!(Instant::now() < deadline, "no answer; log:\n{}", node.log());
+        }
+    };
+    wait_answer(&on_time);
+    let (code, out) = tickchain_roughtime(&dir.0, &[&ahead.arg()]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("consistent: 2 signed answers from 1 servers"),
+        "{out}"
+    );
+    // The node 3 s ahead, then an honest one: the first answer's earliest time is after the
+    // second's latest. The report holds every signed answer, and anyone can re-check it.
+    let (code, out) = tickchain_roughtime(&dir.0, &[&ahead.arg(), &on_time.arg()]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("malfeasance: answer 1"), "{out}");
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.0.join("roughtime-malfeasance.json")).unwrap(),
+    )
+    .unwrap();
+    let entries = report["responses"].as_array().unwrap();
+    assert_eq!(entries.len(), 4, "2 rounds over 2 servers");
+    let b64 = |v: &serde_json::Value| chain::from_base64(v.as_str().unwrap()).unwrap();
+    let mut previous: Option<Vec<u8>> = None;
+    for e in entries {
+        let (rand, key, req, resp) = (
+            b64(&e["rand"]),
+            b64(&e["publicKey"]),
+            b64(&e["request"]),
+            b64(&e["response"]),
+        );
+        let key: [u8; 32] = key.try_into().unwrap();
+        verify(&resp, &req, &key).expect("each reported answer is validly signed");
+        let rand: [u8; 32] = rand.try_into().unwrap();
+        let expected = match &previous {
+            None => rand,
+            Some(p) => chain::next_nonce(p, &rand),
+        };
+        let m = Message::parse(unframe(&req).unwrap()).unwrap();
+        assert_eq!(
+            m.get(tags::NONC).unwrap(),
+            &expected[..],
+            "the nonces chain"
+        );
+        previous = Some(resp);
+    }
+    // A node named from its genesis file.
+    let genesis = ahead.root.0.join("genesis.json");
+    let (code, out) = tickchain_roughtime(
+        &dir.0,
+        &[
+            &format!("{},node-0", ahead.server),
+            "--genesis",
+            genesis.to_str().unwrap(),
+            "--rounds",
+            "1",
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    // A wrong key is never a pass: the client names the key it expects (SRV), and the node
+    // ignores a request for a key it does not hold.
+    let wrong = format!("{},{}", on_time.server, "cd".repeat(32));
+    let (code, out) =
+        tickchain_roughtime(&dir.0, &[&wrong, "--rounds", "1", "--timeout-ms", "300"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("no answer") && out.contains("no server answered"),
+        "{out}"
+    );
+    // Our client against the stock roughenough_server 2.2, alone and chained with our honest
+    // node: every answer validates and the chain is consistent.
+    let stock = StockServer::start(&dir.0);
+    let (code, out) = tickchain_roughtime(&dir.0, &[&stock.arg()]);
+    assert_eq!(code, Some(0), "{out}\n{}", stock.log());
+    assert!(
+        out.contains("version 0x1"),
+        "roughenough answers version 1: {out}"
+    );
+    let (code, out) = tickchain_roughtime(&dir.0, &[&stock.arg(), &on_time.arg()]);
+    assert_eq!(code, Some(0), "{out}");
+}
+
+/// The stock `roughenough_server` 2.2 on a free loopback port, with a fixed seed; its long-term
+/// key is read from its log.
+struct StockServer {
+    _process: Killed,
+    log: PathBuf,
+    port: u16,
+    key: String,
+}
+
+impl StockServer {
+    fn start(dir: &std::path::Path) -> StockServer {
+        let bin = installed("roughenough_server", "roughenough-server@2.2.0");
+        let seed = dir.join("stock.seed");
+        std::fs::write(&seed, format!("seed://{}", "11".repeat(32))).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let port = free_udp_port();
+        let log = dir.join("stock.log");
+        let process = Killed(
+            Command::new(bin)
+                .args([
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                    "-j",
+                    "1",
+                    "--seed-file",
+                ])
+                .arg(&seed)
+                .env("NO_COLOR", "1")
+                .stdout(std::fs::File::create(&log).unwrap())
+                .stderr(std::fs::File::create(dir.join("stock.err")).unwrap())
+                .spawn()
+                .unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let key = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default()
+                + &std::fs::read_to_string(dir.join("stock.err")).unwrap_or_default();
+            if let Some(k) = text
+                .split("Long term public key: PUBK(")
+                .nth(1)
+                .and_then(|rest| rest.get(..64))
+            {
+                break k.to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "roughenough_server printed no key: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        StockServer {
+            _process: process,
+            log,
+            port,
+            key,
+        }
+    }
+
+    fn arg(&self) -> String {
+        format!("127.0.0.1:{},{}", self.port, self.key)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
 }

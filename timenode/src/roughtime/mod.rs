@@ -19,11 +19,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tickchain_aggregator::roughtime::merkle::{self, MAX_DEPTH, MAX_LEAVES, Tree};
-use tickchain_aggregator::roughtime::request::{self, MAX_REQUEST};
-use tickchain_aggregator::roughtime::response::{self, TickRef};
-use tickchain_aggregator::roughtime::{VERSIONS, contexts};
 use tickchain_api::TickSummary;
+use tickchain_sdk::roughtime::merkle::{self, MAX_DEPTH, MAX_LEAVES, Tree};
+use tickchain_sdk::roughtime::request::{self, MAX_REQUEST};
+use tickchain_sdk::roughtime::response::{self, TickRef};
+use tickchain_sdk::roughtime::{VERSIONS, contexts};
 use tokio::sync::broadcast;
 use tracing::{debug, info, warn};
 

@@ -10,6 +10,7 @@ mod evidence_cmd;
 mod inspect;
 mod log_cmd;
 mod log_input;
+mod roughtime_cmd;
 mod stamp_cmd;
 mod text;
 mod time_cmd;
@@ -117,6 +118,32 @@ enum Command {
         #[arg(long)]
         genesis: Option<PathBuf>,
     },
+    /// Ask Roughtime servers for the time in a chained sequence (draft-19 §8.2): each answer
+    /// is checked against its server's long-term key, and two validly signed answers that
+    /// cannot both be true (an earlier answer's earliest time after a later one's latest) are
+    /// written to a malfeasance report. Exit 0 when consistent, 1 on malfeasance or an invalid
+    /// answer, 2 when no server answered or an argument is bad.
+    Roughtime {
+        /// A server: HOST:PORT,KEY with KEY its long-term public key (64 hex or base64), or,
+        /// with --genesis, a tickchain node's name (its genesis key). Asked in this order.
+        #[arg(required = true)]
+        servers: Vec<String>,
+        /// The genesis whose node names KEY may be.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+        /// Times to run the whole sequence (the draft asks for two).
+        #[arg(long, default_value_t = 2)]
+        rounds: u32,
+        /// How long to wait for each answer (milliseconds; one retry).
+        #[arg(long, default_value_t = 2000)]
+        timeout_ms: u64,
+        /// Where a malfeasance report goes.
+        #[arg(long, default_value = "roughtime-malfeasance.json")]
+        report: PathBuf,
+        /// Print the answers as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Create a device key (mode 0600) and print its public key; for an existing key file,
     /// print its public key.
     DeviceKey {
@@ -207,6 +234,26 @@ fn main() -> ExitCode {
         Command::Stamp { files, api, wait } => stamp_cmd::stamp(&files, &api, wait),
         Command::Proof { files, api } => stamp_cmd::proof(&files, &api),
         Command::Time { api, genesis } => time_cmd::run(&api, genesis.as_deref()),
+        Command::Roughtime {
+            servers,
+            genesis,
+            rounds,
+            timeout_ms,
+            report,
+            json,
+        } => servers
+            .iter()
+            .map(|s| roughtime_cmd::parse_server(s, genesis.as_deref()))
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|servers| {
+                roughtime_cmd::run(
+                    &servers,
+                    rounds,
+                    std::time::Duration::from_millis(timeout_ms),
+                    &report,
+                    json,
+                )
+            }),
         Command::DeviceKey { key } => log_cmd::device_key(&key),
         Command::Log {
             key,

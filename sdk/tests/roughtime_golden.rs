@@ -3,9 +3,9 @@
 //! server's long-term key and fail under any other.
 
 use std::path::Path;
-use tickchain_aggregator::roughtime::response::{ResponseError, verify};
-use tickchain_aggregator::roughtime::wire::{Message, unframe};
-use tickchain_aggregator::roughtime::{VERSION_1, VERSION_DRAFT, request, tags};
+use tickchain_sdk::roughtime::response::{ResponseError, verify};
+use tickchain_sdk::roughtime::wire::{Message, unframe};
+use tickchain_sdk::roughtime::{VERSION_1, VERSION_DRAFT, request, tags};
 
 fn file(name: &str) -> Vec<u8> {
     std::fs::read(

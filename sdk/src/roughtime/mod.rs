@@ -3,9 +3,11 @@
 //!
 //! Owns: the packet framing and message layout ([`wire`]), requests ([`request`]), the Merkle
 //! tree over a batch of requests ([`merkle`]), and responses: building one from signed parts
-//! and checking one as a client does ([`response`]). Never: I/O, clocks, or key storage (the
-//! server in `timenode` holds the keys and reads the node's time).
+//! and checking one as a client does ([`response`]), and chained measurements with their
+//! malfeasance reports ([`chain`]). Never: I/O, clocks, or key storage (the server in
+//! `timenode` holds the keys and reads the node's time).
 
+pub mod chain;
 pub mod merkle;
 pub mod request;
 pub mod response;
