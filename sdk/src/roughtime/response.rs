@@ -43,7 +43,7 @@ impl TickRef {
 }
 
 /// The signed part of a batch's responses: the chosen version, the time, the tree's root, and
-/// the tick extension, written into `out`.
+/// the tick extension, written into `out`; allocates nothing once `out` has the capacity.
 pub fn srep(
     out: &mut Vec<u8>,
     version: u32,
@@ -52,26 +52,38 @@ pub fn srep(
     root: &Hash32,
     tick: Option<&TickRef>,
 ) {
-    let versions: Vec<u8> = super::VERSIONS
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
+    let mut versions = [0u8; 4 * super::VERSIONS.len()];
+    for (chunk, v) in versions.chunks_exact_mut(4).zip(super::VERSIONS) {
+        chunk.copy_from_slice(&v.to_le_bytes());
+    }
     let (ver, radi, midp) = (
         version.to_le_bytes(),
         radi.to_le_bytes(),
         midp.to_le_bytes(),
     );
-    let tick = tick.map(TickRef::to_bytes);
-    let mut fields: Vec<(u32, &[u8])> = vec![(tags::VER, &ver), (tags::RADI, &radi)];
-    if let Some(t) = &tick {
-        fields.push((tags::TICK, t));
+    match tick.map(TickRef::to_bytes) {
+        Some(t) => wire::write_message(
+            out,
+            &[
+                (tags::VER, &ver),
+                (tags::RADI, &radi),
+                (tags::TICK, &t),
+                (tags::MIDP, &midp),
+                (tags::VERS, &versions),
+                (tags::ROOT, root),
+            ],
+        ),
+        None => wire::write_message(
+            out,
+            &[
+                (tags::VER, &ver),
+                (tags::RADI, &radi),
+                (tags::MIDP, &midp),
+                (tags::VERS, &versions),
+                (tags::ROOT, root),
+            ],
+        ),
     }
-    fields.extend([
-        (tags::MIDP, &midp[..]),
-        (tags::VERS, &versions[..]),
-        (tags::ROOT, &root[..]),
-    ]);
-    wire::write_message(out, &fields);
 }
 
 /// The delegation of online key `pubk` for `mint..=maxt` (seconds), written into `out`.
@@ -91,7 +103,7 @@ pub fn cert(out: &mut Vec<u8>, signature: &[u8; 64], dele: &[u8]) {
     wire::write_message(out, &[(tags::SIG, signature), (tags::DELE, dele)]);
 }
 
-/// One response packet, written into `out`.
+/// One response packet, written into `out`; allocates nothing once `out` has the capacity.
 pub fn write(
     out: &mut Vec<u8>,
     signature: &[u8; 64],
@@ -101,9 +113,8 @@ pub fn write(
     cert: &[u8],
     index: u32,
 ) {
-    let mut message = Vec::with_capacity(512);
-    wire::write_message(
-        &mut message,
+    wire::write_packet(
+        out,
         &[
             (tags::SIG, signature),
             (tags::NONC, nonce),
@@ -114,7 +125,6 @@ pub fn write(
             (tags::INDX, &index.to_le_bytes()),
         ],
     );
-    wire::frame(out, &message);
 }
 
 /// A response that passed every client check.

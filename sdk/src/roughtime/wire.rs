@@ -169,10 +169,25 @@ impl<'a> Message<'a> {
 }
 
 /// Writes a message of `fields` (tags strictly ascending, each value a multiple of 4 bytes
-/// long) into `out`, replacing its contents.
+/// long) into `out`, replacing its contents. Allocates nothing once `out` has the capacity.
 pub fn write_message(out: &mut Vec<u8>, fields: &[(u32, &[u8])]) {
-    debug_assert!(fields.windows(2).all(|w| w[0].0 < w[1].0), "tags ascending");
     out.clear();
+    append_message(out, fields);
+}
+
+/// Writes `fields` as one packet (magic, length, message) into `out`, replacing its contents.
+/// Allocates nothing once `out` has the capacity.
+pub fn write_packet(out: &mut Vec<u8>, fields: &[(u32, &[u8])]) {
+    out.clear();
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&[0; 4]);
+    append_message(out, fields);
+    let len = (out.len() - 12) as u32;
+    out[8..12].copy_from_slice(&len.to_le_bytes());
+}
+
+fn append_message(out: &mut Vec<u8>, fields: &[(u32, &[u8])]) {
+    debug_assert!(fields.windows(2).all(|w| w[0].0 < w[1].0), "tags ascending");
     out.extend_from_slice(&(fields.len() as u32).to_le_bytes());
     let mut offset = 0u32;
     for (i, (_, v)) in fields.iter().enumerate() {

@@ -201,15 +201,20 @@ impl Delegation {
     }
 }
 
-/// The server's state on its thread.
-struct Server {
+/// The serving loop's state: what [`RoughtimeServer`] runs on its thread, public so that a
+/// test can run it on a thread of its own (to count that thread's allocations).
+pub struct Server {
     longterm: SigningKey,
     srv: [u8; 32],
-    batch: usize,
     limits: RateLimits,
     ticks: broadcast::Receiver<TickSummary>,
     latest: Option<TickRef>,
     delegation: Option<Delegation>,
+    slots: Vec<Slot>,
+    /// Scratch, reused for every batch so the steady state allocates nothing.
+    srep: Vec<u8>,
+    signed: Vec<u8>,
+    out: Vec<u8>,
 }
 
 /// One received datagram.
@@ -220,32 +225,40 @@ struct Slot {
 }
 
 impl Server {
-    fn new(
+    /// A server signing with delegations from `longterm`, answering up to `batch` (1 to 64)
+    /// requests per signature, within `limits`, naming the newest tick `ticks` publishes.
+    pub fn new(
         longterm: SigningKey,
         batch: usize,
         limits: RateLimits,
         ticks: broadcast::Receiver<TickSummary>,
     ) -> Server {
         let srv = request::srv_of(&longterm.verifying_key().to_bytes());
+        let batch = batch.clamp(1, MAX_LEAVES);
         Server {
             longterm,
             srv,
-            batch,
             limits,
             ticks,
             latest: None,
             delegation: None,
+            slots: (0..batch)
+                .map(|_| Slot {
+                    buf: [0; MAX_REQUEST],
+                    len: 0,
+                    from: SocketAddr::from(([0, 0, 0, 0], 0)),
+                })
+                .collect(),
+            srep: Vec::with_capacity(256),
+            signed: Vec::with_capacity(512),
+            out: Vec::with_capacity(MAX_REQUEST),
         }
     }
 
-    fn serve(&mut self, socket: &UdpSocket, clock: &NodeClock, stop: &AtomicBool) {
-        let mut slots: Vec<Slot> = (0..self.batch)
-            .map(|_| Slot {
-                buf: [0; MAX_REQUEST],
-                len: 0,
-                from: SocketAddr::from(([0, 0, 0, 0], 0)),
-            })
-            .collect();
+    /// Answers requests on `socket` with `clock`'s time until `stop` is set (checked at least
+    /// every read timeout of the socket).
+    pub fn serve(&mut self, socket: &UdpSocket, clock: &NodeClock, stop: &AtomicBool) {
+        let mut slots = std::mem::take(&mut self.slots);
         let mut cache = Cached::new(clock);
         while !stop.load(Ordering::Relaxed) {
             let n = receive_batch(socket, &mut slots);
@@ -269,6 +282,7 @@ impl Server {
                 self.answer(socket, &slots[..n], version, midp, radi, received);
             }
         }
+        self.slots = slots;
     }
 
     /// The newest final tick published since the last batch.
@@ -298,7 +312,8 @@ impl Server {
         radi: u32,
         received: Instant,
     ) {
-        let mut chosen = [0usize; MAX_LEAVES];
+        // (slot, nonce) of each request answered under this version, and its leaf.
+        let mut chosen = [(0usize, [0u8; 32]); MAX_LEAVES];
         let mut leaves = [[0u8; 32]; MAX_LEAVES];
         let mut count = 0;
         for (i, s) in slots.iter().enumerate() {
@@ -312,7 +327,7 @@ impl Server {
             if self.limits.check(s.from.ip(), received) != Verdict::Answer {
                 continue;
             }
-            chosen[count] = i;
+            chosen[count] = (i, r.nonce);
             leaves[count] = merkle::leaf(r.packet);
             count += 1;
         }
@@ -321,9 +336,8 @@ impl Server {
         }
         let tree = Tree::new(&leaves[..count]);
         let delegation = self.delegation.as_ref().expect("made before answering");
-        let mut srep = Vec::with_capacity(192);
         response::srep(
-            &mut srep,
+            &mut self.srep,
             version,
             radi,
             midp,
@@ -331,29 +345,27 @@ impl Server {
             self.latest.as_ref(),
         );
         let (context, _) = contexts(version);
-        let mut signed = Vec::with_capacity(context.len() + srep.len());
-        signed.extend_from_slice(context);
-        signed.extend_from_slice(&srep);
-        let signature = delegation.key.sign(&signed).to_bytes();
+        self.signed.clear();
+        self.signed.extend_from_slice(context);
+        self.signed.extend_from_slice(&self.srep);
+        let signature = delegation.key.sign(&self.signed).to_bytes();
         let cert = &delegation.certs[usize::from(version != VERSIONS[0])];
         let mut path = [0u8; 32 * MAX_DEPTH];
-        let mut out = Vec::with_capacity(1024);
-        for (leaf, &i) in chosen[..count].iter().enumerate() {
-            let s = &slots[i];
-            let r = request::parse(&s.buf[..s.len]).expect("parsed above");
+        for (leaf, (i, nonce)) in chosen[..count].iter().enumerate() {
+            let s = &slots[*i];
             let path_len = tree.path_into(leaf, &mut path);
             response::write(
-                &mut out,
+                &mut self.out,
                 &signature,
-                &r.nonce,
+                nonce,
                 &path[..path_len],
-                &srep,
+                &self.srep,
                 cert,
                 leaf as u32,
             );
             // Never more bytes than the request (amplification); cannot happen at 64 leaves.
-            if out.len() <= s.len {
-                let _ = socket.send_to(&out, s.from);
+            if self.out.len() <= s.len {
+                let _ = socket.send_to(&self.out, s.from);
             } else {
                 debug!(client = %s.from, "response larger than its request: not sent");
             }
