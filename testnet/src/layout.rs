@@ -45,8 +45,8 @@ fn gateway_sections(j: usize, port: u16) -> anyhow::Result<(String, String)> {
     ))
 }
 
-/// The `[roughtime]` section of node `i`: a Roughtime server on 127.0.0.1:(port + i), and its
-/// address.
+/// The `[roughtime]` section of node `i`: a Roughtime server on 127.0.0.1:(port + i), UDP and
+/// TCP, and its address.
 fn roughtime_section(i: usize, port: u16) -> anyhow::Result<(String, String)> {
     let port = port
         .checked_add(i as u16)
@@ -55,7 +55,8 @@ fn roughtime_section(i: usize, port: u16) -> anyhow::Result<(String, String)> {
         format!(
             "\n# The node's time for stock Roughtime clients, on loopback only.\n\
              [roughtime]\n\
-             listen = \"127.0.0.1:{port}\"\n"
+             listen = \"127.0.0.1:{port}\"\n\
+             tcp-listen = \"127.0.0.1:{port}\"\n"
         ),
         format!("127.0.0.1:{port}"),
     ))

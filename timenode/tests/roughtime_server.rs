@@ -5,6 +5,8 @@
 //!   version 1 and for the draft; its MIDP is the host clock + 5 s and MIDP ± RADI covers it;
 //!   it names the latest final tick inside SREP;
 //! - requests sent together share one signature (a Merkle batch) and each proves its own leaf;
+//! - over TCP, pipelined requests get framed answers in order, and garbage closes the
+//!   connection;
 //! - requests the draft says to ignore get nothing: too short, TYPE 1, another server's SRV;
 //!   no response is larger than its request;
 //! - the stock client `roughenough_client` 2.2 validates the answer with the node's key and
@@ -88,6 +90,7 @@ struct RoughNode {
     _process: Killed,
     root: TempDir,
     server: SocketAddr,
+    tcp: SocketAddr,
     key: [u8; 32],
 }
 
@@ -96,11 +99,14 @@ impl RoughNode {
         let root = TempDir::new(label);
         let rt_port = free_udp_port();
         let peer_port = free_udp_port();
-        let api_port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let tcp_port = |_| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let (api_port, rt_tcp_port) = (tcp_port(0), tcp_port(1));
         let (genesis, _) = localnet::create(
             &root.0,
             label,
@@ -110,7 +116,8 @@ impl RoughNode {
                     "[clock]\npoll-interval-ms = 250\n[selection]\nmin-agreeing = 1\n\
                      [[sources.ntp]]\nlabel = \"upstream\"\naddress = \"{upstream}\"\ntimeout-ms = 200\n\
                      [api]\nlisten = \"127.0.0.1:{api_port}\"\n\
-                     [roughtime]\nlisten = \"127.0.0.1:{rt_port}\"\nmin-interval-ms = 0\n"
+                     [roughtime]\nlisten = \"127.0.0.1:{rt_port}\"\nmin-interval-ms = 0\n\
+                     tcp-listen = \"127.0.0.1:{rt_tcp_port}\"\n"
                 )
             },
         )
@@ -129,6 +136,7 @@ impl RoughNode {
         RoughNode {
             _process: process,
             server: SocketAddr::from(([127, 0, 0, 1], rt_port)),
+            tcp: SocketAddr::from(([127, 0, 0, 1], rt_tcp_port)),
             key: genesis.nodes[0].public_key.0,
             root,
         }
@@ -275,6 +283,45 @@ fn the_nodes_roughtime_answers_verify_carry_its_measured_time_and_interoperate()
         batched,
         "40 requests sent together never shared a signature"
     );
+
+    // TCP: two requests pipelined on one connection get two framed answers, in order, that
+    // verify; bytes that are not a request packet close the connection.
+    {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(ahead.tcp).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let reqs: Vec<Vec<u8>> = (0..2)
+            .map(|i| {
+                let mut r = Vec::new();
+                request::build(
+                    &mut r,
+                    &[VERSION_1, VERSION_DRAFT],
+                    &nonce(3_000 + i),
+                    Some(&key),
+                );
+                r
+            })
+            .collect();
+        stream
+            .write_all(&[reqs[0].clone(), reqs[1].clone()].concat())
+            .unwrap();
+        for r in &reqs {
+            let mut header = [0u8; 12];
+            stream.read_exact(&mut header).unwrap();
+            let len = u32::from_le_bytes(header[8..12].try_into().unwrap()) as usize;
+            let mut resp = header.to_vec();
+            resp.resize(12 + len, 0);
+            stream.read_exact(&mut resp[12..]).unwrap();
+            let v = verify(&resp, r, &key).expect("a TCP answer verifies, in request order");
+            assert_eq!(v.version, VERSION_1);
+        }
+        stream.write_all(&[0x55; 1024]).unwrap();
+        let mut rest = Vec::new();
+        let n = stream.read_to_end(&mut rest).unwrap_or(0);
+        assert_eq!(n, 0, "garbage gets no answer and the connection is closed");
+    }
 
     // Ignored: too short, TYPE 1, another server's SRV (no reply at all).
     request::build(&mut req, &[VERSION_1], &nonce(2_000), None);

@@ -1,8 +1,9 @@
-//! The Roughtime server a node can run (draft-ietf-ntp-roughtime-19 and RFC 10049 over UDP):
+//! The Roughtime server a node can run (draft-ietf-ntp-roughtime-19 and RFC 10049, UDP and TCP):
 //! the node's measured time, signed, for stock Roughtime clients, each answer naming the latest
 //! final tick (`specs/facades.md` § Roughtime).
 //!
-//! Owns: the UDP socket and its thread, batching concurrent requests under one signature
+//! Owns: the UDP socket and its thread, the optional TCP listener and its bounded connection
+//! threads (draft-19's TCP framing), batching concurrent requests under one signature
 //! (a Merkle tree of up to `batch-size` requests per version), the online key the node's
 //! long-term key (its genesis identity key) delegates to for at most 24 hours, and MIDP and
 //! RADI from the node's interval. Never: answers while the node is unsynchronised, sends an
@@ -23,7 +24,7 @@ use tickchain_api::TickSummary;
 use tickchain_sdk::roughtime::merkle::{self, MAX_DEPTH, MAX_LEAVES, Tree};
 use tickchain_sdk::roughtime::request::{self, MAX_REQUEST};
 use tickchain_sdk::roughtime::response::{self, TickRef};
-use tickchain_sdk::roughtime::{VERSIONS, contexts};
+use tickchain_sdk::roughtime::{VERSIONS, contexts, wire};
 use tokio::sync::broadcast;
 use tracing::{debug, info, warn};
 
@@ -56,6 +57,23 @@ pub struct RoughtimeSection {
     /// Responses per second in all, whatever the addresses. Default 100,000.
     #[serde(default = "default_max_replies")]
     pub max_replies_per_second: u32,
+    /// TCP address to serve on as well (draft-19's TCP framing: whole packets, pipelined,
+    /// answered in order); unset: UDP only.
+    #[serde(default)]
+    pub tcp_listen: Option<SocketAddr>,
+    /// TCP connections served at once; more are closed on accept. Default 64.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// A TCP connection silent this long (milliseconds) is closed. Default 10,000.
+    #[serde(default = "default_idle_ms")]
+    pub tcp_idle_ms: u64,
+}
+
+fn default_max_connections() -> usize {
+    64
+}
+fn default_idle_ms() -> u64 {
+    10_000
 }
 
 fn default_batch() -> usize {
@@ -83,16 +101,23 @@ impl Default for RoughtimeSection {
             burst: default_burst(),
             max_clients: default_max_clients(),
             max_replies_per_second: default_max_replies(),
+            tcp_listen: None,
+            max_connections: default_max_connections(),
+            tcp_idle_ms: default_idle_ms(),
         }
     }
 }
 
-/// A running Roughtime server; stopped (and its thread joined) on drop.
+/// A running Roughtime server; stopped (and its threads joined) on drop. TCP connections
+/// already open end at their idle timeout.
 pub struct RoughtimeServer {
     /// The address it serves on.
     pub local_addr: SocketAddr,
+    /// The TCP address it serves on, if any.
+    pub tcp_addr: Option<SocketAddr>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    tcp_thread: Option<JoinHandle<()>>,
 }
 
 impl RoughtimeServer {
@@ -127,6 +152,22 @@ impl RoughtimeServer {
             section.max_clients,
             section.max_replies_per_second,
         );
+        let (tcp_addr, tcp_thread) = match section.tcp_listen {
+            None => (None, None),
+            Some(addr) => {
+                let listener = std::net::TcpListener::bind(addr)?;
+                listener.set_nonblocking(true)?;
+                let tcp_addr = listener.local_addr()?;
+                let (flag, section) = (stop.clone(), section.clone());
+                let (clock, longterm, ticks) =
+                    (clock.clone(), longterm.clone(), ticks.resubscribe());
+                let t = std::thread::Builder::new()
+                    .name("roughtime-tcp".into())
+                    .spawn(move || accept(&listener, &section, &clock, &longterm, &ticks, &flag))?;
+                info!(roughtime_tcp = %tcp_addr, "Roughtime server listening on TCP");
+                (Some(tcp_addr), Some(t))
+            }
+        };
         let flag = stop.clone();
         let batch = section.batch_size;
         let thread = std::thread::Builder::new()
@@ -139,19 +180,81 @@ impl RoughtimeServer {
         info!(roughtime = %local_addr, "Roughtime server listening");
         Ok(Some(RoughtimeServer {
             local_addr,
+            tcp_addr,
             stop,
             thread: Some(thread),
+            tcp_thread,
         }))
+    }
+}
+
+/// Accepts TCP connections until `stop`, each served on a thread of its own (at most
+/// `max-connections` at once; more are closed at once), with its own online key and rate limit.
+fn accept(
+    listener: &std::net::TcpListener,
+    section: &RoughtimeSection,
+    clock: &NodeClock,
+    longterm: &SigningKey,
+    ticks: &broadcast::Receiver<TickSummary>,
+    stop: &AtomicBool,
+) {
+    crate::priority::lower_this_thread(crate::priority::INTAKE_NICE);
+    let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    while !stop.load(Ordering::Relaxed) {
+        let (mut stream, peer) = match listener.accept() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+            Err(e) => {
+                debug!(error = %e, "Roughtime TCP accept failed");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        if open.fetch_add(1, Ordering::AcqRel) >= section.max_connections {
+            open.fetch_sub(1, Ordering::AcqRel);
+            debug!(client = %peer, "Roughtime TCP connection refused: too many open");
+            continue; // dropped: closed
+        }
+        let idle = Duration::from_millis(section.tcp_idle_ms.max(1));
+        let ready = stream.set_nonblocking(false).is_ok()
+            && stream.set_read_timeout(Some(idle)).is_ok()
+            && stream.set_write_timeout(Some(idle)).is_ok();
+        let limits = RateLimits::new(
+            Duration::from_millis(section.min_interval_ms),
+            section.burst,
+            1,
+            section.max_replies_per_second,
+        );
+        let mut server = Server::new(longterm.clone(), 1, limits, ticks.resubscribe());
+        let (clock, count) = (clock.clone(), open.clone());
+        let spawned = ready
+            && std::thread::Builder::new()
+                .name("roughtime-conn".into())
+                .spawn(move || {
+                    crate::priority::lower_this_thread(crate::priority::INTAKE_NICE);
+                    server.serve_stream(&mut stream, &clock);
+                    count.fetch_sub(1, Ordering::AcqRel);
+                })
+                .is_ok();
+        if !spawned {
+            open.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
 impl Drop for RoughtimeServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take()
-            && t.join().is_err()
+        for t in [self.thread.take(), self.tcp_thread.take()]
+            .into_iter()
+            .flatten()
         {
-            warn!(roughtime = %self.local_addr, "the Roughtime server thread had panicked");
+            if t.join().is_err() {
+                warn!(roughtime = %self.local_addr, "a Roughtime server thread had panicked");
+            }
         }
     }
 }
@@ -265,21 +368,71 @@ impl Server {
             if n == 0 {
                 continue;
             }
-            let received = Instant::now();
-            self.refresh_tick();
-            let Some(time) = cache.at(received) else {
-                continue; // unsynchronised: nobody gets this time
+            let mut send = |packet: &[u8], to: SocketAddr| {
+                let _ = socket.send_to(packet, to);
             };
-            let (midp, radi) = midp_radi(&time);
-            if self
-                .delegation
-                .as_ref()
-                .is_none_or(|d| midp + ROTATE_BEFORE_SECS > d.maxt)
-            {
-                self.delegation = Some(Delegation::new(&self.longterm, midp));
+            self.answer_all(&slots[..n], &mut cache, &mut send);
+        }
+        self.slots = slots;
+    }
+
+    /// Answers every request in `slots` at the time `cache` gives now, one signature per
+    /// version; `send` gets each response and its client. Nothing while unsynchronised.
+    fn answer_all(
+        &mut self,
+        slots: &[Slot],
+        cache: &mut Cached<'_>,
+        send: &mut dyn FnMut(&[u8], SocketAddr),
+    ) {
+        let received = Instant::now();
+        self.refresh_tick();
+        let Some(time) = cache.at(received) else {
+            return; // unsynchronised: nobody gets this time
+        };
+        let (midp, radi) = midp_radi(&time);
+        if self
+            .delegation
+            .as_ref()
+            .is_none_or(|d| midp + ROTATE_BEFORE_SECS > d.maxt)
+        {
+            self.delegation = Some(Delegation::new(&self.longterm, midp));
+        }
+        for version in VERSIONS {
+            self.answer(slots, version, midp, radi, received, send);
+        }
+    }
+
+    /// Answers requests arriving on `stream` (TCP framing: each request a whole packet,
+    /// pipelined, answered in order) until the client closes it, sends something that is not
+    /// a request packet, or stays silent for the stream's read timeout.
+    pub fn serve_stream(&mut self, stream: &mut std::net::TcpStream, clock: &NodeClock) {
+        use std::io::{Read, Write};
+        let Ok(peer) = stream.peer_addr() else {
+            return;
+        };
+        let mut slots = std::mem::take(&mut self.slots);
+        let mut cache = Cached::new(clock);
+        let mut reply = Vec::with_capacity(MAX_REQUEST);
+        loop {
+            let slot = &mut slots[0];
+            if stream.read_exact(&mut slot.buf[..12]).is_err() {
+                break;
             }
-            for version in VERSIONS {
-                self.answer(socket, &slots[..n], version, midp, radi, received);
+            let len = u32::from_le_bytes(slot.buf[8..12].try_into().expect("4 bytes")) as usize;
+            // The same sizes as over UDP: a framed request of 1024 to 1472 bytes.
+            if slot.buf[..8] != wire::MAGIC
+                || !(request::MIN_REQUEST..=MAX_REQUEST).contains(&(len + 12))
+                || stream.read_exact(&mut slot.buf[12..12 + len]).is_err()
+            {
+                break;
+            }
+            slot.len = 12 + len;
+            slot.from = peer;
+            reply.clear();
+            let mut collect = |packet: &[u8], _: SocketAddr| reply.extend_from_slice(packet);
+            self.answer_all(&slots[..1], &mut cache, &mut collect);
+            if !reply.is_empty() && stream.write_all(&reply).is_err() {
+                break;
             }
         }
         self.slots = slots;
@@ -305,12 +458,12 @@ impl Server {
     /// Answers the requests in `slots` that chose `version`, under one signature.
     fn answer(
         &mut self,
-        socket: &UdpSocket,
         slots: &[Slot],
         version: u32,
         midp: u64,
         radi: u32,
         received: Instant,
+        send: &mut dyn FnMut(&[u8], SocketAddr),
     ) {
         // (slot, nonce) of each request answered under this version, and its leaf.
         let mut chosen = [(0usize, [0u8; 32]); MAX_LEAVES];
@@ -365,7 +518,7 @@ impl Server {
             );
             // Never more bytes than the request (amplification); cannot happen at 64 leaves.
             if self.out.len() <= s.len {
-                let _ = socket.send_to(&self.out, s.from);
+                send(&self.out, s.from);
             } else {
                 debug!(client = %s.from, "response larger than its request: not sent");
             }
