@@ -126,6 +126,21 @@ impl RequestMetrics {
         }
         header(
             &mut out,
+            "tickchain_facade_events_total",
+            "counter",
+            "Stock-protocol server events (requests, responses, dropped, batches, batched_requests) by protocol.",
+        );
+        for (key, n) in &node.facades {
+            let (protocol, event) = key.split_once('.').unwrap_or((key.as_str(), "total"));
+            let _ = writeln!(
+                out,
+                "tickchain_facade_events_total{{protocol=\"{}\",event=\"{}\"}} {n}",
+                escape(protocol),
+                escape(event)
+            );
+        }
+        header(
+            &mut out,
             "tickchain_source_offset_seconds",
             "gauge",
             "Offset of each time source from the local clock.",
@@ -287,5 +302,20 @@ mod tests {
         assert!(text.contains("# TYPE tickchain_peer_rejected_total counter\n"));
         assert!(text.contains("tickchain_peer_rejected_total{kind=\"wrapped_second\"} 2\n"));
         assert!(text.contains("tickchain_peer_rejected_total{kind=\"old_view\"} 5\n"));
+    }
+
+    #[test]
+    fn facade_counters_carry_protocol_and_event_labels() {
+        let node = MetricsSnapshot {
+            facades: [("roughtime.responses".to_string(), 64)]
+                .into_iter()
+                .collect(),
+            ..MetricsSnapshot::default()
+        };
+        let text = RequestMetrics::default().render(&node);
+        assert!(text.contains("# TYPE tickchain_facade_events_total counter\n"));
+        assert!(text.contains(
+            "tickchain_facade_events_total{protocol=\"roughtime\",event=\"responses\"} 64\n"
+        ));
     }
 }

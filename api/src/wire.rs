@@ -183,6 +183,11 @@ pub struct MetricsSnapshot {
     /// `Rejection` codes and the transport's).
     #[serde(default)]
     pub peer_rejections: BTreeMap<String, u64>,
+    /// The stock-protocol servers' counters (`specs/facades.md`), keyed `PROTOCOL.EVENT`
+    /// with events `requests`, `responses`, `dropped` (ignored, over a rate, or
+    /// unsynchronised), `batches` and `batched_requests` (mean batch size = their ratio).
+    #[serde(default)]
+    pub facades: BTreeMap<String, u64>,
 }
 
 /// `GET /v1/evidence` answer: evidence of misbehaviour this node holds, newest first.

@@ -5,6 +5,7 @@
 //! `tickchain-sdk`, once).
 
 pub mod config;
+pub mod facade_stats;
 pub mod gateway;
 pub mod identity_cmd;
 pub mod localnet;

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tickchain_sdk::roughtime::{VERSION_1, request, response};
 use tickchain_timenode::node::clock::NodeClock;
 use tickchain_timenode::ntp::rate::RateLimits;
-use tickchain_timenode::roughtime::Server;
+use tickchain_timenode::roughtime::{Server, Shared};
 
 /// Counts allocations made on threads that opted in, while counting is on.
 struct Counting;
@@ -115,7 +115,8 @@ fn the_roughtime_servers_steady_state_allocates_nothing() {
     let thread = std::thread::spawn(move || {
         COUNTED_THREAD.with(|c| c.set(true));
         let limits = RateLimits::new(Duration::ZERO, 16, 1024, 1_000_000);
-        let mut server = Server::new(longterm, 64, limits, ticks);
+        let stats = Arc::new(tickchain_timenode::facade_stats::FacadeCounters::default());
+        let mut server = Server::new(longterm, 64, Shared::new(limits), ticks, stats);
         server.serve(&socket, &clock, &flag);
     });
     let client = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -5,8 +5,8 @@
 //!   version 1 and for the draft; its MIDP is the host clock + 5 s and MIDP ± RADI covers it;
 //!   it names the latest final tick inside SREP;
 //! - requests sent together share one signature (a Merkle batch) and each proves its own leaf;
-//! - over TCP, pipelined requests get framed answers in order, and garbage closes the
-//!   connection;
+//! - over TCP, pipelined requests get framed answers in order; garbage, a client trickling
+//!   bytes past the packet deadline, and a fifth connection from one address are closed;
 //! - requests the draft says to ignore get nothing: too short, TYPE 1, another server's SRV;
 //!   no response is larger than its request;
 //! - the stock client `roughenough_client` 2.2 validates the answer with the node's key and
@@ -117,7 +117,7 @@ impl RoughNode {
                      [[sources.ntp]]\nlabel = \"upstream\"\naddress = \"{upstream}\"\ntimeout-ms = 200\n\
                      [api]\nlisten = \"127.0.0.1:{api_port}\"\n\
                      [roughtime]\nlisten = \"127.0.0.1:{rt_port}\"\nmin-interval-ms = 0\n\
-                     tcp-listen = \"127.0.0.1:{rt_tcp_port}\"\n"
+                     tcp-listen = \"127.0.0.1:{rt_tcp_port}\"\ntcp-idle-ms = 1000\n"
                 )
             },
         )
@@ -321,6 +321,46 @@ fn the_nodes_roughtime_answers_verify_carry_its_measured_time_and_interoperate()
         let mut rest = Vec::new();
         let n = stream.read_to_end(&mut rest).unwrap_or(0);
         assert_eq!(n, 0, "garbage gets no answer and the connection is closed");
+
+        // A client trickling a request a byte at a time is cut off at the packet deadline
+        // (tcp-idle-ms = 1000 here), however steadily it trickles.
+        let mut slow = std::net::TcpStream::connect(ahead.tcp).unwrap();
+        let began = Instant::now();
+        let mut closed = false;
+        for b in reqs[0].iter().take(40) {
+            std::thread::sleep(Duration::from_millis(100));
+            if slow.write_all(&[*b]).is_err() {
+                closed = true;
+                break;
+            }
+        }
+        slow.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut one = [0u8; 1];
+        closed |= match slow.read(&mut one) {
+            Ok(0) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+            Ok(_) => false,
+        };
+        assert!(
+            closed && began.elapsed() < Duration::from_secs(6),
+            "slowloris not cut off"
+        );
+
+        // One address holds at most 4 connections: a fifth is closed at once.
+        let held: Vec<std::net::TcpStream> = (0..4)
+            .map(|_| std::net::TcpStream::connect(ahead.tcp).unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(200));
+        let mut fifth = std::net::TcpStream::connect(ahead.tcp).unwrap();
+        fifth
+            .set_read_timeout(Some(Duration::from_millis(900)))
+            .unwrap();
+        let t = Instant::now();
+        assert!(
+            matches!(fifth.read(&mut one), Ok(0)) && t.elapsed() < Duration::from_millis(800),
+            "a fifth connection from one address is closed at once"
+        );
+        drop(held);
     }
 
     // Ignored: too short, TYPE 1, another server's SRV (no reply at all).

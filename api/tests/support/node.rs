@@ -300,6 +300,9 @@ impl NodeHandle for TestNode {
             }],
             evidence: inner.evidence.len() as u64,
             peer_rejections: [("old_view".to_string(), 4)].into_iter().collect(),
+            facades: [("roughtime.responses".to_string(), 64)]
+                .into_iter()
+                .collect(),
         }
     }
 

@@ -167,6 +167,7 @@ fn main() {
         NodeClock::Declared {
             error: Nanos::from_millis(20),
         },
+        std::sync::Arc::default(),
     )
     .unwrap()
     .expect("listen is set");

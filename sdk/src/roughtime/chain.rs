@@ -117,7 +117,8 @@ pub fn from_base64(text: &str) -> Option<Vec<u8>> {
         let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
         out.extend_from_slice(&bytes[..3 - pad]);
     }
-    Some(out)
+    // One encoding per value: bits after the last byte must be zero ("Zh==" is not "Zg==").
+    (base64(&out) == text).then_some(out)
 }
 
 #[cfg(test)]
@@ -138,6 +139,7 @@ mod tests {
         }
         assert_eq!(from_base64("Zm9v!"), None);
         assert_eq!(from_base64("Zg==Zg=="), None);
+        assert_eq!(from_base64("Zh=="), None, "non-zero trailing bits");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use super::merkle::{self, Hash32};
 use super::wire::{self, Message, WireError};
 use super::{contexts, tags};
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, VerifyingKey};
 
 /// The latest final tick a response names inside `SREP` (tag `TICK`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +168,9 @@ pub enum ResponseError {
     /// `RADI` is 0.
     #[error("radius 0")]
     Radius,
+    /// Signed under a version the request did not offer, or one we do not speak.
+    #[error("signed under a version the request did not offer")]
+    Version,
 }
 
 fn ed25519_ok(key: &[u8; 32], context: &[u8], msg: &[u8], sig: &[u8; 64]) -> bool {
@@ -177,7 +180,8 @@ fn ed25519_ok(key: &[u8; 32], context: &[u8], msg: &[u8], sig: &[u8; 64]) -> boo
     let mut signed = Vec::with_capacity(context.len() + msg.len());
     signed.extend_from_slice(context);
     signed.extend_from_slice(msg);
-    key.verify(&signed, &Signature::from_bytes(sig)).is_ok()
+    key.verify_strict(&signed, &Signature::from_bytes(sig))
+        .is_ok()
 }
 
 /// Checks `response` to `request` against the server's long-term key.
@@ -188,12 +192,21 @@ pub fn verify(
 ) -> Result<Verified, ResponseError> {
     let m = Message::parse(wire::unframe(response)?)?;
     let req = Message::parse(wire::unframe(request)?)?;
-    if m.u32(tags::TYPE, "TYPE")? != 1 || m.get(tags::NONC) != req.get(tags::NONC) {
+    let nonce = req.need(tags::NONC, "request NONC")?;
+    if m.u32(tags::TYPE, "TYPE")? != 1 || m.get(tags::NONC) != Some(nonce) {
         return Err(ResponseError::NotOurs);
     }
     let srep_bytes = m.need(tags::SREP, "SREP")?;
     let srep = Message::parse(srep_bytes)?;
     let version = srep.u32(tags::VER, "SREP.VER")?;
+    // Signed under a version the request offered and that we know the context strings of.
+    let offered = req
+        .need(tags::VER, "request VER")?
+        .chunks_exact(4)
+        .any(|c| c == version.to_le_bytes());
+    if !offered || !super::VERSIONS.contains(&version) {
+        return Err(ResponseError::Version);
+    }
     let (srep_context, dele_context) = contexts(version);
     let cert = Message::parse(m.need(tags::CERT, "CERT")?)?;
     let dele_bytes = cert.need(tags::DELE, "DELE")?;

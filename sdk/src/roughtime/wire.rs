@@ -7,8 +7,9 @@
 
 /// The first eight bytes of every packet.
 pub const MAGIC: [u8; 8] = *b"ROUGHTIM";
-/// Most tags one message may have (a request's VER list aside, messages have at most 8).
-pub const MAX_TAGS: usize = 64;
+/// Most tags one message may have: more than a 1472-byte packet can hold (182), so a request
+/// with many unknown tags is still read (they are ignored, as the draft says).
+pub const MAX_TAGS: usize = 256;
 
 /// Why bytes are not a Roughtime packet or message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -247,7 +248,12 @@ mod tests {
         // A count the header cannot hold.
         assert_eq!(
             Message::parse(&[200, 0, 0, 0]).unwrap_err(),
-            WireError::TagCount
+            WireError::Truncated("message header")
+        );
+        assert_eq!(
+            Message::parse(&[1, 1, 0, 0]).unwrap_err(),
+            WireError::TagCount,
+            "more tags than MAX_TAGS"
         );
         let mut packet = Vec::new();
         frame(&mut packet, &m);

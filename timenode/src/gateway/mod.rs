@@ -129,6 +129,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Resu
             pool: pool.clone(),
             ticks: ticks.clone(),
             live: live.clone(),
+            facades: Vec::new(),
         }),
     )?;
     info!(gateway = %me, name = %genesis.gateway(me).map_or("?", |g| g.name.as_str()), tip = tip.0.0, "gateway started");

@@ -56,6 +56,8 @@ pub struct NodeApi {
     pub ticks: broadcast::Sender<TickSummary>,
     /// Live counters.
     pub live: Arc<LiveStatus>,
+    /// The stock-protocol servers' counters, by protocol name.
+    pub facades: Vec<(&'static str, Arc<crate::facade_stats::FacadeCounters>)>,
 }
 
 /// The API summary of a stored final tick.
@@ -251,6 +253,13 @@ impl NodeHandle for NodeApi {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), *v))
                 .collect(),
+            facades: {
+                let mut m = std::collections::BTreeMap::new();
+                for (protocol, counters) in &self.facades {
+                    counters.export(protocol, &mut m);
+                }
+                m
+            },
         }
     }
 

@@ -214,15 +214,19 @@ impl Node {
 
         let mut background = JoinSet::new();
         let clock = NodeClock::start(&config, &mut background);
-        let ntp = crate::ntp::NtpServer::start(&config.ntp, clock.clone()).map_err(|e| {
-            NodeError::Config(format!("cannot serve NTP on {:?}: {e}", config.ntp.listen))
-        })?;
+        let ntp_stats = Arc::new(crate::facade_stats::FacadeCounters::default());
+        let roughtime_stats = Arc::new(crate::facade_stats::FacadeCounters::default());
+        let ntp = crate::ntp::NtpServer::start(&config.ntp, clock.clone(), ntp_stats.clone())
+            .map_err(|e| {
+                NodeError::Config(format!("cannot serve NTP on {:?}: {e}", config.ntp.listen))
+            })?;
         let (ticks_tx, _) = tokio::sync::broadcast::channel::<TickSummary>(1024);
         let roughtime = crate::roughtime::RoughtimeServer::start(
             &config.roughtime,
             clock.clone(),
             key.clone(),
             ticks_tx.subscribe(),
+            roughtime_stats.clone(),
         )
         .map_err(|e| {
             NodeError::Config(format!(
@@ -253,6 +257,7 @@ impl Node {
             pool: pool.clone(),
             ticks: ticks_tx.clone(),
             live: live.clone(),
+            facades: vec![("ntp", ntp_stats), ("roughtime", roughtime_stats)],
         });
         let api = ApiServer::start(&config, api)?;
         let (anchor_stop, anchor_stopped) = tokio::sync::watch::channel(false);

@@ -8,6 +8,7 @@
 
 pub mod rate;
 
+use crate::facade_stats::FacadeCounters;
 use crate::node::clock::{NodeClock, ServedTime};
 use rate::{RateLimits, Verdict};
 use serde::Deserialize;
@@ -84,7 +85,11 @@ pub struct NtpServer {
 impl NtpServer {
     /// Binds `section.listen` and serves `clock` on a thread of its own; `None` when no
     /// address is configured.
-    pub fn start(section: &NtpSection, clock: NodeClock) -> std::io::Result<Option<NtpServer>> {
+    pub fn start(
+        section: &NtpSection,
+        clock: NodeClock,
+        stats: Arc<FacadeCounters>,
+    ) -> std::io::Result<Option<NtpServer>> {
         let Some(listen) = section.listen else {
             return Ok(None);
         };
@@ -103,7 +108,7 @@ impl NtpServer {
             .name("ntp".into())
             .spawn(move || {
                 crate::priority::lower_this_thread(crate::priority::INTAKE_NICE);
-                serve(&socket, &clock, limits, &flag);
+                serve(&socket, &clock, limits, &flag, &stats);
             })?;
         info!(ntp = %local_addr, "NTP server listening");
         Ok(Some(NtpServer {
@@ -165,7 +170,13 @@ impl<'a> Cached<'a> {
     }
 }
 
-fn serve(socket: &UdpSocket, clock: &NodeClock, mut limits: RateLimits, stop: &AtomicBool) {
+fn serve(
+    socket: &UdpSocket,
+    clock: &NodeClock,
+    mut limits: RateLimits,
+    stop: &AtomicBool,
+    stats: &FacadeCounters,
+) {
     let mut buf = [0u8; 1024];
     let mut cache = Cached::new(clock);
     while !stop.load(Ordering::Relaxed) {
@@ -186,19 +197,23 @@ fn serve(socket: &UdpSocket, clock: &NodeClock, mut limits: RateLimits, stop: &A
             }
         };
         let received = Instant::now();
+        FacadeCounters::add(&stats.requests, 1);
         let request = match decode_request(&buf[..n]) {
             Ok(r) => r,
             Err(why) => {
+                FacadeCounters::add(&stats.dropped, 1);
                 debug!(client = %from, %why, "NTP datagram ignored");
                 continue;
             }
         };
         let verdict = limits.check(from.ip(), received);
         if verdict == Verdict::Drop {
+            FacadeCounters::add(&stats.dropped, 1);
             continue;
         }
         // Unsynchronised: no answer at all, so no client takes this time (not even a kiss's).
         let Some(time) = cache.at(received) else {
+            FacadeCounters::add(&stats.dropped, 1);
             continue;
         };
         let reply = match verdict {
@@ -213,7 +228,9 @@ fn serve(socket: &UdpSocket, clock: &NodeClock, mut limits: RateLimits, stop: &A
             }
         };
         // 48 bytes, never more than the request (which had at least 48).
-        let _ = socket.send_to(&reply, from);
+        if socket.send_to(&reply, from).is_ok() {
+            FacadeCounters::add(&stats.responses, 1);
+        }
     }
 }
 

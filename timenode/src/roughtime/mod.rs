@@ -10,6 +10,7 @@
 //! error reply, replies with more bytes than the request, answers a request naming another
 //! key (`SRV`), or lets one client take more than its rate (then it gets silence).
 
+use crate::facade_stats::FacadeCounters;
 use crate::node::clock::{NodeClock, ServedTime};
 use crate::ntp::Cached;
 use crate::ntp::rate::{RateLimits, Verdict};
@@ -129,6 +130,7 @@ impl RoughtimeServer {
         clock: NodeClock,
         longterm: SigningKey,
         ticks: broadcast::Receiver<TickSummary>,
+        stats: Arc<FacadeCounters>,
     ) -> std::io::Result<Option<RoughtimeServer>> {
         let Some(listen) = section.listen else {
             return Ok(None);
@@ -146,12 +148,12 @@ impl RoughtimeServer {
         socket.set_read_timeout(Some(Duration::from_millis(200)))?;
         let local_addr = socket.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
-        let limits = RateLimits::new(
+        let shared = Shared::new(RateLimits::new(
             Duration::from_millis(section.min_interval_ms),
             section.burst,
             section.max_clients,
             section.max_replies_per_second,
-        );
+        ));
         let (tcp_addr, tcp_thread) = match section.tcp_listen {
             None => (None, None),
             Some(addr) => {
@@ -159,11 +161,19 @@ impl RoughtimeServer {
                 listener.set_nonblocking(true)?;
                 let tcp_addr = listener.local_addr()?;
                 let (flag, section) = (stop.clone(), section.clone());
-                let (clock, longterm, ticks) =
-                    (clock.clone(), longterm.clone(), ticks.resubscribe());
+                let (clock, longterm, ticks, stats, shared) = (
+                    clock.clone(),
+                    longterm.clone(),
+                    ticks.resubscribe(),
+                    stats.clone(),
+                    shared.clone(),
+                );
                 let t = std::thread::Builder::new()
                     .name("roughtime-tcp".into())
-                    .spawn(move || accept(&listener, &section, &clock, &longterm, &ticks, &flag))?;
+                    .spawn(move || {
+                        let parts = (&clock, &longterm, &ticks, &stats, &shared);
+                        accept(&listener, &section, parts, &flag)
+                    })?;
                 info!(roughtime_tcp = %tcp_addr, "Roughtime server listening on TCP");
                 (Some(tcp_addr), Some(t))
             }
@@ -174,7 +184,7 @@ impl RoughtimeServer {
             .name("roughtime".into())
             .spawn(move || {
                 crate::priority::lower_this_thread(crate::priority::INTAKE_NICE);
-                let mut server = Server::new(longterm, batch, limits, ticks);
+                let mut server = Server::new(longterm, batch, shared, ticks, stats);
                 server.serve(&socket, &clock, &flag);
             })?;
         info!(roughtime = %local_addr, "Roughtime server listening");
@@ -193,13 +203,20 @@ impl RoughtimeServer {
 fn accept(
     listener: &std::net::TcpListener,
     section: &RoughtimeSection,
-    clock: &NodeClock,
-    longterm: &SigningKey,
-    ticks: &broadcast::Receiver<TickSummary>,
+    (clock, longterm, ticks, stats, shared): (
+        &NodeClock,
+        &SigningKey,
+        &broadcast::Receiver<TickSummary>,
+        &Arc<FacadeCounters>,
+        &Arc<Shared>,
+    ),
     stop: &AtomicBool,
 ) {
     crate::priority::lower_this_thread(crate::priority::INTAKE_NICE);
     let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Connections per client address: one address cannot hold every slot.
+    let per_ip: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> =
+        Arc::default();
     while !stop.load(Ordering::Relaxed) {
         let (mut stream, peer) = match listener.accept() {
             Ok(c) => c,
@@ -213,36 +230,102 @@ fn accept(
                 continue;
             }
         };
-        if open.fetch_add(1, Ordering::AcqRel) >= section.max_connections {
-            open.fetch_sub(1, Ordering::AcqRel);
+        let guard = ConnectionSlot::take(&open, &per_ip, peer.ip(), section.max_connections);
+        let Some(guard) = guard else {
             debug!(client = %peer, "Roughtime TCP connection refused: too many open");
             continue; // dropped: closed
-        }
+        };
         let idle = Duration::from_millis(section.tcp_idle_ms.max(1));
         let ready = stream.set_nonblocking(false).is_ok()
             && stream.set_read_timeout(Some(idle)).is_ok()
             && stream.set_write_timeout(Some(idle)).is_ok();
-        let limits = RateLimits::new(
-            Duration::from_millis(section.min_interval_ms),
-            section.burst,
+        if !ready {
+            continue;
+        }
+        let mut server = Server::new(
+            longterm.clone(),
             1,
-            section.max_replies_per_second,
+            shared.clone(),
+            ticks.resubscribe(),
+            stats.clone(),
         );
-        let mut server = Server::new(longterm.clone(), 1, limits, ticks.resubscribe());
-        let (clock, count) = (clock.clone(), open.clone());
-        let spawned = ready
-            && std::thread::Builder::new()
-                .name("roughtime-conn".into())
-                .spawn(move || {
-                    crate::priority::lower_this_thread(crate::priority::INTAKE_NICE);
-                    server.serve_stream(&mut stream, &clock);
-                    count.fetch_sub(1, Ordering::AcqRel);
-                })
-                .is_ok();
-        if !spawned {
-            open.fetch_sub(1, Ordering::AcqRel);
+        let clock = clock.clone();
+        // The slot is given back when the thread ends, however it ends (or if it never starts).
+        let _ = std::thread::Builder::new()
+            .name("roughtime-conn".into())
+            .spawn(move || {
+                let _slot = guard;
+                crate::priority::lower_this_thread(crate::priority::INTAKE_NICE);
+                server.serve_stream(&mut stream, &clock, idle);
+            });
+    }
+}
+
+/// Most TCP connections one client address may hold at once.
+const CONNECTIONS_PER_ADDRESS: usize = 4;
+
+/// One open TCP connection's place in the counts; released on drop.
+struct ConnectionSlot {
+    open: Arc<std::sync::atomic::AtomicUsize>,
+    per_ip: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    ip: std::net::IpAddr,
+}
+
+impl ConnectionSlot {
+    /// A slot for a connection from `ip`, if fewer than `max` are open and fewer than
+    /// [`CONNECTIONS_PER_ADDRESS`] from that address.
+    fn take(
+        open: &Arc<std::sync::atomic::AtomicUsize>,
+        per_ip: &Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+        ip: std::net::IpAddr,
+        max: usize,
+    ) -> Option<ConnectionSlot> {
+        let mut counts = per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = counts.get(&ip).copied().unwrap_or(0);
+        if open.load(Ordering::Acquire) >= max || mine >= CONNECTIONS_PER_ADDRESS {
+            return None;
+        }
+        open.fetch_add(1, Ordering::AcqRel);
+        counts.insert(ip, mine + 1);
+        Some(ConnectionSlot {
+            open: open.clone(),
+            per_ip: per_ip.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::AcqRel);
+        let mut counts = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.ip);
+            }
         }
     }
+}
+
+/// Fills `buf` from `stream` by `deadline`; false on EOF, an error, or the deadline passing
+/// (so a client trickling bytes cannot hold a connection past it).
+fn read_by(stream: &mut std::net::TcpStream, buf: &mut [u8], deadline: Instant) -> bool {
+    use std::io::Read;
+    let mut filled = 0;
+    while filled < buf.len() {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            return false;
+        };
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return false;
+        }
+        match stream.read(&mut buf[filled..]) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => filled += n,
+        }
+    }
+    true
 }
 
 impl Drop for RoughtimeServer {
@@ -262,22 +345,38 @@ impl Drop for RoughtimeServer {
 /// MIDP and RADI for `time` (draft-19 §5.2.5): MIDP the interval's midpoint in whole seconds,
 /// RADI = max(1, ceil(half-width + |MIDP - midpoint|)) seconds, so `MIDP ± RADI` covers the
 /// node's whole interval.
-pub fn midp_radi(time: &ServedTime) -> (u64, u32) {
+pub fn midp_radi(time: &ServedTime) -> Option<(u64, u32)> {
     let (e, l) = (i128::from(time.earliest.0), i128::from(time.latest.0));
     let mid = (e + l) / 2;
     let midp = (mid + 500_000_000).div_euclid(1_000_000_000);
     let half = (l - e + 1) / 2;
     let off = (midp * 1_000_000_000 - mid).abs();
     let radi = (half + off + 999_999_999) / 1_000_000_000;
-    (
-        midp.max(0) as u64,
-        radi.clamp(1, i128::from(u32::MAX)) as u32,
-    )
+    // Before 1970 MIDP cannot be stated (it is unsigned): no answer rather than a wrong one.
+    (midp >= 0).then(|| (midp as u64, radi.clamp(1, i128::from(u32::MAX)) as u32))
+}
+
+/// What every serving thread (UDP and each TCP connection) shares: one rate limit for all
+/// clients, whichever transport they use, and the newest final tick seen.
+pub struct Shared {
+    limits: std::sync::Mutex<RateLimits>,
+    latest: std::sync::Mutex<Option<TickRef>>,
+}
+
+impl Shared {
+    /// State shared under `limits`.
+    pub fn new(limits: RateLimits) -> Arc<Shared> {
+        Arc::new(Shared {
+            limits: std::sync::Mutex::new(limits),
+            latest: std::sync::Mutex::new(None),
+        })
+    }
 }
 
 /// The online key and its certificate per version.
 struct Delegation {
     key: SigningKey,
+    mint: u64,
     maxt: u64,
     /// `CERT` for each of [`VERSIONS`] (their delegation contexts differ).
     certs: [Vec<u8>; 2],
@@ -300,7 +399,12 @@ impl Delegation {
             response::cert(&mut cert, &sig, &dele);
             cert
         });
-        Delegation { key, maxt, certs }
+        Delegation {
+            key,
+            mint,
+            maxt,
+            certs,
+        }
     }
 }
 
@@ -309,11 +413,12 @@ impl Delegation {
 pub struct Server {
     longterm: SigningKey,
     srv: [u8; 32],
-    limits: RateLimits,
+    shared: Arc<Shared>,
     ticks: broadcast::Receiver<TickSummary>,
     latest: Option<TickRef>,
     delegation: Option<Delegation>,
     slots: Vec<Slot>,
+    stats: Arc<FacadeCounters>,
     /// Scratch, reused for every batch so the steady state allocates nothing.
     srep: Vec<u8>,
     signed: Vec<u8>,
@@ -322,36 +427,41 @@ pub struct Server {
 
 /// One received datagram.
 struct Slot {
-    buf: [u8; MAX_REQUEST],
+    /// One byte more than the largest request, so a longer datagram shows as too long
+    /// (truncated to this size) and is refused.
+    buf: [u8; MAX_REQUEST + 1],
     len: usize,
     from: SocketAddr,
 }
 
 impl Server {
     /// A server signing with delegations from `longterm`, answering up to `batch` (1 to 64)
-    /// requests per signature, within `limits`, naming the newest tick `ticks` publishes.
+    /// requests per signature, within the `shared` rate limits, naming the newest tick `ticks`
+    /// publishes, counting into `stats`.
     pub fn new(
         longterm: SigningKey,
         batch: usize,
-        limits: RateLimits,
+        shared: Arc<Shared>,
         ticks: broadcast::Receiver<TickSummary>,
+        stats: Arc<FacadeCounters>,
     ) -> Server {
         let srv = request::srv_of(&longterm.verifying_key().to_bytes());
         let batch = batch.clamp(1, MAX_LEAVES);
         Server {
             longterm,
             srv,
-            limits,
+            shared,
             ticks,
             latest: None,
             delegation: None,
             slots: (0..batch)
                 .map(|_| Slot {
-                    buf: [0; MAX_REQUEST],
+                    buf: [0; MAX_REQUEST + 1],
                     len: 0,
                     from: SocketAddr::from(([0, 0, 0, 0], 0)),
                 })
                 .collect(),
+            stats,
             srep: Vec::with_capacity(256),
             signed: Vec::with_capacity(512),
             out: Vec::with_capacity(MAX_REQUEST),
@@ -385,28 +495,51 @@ impl Server {
         send: &mut dyn FnMut(&[u8], SocketAddr),
     ) {
         let received = Instant::now();
+        FacadeCounters::add(&self.stats.requests, slots.len() as u64);
+        let before = self
+            .stats
+            .responses
+            .load(std::sync::atomic::Ordering::Relaxed);
         self.refresh_tick();
         let Some(time) = cache.at(received) else {
+            FacadeCounters::add(&self.stats.dropped, slots.len() as u64);
             return; // unsynchronised: nobody gets this time
         };
-        let (midp, radi) = midp_radi(&time);
+        let Some((midp, radi)) = midp_radi(&time) else {
+            FacadeCounters::add(&self.stats.dropped, slots.len() as u64);
+            return;
+        };
         if self
             .delegation
             .as_ref()
-            .is_none_or(|d| midp + ROTATE_BEFORE_SECS > d.maxt)
+            .is_none_or(|d| midp < d.mint || midp + ROTATE_BEFORE_SECS > d.maxt)
         {
             self.delegation = Some(Delegation::new(&self.longterm, midp));
         }
         for version in VERSIONS {
             self.answer(slots, version, midp, radi, received, send);
         }
+        let answered = self
+            .stats
+            .responses
+            .load(std::sync::atomic::Ordering::Relaxed)
+            - before;
+        FacadeCounters::add(
+            &self.stats.dropped,
+            (slots.len() as u64).saturating_sub(answered),
+        );
     }
 
     /// Answers requests arriving on `stream` (TCP framing: each request a whole packet,
     /// pipelined, answered in order) until the client closes it, sends something that is not
-    /// a request packet, or stays silent for the stream's read timeout.
-    pub fn serve_stream(&mut self, stream: &mut std::net::TcpStream, clock: &NodeClock) {
-        use std::io::{Read, Write};
+    /// a request packet, or does not deliver a whole packet within `idle`.
+    pub fn serve_stream(
+        &mut self,
+        stream: &mut std::net::TcpStream,
+        clock: &NodeClock,
+        idle: Duration,
+    ) {
+        use std::io::Write;
         let Ok(peer) = stream.peer_addr() else {
             return;
         };
@@ -415,14 +548,16 @@ impl Server {
         let mut reply = Vec::with_capacity(MAX_REQUEST);
         loop {
             let slot = &mut slots[0];
-            if stream.read_exact(&mut slot.buf[..12]).is_err() {
+            // Each whole packet must arrive within `idle` of when the wait for it began.
+            let deadline = Instant::now() + idle;
+            if !read_by(stream, &mut slot.buf[..12], deadline) {
                 break;
             }
             let len = u32::from_le_bytes(slot.buf[8..12].try_into().expect("4 bytes")) as usize;
             // The same sizes as over UDP: a framed request of 1024 to 1472 bytes.
             if slot.buf[..8] != wire::MAGIC
                 || !(request::MIN_REQUEST..=MAX_REQUEST).contains(&(len + 12))
-                || stream.read_exact(&mut slot.buf[12..12 + len]).is_err()
+                || !read_by(stream, &mut slot.buf[12..12 + len], deadline)
             {
                 break;
             }
@@ -440,19 +575,27 @@ impl Server {
 
     /// The newest final tick published since the last batch.
     fn refresh_tick(&mut self) {
+        let mut fresh = None;
         loop {
             match self.ticks.try_recv() {
                 Ok(t) => {
-                    self.latest = Some(TickRef {
+                    fresh = Some(TickRef {
                         height: t.height.0,
                         second: t.second.0,
                         hash: t.hash.0,
                     });
                 }
                 Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
-                Err(_) => return,
+                Err(_) => break,
             }
         }
+        let mut shared = self.shared.latest.lock().unwrap_or_else(|p| p.into_inner());
+        match fresh {
+            // Newer than what another thread saw (heights only grow).
+            Some(t) if shared.is_none_or(|s| s.height < t.height) => *shared = Some(t),
+            _ => {}
+        }
+        self.latest = *shared;
     }
 
     /// Answers the requests in `slots` that chose `version`, under one signature.
@@ -477,7 +620,13 @@ impl Server {
                 continue;
             }
             // A client over its rate gets silence (Roughtime has no kiss-o'-death).
-            if self.limits.check(s.from.ip(), received) != Verdict::Answer {
+            let verdict = self
+                .shared
+                .limits
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .check(s.from.ip(), received);
+            if verdict != Verdict::Answer {
                 continue;
             }
             chosen[count] = (i, r.nonce);
@@ -488,6 +637,8 @@ impl Server {
             return;
         }
         let tree = Tree::new(&leaves[..count]);
+        FacadeCounters::add(&self.stats.batches, 1);
+        FacadeCounters::add(&self.stats.batched_requests, count as u64);
         let delegation = self.delegation.as_ref().expect("made before answering");
         response::srep(
             &mut self.srep,
@@ -519,6 +670,7 @@ impl Server {
             // Never more bytes than the request (amplification); cannot happen at 64 leaves.
             if self.out.len() <= s.len {
                 send(&self.out, s.from);
+                FacadeCounters::add(&self.stats.responses, 1);
             } else {
                 debug!(client = %s.from, "response larger than its request: not sent");
             }
@@ -590,7 +742,7 @@ mod tests {
             (s - 3_000_000_000, s + 1_000_000_000),
             (s + 999_999_999, s + 999_999_999),
         ] {
-            let (midp, radi) = midp_radi(&served(e, l));
+            let (midp, radi) = midp_radi(&served(e, l)).unwrap();
             assert!(radi >= 1);
             let lo = (midp as i128 - i128::from(radi)) * 1_000_000_000;
             let hi = (midp as i128 + i128::from(radi)) * 1_000_000_000;
@@ -602,9 +754,14 @@ mod tests {
         // A 40 ms interval around a second's start: RADI 1, not a constant 5.
         assert_eq!(
             midp_radi(&served(s - 20_000_000, s + 20_000_000)),
-            (1_800_000_000, 1)
+            Some((1_800_000_000, 1))
         );
         // A 3.5 s wide interval needs RADI 2.
-        assert_eq!(midp_radi(&served(s, s + 3_500_000_000)).1, 2);
+        assert_eq!(midp_radi(&served(s, s + 3_500_000_000)).unwrap().1, 2);
+        assert_eq!(
+            midp_radi(&served(-5_000_000_000, -3_000_000_000)),
+            None,
+            "before 1970"
+        );
     }
 }

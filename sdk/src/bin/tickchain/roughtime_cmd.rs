@@ -60,7 +60,9 @@ pub fn parse_server(arg: &str, genesis: Option<&Path>) -> Result<Server, Failure
     })
 }
 
-/// One exchange: the request with `nonce`, sent up to twice; the response, or `None`.
+/// One exchange: the request with `nonce`, sent up to twice within `timeout` each. The first
+/// datagram from the server's address that passes the checks is the answer; one that fails
+/// them (possibly forged by someone on the path) is kept only if nothing valid follows.
 fn exchange(
     server: &Server,
     nonce: &[u8; 32],
@@ -72,21 +74,34 @@ fn exchange(
         "0.0.0.0:0".parse().expect("address")
     };
     let sock = UdpSocket::bind(local).map_err(|e| Failure::BadInput(format!("socket: {e}")))?;
-    sock.set_read_timeout(Some(timeout))
-        .map_err(|e| Failure::BadInput(format!("socket: {e}")))?;
     let mut req = Vec::new();
     request::build(&mut req, &VERSIONS, nonce, Some(&server.key));
     let mut buf = [0u8; 2048];
+    let mut invalid = None;
     for _ in 0..2 {
         sock.send_to(&req, server.addr)
             .map_err(|e| Failure::BadInput(format!("{}: {e}", server.label)))?;
-        while let Ok((n, from)) = sock.recv_from(&mut buf) {
-            if from == server.addr {
+        let deadline = std::time::Instant::now() + timeout;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            if left.is_zero() || sock.set_read_timeout(Some(left)).is_err() {
+                break;
+            }
+            let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                break;
+            };
+            if from != server.addr {
+                continue;
+            }
+            if response::verify(&buf[..n], &req, &server.key).is_ok() {
                 return Ok((req, Some(buf[..n].to_vec())));
             }
+            invalid = Some(buf[..n].to_vec());
+        }
+        if invalid.is_some() {
+            break;
         }
     }
-    Ok((req, None))
+    Ok((req, invalid))
 }
 
 /// Queries `servers` in order, `rounds` times, chaining the nonces; prints each answer; writes
