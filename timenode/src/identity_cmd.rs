@@ -135,16 +135,8 @@ pub fn parse_node_arg(arg: &str) -> Result<GenesisNode, IdentityError> {
         [name, key, address, attestation] => (name, key, address, Some(attestation)),
         _ => return Err(bad(format!("found {} comma-separated parts", parts.len()))),
     };
-    let key_is_hex = key.len() == 64 && key.chars().all(|c| c.is_ascii_hexdigit());
-    let key_text = if key_is_hex {
-        key.to_string()
-    } else {
-        std::fs::read_to_string(key)
-            .map_err(|e| bad(format!("cannot read key file {key}: {e}")))?
-            .trim()
-            .to_string()
-    };
-    let public_key = PublicKey::from_hex(&key_text).map_err(|e| bad(format!("key: {e}")))?;
+    let key_is_hex = is_hex_key(key);
+    let public_key = public_key_arg(key).map_err(bad)?;
     if address.parse::<std::net::SocketAddr>().is_err() {
         return Err(bad(format!(
             "address {address:?} is not HOST:PORT with an IP host"
@@ -179,6 +171,23 @@ pub fn parse_node_arg(arg: &str) -> Result<GenesisNode, IdentityError> {
     })
 }
 
+fn is_hex_key(key: &str) -> bool {
+    key.len() == 64 && key.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// A public key given as 64 hex characters or as the path of a `node.pub` file.
+fn public_key_arg(key: &str) -> Result<PublicKey, String> {
+    let text = if is_hex_key(key) {
+        key.to_string()
+    } else {
+        std::fs::read_to_string(key)
+            .map_err(|e| format!("cannot read key file {key}: {e}"))?
+            .trim()
+            .to_string()
+    };
+    PublicKey::from_hex(&text).map_err(|e| format!("key: {e}"))
+}
+
 /// Parses `NAME,KEY` for a gateway; KEY is hex or the path of a `node.pub` file (what
 /// `keygen` writes; a gateway uses only its Ed25519 key).
 pub fn parse_gateway_arg(arg: &str) -> Result<tickchain_sdk::GenesisGateway, IdentityError> {
@@ -189,16 +198,7 @@ pub fn parse_gateway_arg(arg: &str) -> Result<tickchain_sdk::GenesisGateway, Ide
     let Some((name, key)) = arg.split_once(',') else {
         return Err(bad("expected NAME,KEY".into()));
     };
-    let key_is_hex = key.len() == 64 && key.chars().all(|c| c.is_ascii_hexdigit());
-    let key_text = if key_is_hex {
-        key.to_string()
-    } else {
-        std::fs::read_to_string(key)
-            .map_err(|e| bad(format!("cannot read key file {key}: {e}")))?
-            .trim()
-            .to_string()
-    };
-    let public_key = PublicKey::from_hex(&key_text).map_err(|e| bad(format!("key: {e}")))?;
+    let public_key = public_key_arg(key).map_err(bad)?;
     Ok(tickchain_sdk::GenesisGateway {
         name: name.to_string(),
         public_key,

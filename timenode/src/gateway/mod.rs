@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use tickchain_api::TickSummary;
 use tickchain_consensus::codec;
 use tickchain_consensus::{ChainTick, Fetch, Message, PeerMessage};
-use tickchain_sdk::{Batch, Genesis, Height, Network, NodeId, Second, keys};
+use tickchain_sdk::{Batch, Genesis, Height, Network, NodeId, Second};
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
@@ -45,28 +45,14 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Resu
         .node
         .clone()
         .ok_or_else(|| NodeError::Config("`timenode gateway` needs a [node] section".into()))?;
-    let key = keys::read_secret(&section.key_file)?;
-    let genesis_path = section.genesis_file.display().to_string();
-    let genesis_error = |reason: String| NodeError::Genesis {
-        path: genesis_path.clone(),
-        reason,
-    };
-    let text =
-        std::fs::read_to_string(&section.genesis_file).map_err(|e| genesis_error(e.to_string()))?;
-    let genesis = Genesis::from_json(&text).map_err(|e| genesis_error(e.to_string()))?;
-    let public = key.verifying_key().to_bytes();
-    let me = genesis
-        .gateways
-        .iter()
-        .position(|g| g.public_key.0 == public)
-        .and_then(|i| genesis.gateway_id(i))
-        .ok_or_else(|| {
-            genesis_error(format!(
-                "no gateway has the key in {} (a gateway's key must be listed under `gateways` \
-                 in a version 3 genesis)",
-                section.key_file.display()
-            ))
-        })?;
+    let missing = "no gateway has the key (a gateway's key must be listed under `gateways` in a \
+                   version 3 genesis)";
+    let (key, genesis, me) = crate::node::read_identity(&section, missing, |g, public| {
+        g.gateways
+            .iter()
+            .position(|gw| gw.public_key.0 == *public)
+            .and_then(|i| g.gateway_id(i))
+    })?;
     let store = Store::open(&section.data_dir)?;
     let tip = match store.tip()? {
         None => (Height(0), genesis.hash),

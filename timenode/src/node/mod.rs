@@ -139,27 +139,12 @@ impl Node {
             .node
             .clone()
             .ok_or_else(|| NodeError::Config("`timenode run` needs a [node] section".into()))?;
-        let key = keys::read_secret(&section.key_file)?;
-        let genesis_path = section.genesis_file.display().to_string();
-        let genesis_error = |reason: String| NodeError::Genesis {
-            path: genesis_path.clone(),
-            reason,
-        };
-        let text = std::fs::read_to_string(&section.genesis_file)
-            .map_err(|e| genesis_error(e.to_string()))?;
-        let genesis = Genesis::from_json(&text).map_err(|e| genesis_error(e.to_string()))?;
-        let public = key.verifying_key().to_bytes();
-        let me = genesis
-            .nodes
-            .iter()
-            .position(|n| n.public_key.0 == public)
-            .map(|i| NodeId(i as u16))
-            .ok_or_else(|| {
-                genesis_error(format!(
-                    "no node has the key in {}",
-                    section.key_file.display()
-                ))
-            })?;
+        let (key, genesis, me) = read_identity(&section, "no node has the key", |g, public| {
+            g.nodes
+                .iter()
+                .position(|n| n.public_key.0 == *public)
+                .map(|i| NodeId(i as u16))
+        })?;
         let store = Store::open(&section.data_dir)?;
         let mut persisted = Persisted::default();
         for (_, bytes) in store.records()? {
@@ -323,6 +308,26 @@ impl Node {
         shell.driver.transport.shutdown().await;
         result
     }
+}
+
+/// Reads `[node]`'s key and genesis and finds this process's id in the genesis with `find`
+/// (given the key's public half); `missing` starts the error when it finds none.
+pub(crate) fn read_identity(
+    section: &crate::config::NodeSection,
+    missing: &str,
+    find: impl FnOnce(&Genesis, &[u8; 32]) -> Option<NodeId>,
+) -> Result<(ed25519_dalek::SigningKey, Genesis, NodeId), NodeError> {
+    let key = keys::read_secret(&section.key_file)?;
+    let genesis_error = |reason: String| NodeError::Genesis {
+        path: section.genesis_file.display().to_string(),
+        reason,
+    };
+    let text =
+        std::fs::read_to_string(&section.genesis_file).map_err(|e| genesis_error(e.to_string()))?;
+    let genesis = Genesis::from_json(&text).map_err(|e| genesis_error(e.to_string()))?;
+    let me = find(&genesis, &key.verifying_key().to_bytes())
+        .ok_or_else(|| genesis_error(format!("{missing} in {}", section.key_file.display())))?;
+    Ok((key, genesis, me))
 }
 
 /// The Timestamp API, serving on its own runtime until [`ApiServer::stop`].
