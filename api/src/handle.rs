@@ -106,4 +106,9 @@ pub trait NodeHandle: Send + Sync + 'static {
     /// Up to `limit` pieces of evidence of misbehaviour this node holds, newest first
     /// (`specs/evidence.md`).
     async fn evidence(&self, limit: u32) -> Result<Vec<Evidence>, HandleError>;
+
+    /// The node's RFC 3161 signer, if it serves `POST /v1/tsa` (`[tsa]` configured).
+    fn tsa(&self) -> Option<std::sync::Arc<dyn crate::tsa::TsaSigner>> {
+        None
+    }
 }

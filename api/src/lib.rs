@@ -30,6 +30,7 @@ pub mod schemas;
 pub mod server;
 pub mod slots;
 pub mod state;
+pub mod tsa;
 pub mod wire;
 pub mod write_deadline;
 

@@ -5,7 +5,7 @@
 
 use crate::error::ApiError;
 use crate::refusals::Limited;
-use crate::routes::{evidence, node, ops, proofs, stamp, ticks};
+use crate::routes::{evidence, node, ops, proofs, stamp, ticks, tsa};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -24,6 +24,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .routes(routes!(stamp::stamp))
         .routes(routes!(proofs::proof))
+        .routes(routes!(tsa::tsa))
         .routes(routes!(ticks::latest))
         .routes(routes!(ticks::stream))
         .routes(routes!(ticks::by_height))

@@ -31,6 +31,7 @@ mod genesis;
 pub mod keys;
 pub mod merkle;
 pub mod proof;
+pub mod rfc3161;
 pub mod roughtime;
 pub mod signing;
 pub mod testkit;

@@ -22,6 +22,10 @@ pub struct Prepared {
     pub roughtimes: Vec<String>,
     /// Each gateway's Timestamp API base URL.
     pub gateway_apis: Vec<String>,
+    /// Each node's RFC 3161 endpoint ("off" for a node without a `[tsa]` section).
+    pub tsas: Vec<String>,
+    /// The network's TSA root certificate (for `openssl ts -verify -CAfile`), if it has one.
+    pub tsa_root: Option<PathBuf>,
 }
 
 /// The `[api]` and `[clock]` sections of gateway `j`: its API on 127.0.0.1:(port + j).
@@ -127,6 +131,7 @@ pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::R
         let mut apis = Vec::new();
         let mut ntps = Vec::new();
         let mut roughtimes = Vec::new();
+        let mut tsas = Vec::new();
         for i in 0..genesis.n() {
             let key = keys::read_secret(&key_path(dir, i))?;
             if signing::public_key(&key) != genesis.nodes[i].public_key {
@@ -165,6 +170,16 @@ pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::R
             } else {
                 roughtimes.push(listen_in(&text, "roughtime").unwrap_or_else(|| "off".into()));
             }
+            // A TSA needs a root in genesis: a directory from before it keeps the TSA off.
+            let has_tsa = text
+                .parse::<toml::Table>()
+                .ok()
+                .is_some_and(|t| t.contains_key("tsa"));
+            tsas.push(if has_tsa {
+                format!("{}/v1/tsa", apis[i])
+            } else {
+                "off".into()
+            });
         }
         let mut gateway_apis = Vec::new();
         for (j, g) in genesis.gateways.iter().enumerate() {
@@ -179,7 +194,9 @@ pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::R
             let (_, url) = gateway_sections(j, gateway_api)?;
             gateway_apis.push(api_url_in(&text).unwrap_or(url));
         }
+        let root_cert = localnet::tsa_root_dir(dir).join(tickchain_timenode::tsa::pki::ROOT_CERT_FILE);
         return Ok(Prepared {
+            tsa_root: (genesis.tsa_root.is_some() && root_cert.exists()).then_some(root_cert),
             genesis,
             genesis_path,
             reused: true,
@@ -187,6 +204,7 @@ pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::R
             ntps,
             roughtimes,
             gateway_apis,
+            tsas,
         });
     }
     if nodes < 4 {
@@ -212,11 +230,12 @@ pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::R
     let gateway_sections = (0..gateways as usize)
         .map(|j| gateway_sections(j, gateway_api))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let (genesis, _, _) = localnet::create_with_gateways(
+    let (genesis, _, _) = localnet::create_network(
         dir,
         "tickchain-local",
         &addresses,
         gateways as usize,
+        true,
         |i| {
             format!(
                 "# Local test network node {i}, written by `testnet`.\n\
@@ -232,6 +251,13 @@ pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::R
         genesis,
         genesis_path,
         reused: false,
+        tsas: sections
+            .iter()
+            .map(|(_, url)| format!("{url}/v1/tsa"))
+            .collect(),
+        tsa_root: Some(
+            localnet::tsa_root_dir(dir).join(tickchain_timenode::tsa::pki::ROOT_CERT_FILE),
+        ),
         apis: sections.into_iter().map(|(_, url)| url).collect(),
         ntps: ntp_sections.into_iter().map(|(_, addr)| addr).collect(),
         roughtimes: roughtime_sections

@@ -230,6 +230,7 @@ pub fn supervise(
     println!("  apis     {}", net.apis.join(", "));
     println!("  ntp      {}", net.ntps.join(", "));
     println!("  roughtime {}", net.roughtimes.join(", "));
+    println!("  tsa      {}", net.tsas.join(", "));
     if !net.gateway_apis.is_empty() {
         println!(
             "  gateways {} (APIs {}; logs {}/gateway-J/gateway.log)",
@@ -311,6 +312,19 @@ pub fn supervise(
                 println!(
                     "  roughenough_client {host} {port} -k {}   # Roughtime, node-0's genesis key",
                     genesis.nodes[0].public_key
+                );
+            }
+            if let (Some(tsa), Some(root)) = (
+                net.tsas.first().filter(|a| *a != "off"),
+                net.tsa_root.as_ref(),
+            ) {
+                println!(
+                    "  openssl ts -query -data README.md -sha256 -cert -out q.tsq && curl -s -H 'content-type: application/timestamp-query' --data-binary @q.tsq {tsa} -o r.tsr \\\n    && openssl ts -verify -in r.tsr -queryfile q.tsq -CAfile {}   # RFC 3161",
+                    root.display()
+                );
+                println!(
+                    "  cargo run -q -p tickchain-sdk --bin tickchain -- verify r.tsr --genesis {} --file README.md   # the tickchain proof inside the token",
+                    net.genesis_path.display()
                 );
             }
             println!("  tail -f {}", logs[0].display());

@@ -46,6 +46,9 @@ pub struct NodeConfig {
     /// The Roughtime server (`[roughtime]`; default: off).
     #[serde(default)]
     pub roughtime: crate::roughtime::RoughtimeSection,
+    /// The RFC 3161 Time-Stamp Authority on the API (`[tsa]`; default: off).
+    #[serde(default)]
+    pub tsa: crate::tsa::TsaSection,
 }
 
 /// `[consensus]`: the few consensus-core tunables a node's operator may set. Meant for tests

@@ -5,6 +5,7 @@
 //! identity) and parsing the `--node NAME,KEY,ADDRESS[,ATTESTATION]` arguments. Never: prints
 //! or logs a secret key.
 
+use crate::tsa::pki;
 use std::path::{Path, PathBuf};
 use tickchain_anchor::AttestationKey;
 use tickchain_sdk::anchor::EvmAddress;
@@ -22,6 +23,9 @@ pub enum IdentityError {
     /// Key file error.
     #[error(transparent)]
     Key(#[from] keys::KeyError),
+    /// A TSA key or certificate error.
+    #[error(transparent)]
+    Tsa(#[from] crate::tsa::pki::PkiError),
     /// I/O error on a named path.
     #[error("{path}: {source}")]
     Io {
@@ -60,6 +64,10 @@ pub struct Generated {
     pub attestation_file: PathBuf,
     /// The attestation key's EVM address.
     pub attestation_address: EvmAddress,
+    /// The RFC 3161 TSA key file (P-256, PKCS#8 PEM, mode 0600).
+    pub tsa_key_file: PathBuf,
+    /// Its public point (hex), which `genesis --tsa-root` certifies.
+    pub tsa_pub_file: PathBuf,
 }
 
 /// Generates a node identity in `dir` (`node.key`, `node.pub`, `attest.key`,
@@ -73,8 +81,10 @@ pub fn keygen(dir: &Path) -> Result<Generated, IdentityError> {
     let pub_file = dir.join("node.pub");
     let attest_key_file = dir.join(ATTEST_KEY_FILE);
     let attestation_file = dir.join(ATTESTATION_FILE);
+    let tsa_key_file = dir.join(pki::KEY_FILE);
+    let tsa_pub_file = dir.join(pki::PUB_FILE);
     // Refuse before writing anything, so a half-written identity never replaces a whole one.
-    for existing in [&key_file, &attest_key_file] {
+    for existing in [&key_file, &attest_key_file, &tsa_key_file] {
         if existing.exists() {
             return Err(IdentityError::Io {
                 path: existing.display().to_string(),
@@ -99,7 +109,12 @@ pub fn keygen(dir: &Path) -> Result<Generated, IdentityError> {
     write(&pub_file, format!("{public_key}\n"))?;
     let binding = attest.bind(&key);
     write(&attestation_file, binding_json(&binding) + "\n")?;
+    let tsa = pki::TsaKey::generate()?;
+    tsa.write(&tsa_key_file)?;
+    write(&tsa_pub_file, hex::encode(tsa.public_point()) + "\n")?;
     Ok(Generated {
+        tsa_key_file,
+        tsa_pub_file,
         key_file,
         pub_file,
         public_key,
@@ -205,19 +220,91 @@ pub fn parse_gateway_arg(arg: &str) -> Result<tickchain_sdk::GenesisGateway, Ide
     })
 }
 
-/// Builds and validates a genesis (version 3 when `gateways` is not empty), and writes it to
-/// `out` (refusing to overwrite).
+/// `timenode tsa-root`: a network's RFC 3161 root key (`DIR/tsa-root.key`, mode 0600; keep
+/// it offline) and self-signed certificate (`DIR/tsa-root.pem`). Refuses to overwrite.
+pub fn tsa_root(dir: &Path, chain_id: &str, now: u64) -> Result<(PathBuf, PathBuf), IdentityError> {
+    std::fs::create_dir_all(dir).map_err(|source| IdentityError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let key_file = dir.join(pki::ROOT_KEY_FILE);
+    let cert_file = dir.join(pki::ROOT_CERT_FILE);
+    let (key, cert) = pki::new_root(chain_id, now)?;
+    key.write(&key_file)?;
+    pki::write_public(
+        &cert_file,
+        &tickchain_sdk::rfc3161::der::pem("CERTIFICATE", &cert),
+    )?;
+    Ok((key_file, cert_file))
+}
+
+/// The TSA root `genesis --tsa-root DIR` reads: its key and certificate.
+pub struct TsaRoot {
+    key: pki::TsaKey,
+    certificate: tickchain_sdk::rfc3161::signer::SignerCertificate,
+}
+
+impl TsaRoot {
+    /// Reads `DIR/tsa-root.key` and `DIR/tsa-root.pem`.
+    pub fn read(dir: &Path) -> Result<TsaRoot, IdentityError> {
+        Ok(TsaRoot {
+            key: pki::TsaKey::read(&dir.join(pki::ROOT_KEY_FILE))?,
+            certificate: pki::read_certificate(&dir.join(pki::ROOT_CERT_FILE))?,
+        })
+    }
+}
+
+/// For each `--node` argument whose KEY is a `node.pub` file with a `tsa.pub` beside it, issues
+/// that member's TSA certificate from `root` and writes it as `DIR/tsa-NAME.pem`, `DIR` being
+/// the genesis file's directory. Returns the files written.
+pub fn issue_tsa_certificates(
+    root: &TsaRoot,
+    node_args: &[String],
+    now: u64,
+    out_dir: &Path,
+) -> Result<Vec<PathBuf>, IdentityError> {
+    let mut written = Vec::new();
+    for arg in node_args {
+        let mut parts = arg.splitn(3, ',');
+        let (Some(name), Some(key)) = (parts.next(), parts.next()) else {
+            continue; // parse_node_arg has refused it already
+        };
+        if is_hex_key(key) {
+            continue;
+        }
+        let pub_path = Path::new(key)
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(pki::PUB_FILE);
+        let Ok(text) = std::fs::read_to_string(&pub_path) else {
+            continue;
+        };
+        let point = pki::parse_public_point(&text).map_err(|reason| IdentityError::NodeArg {
+            arg: arg.clone(),
+            reason: format!("{}: {reason}", pub_path.display()),
+        })?;
+        let cert = pki::issue(&root.key, &root.certificate, name, &point, now)?;
+        let path = out_dir.join(format!("tsa-{name}.pem"));
+        pki::write_public(&path, &tickchain_sdk::rfc3161::der::pem("CERTIFICATE", &cert))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Builds and validates a genesis (version 3 when `gateways` is not empty or a TSA root is
+/// given), and writes it to `out` (refusing to overwrite).
 pub fn genesis(
     chain_id: &str,
     f: u16,
     genesis_second: Second,
     nodes: Vec<GenesisNode>,
     gateways: Vec<tickchain_sdk::GenesisGateway>,
+    tsa_root: Option<&TsaRoot>,
     out: &Path,
 ) -> Result<Genesis, IdentityError> {
     let mut g = Genesis::new(chain_id, genesis_second, f, nodes)?;
-    if !gateways.is_empty() {
-        g = g.with_extensions(gateways, None)?;
+    if !gateways.is_empty() || tsa_root.is_some() {
+        g = g.with_extensions(gateways, tsa_root.map(|r| r.certificate.der()))?;
     }
     let io = |source| IdentityError::Io {
         path: out.display().to_string(),

@@ -19,3 +19,4 @@ pub mod roughtime;
 pub mod sources_cmd;
 pub mod status_cmd;
 pub mod store;
+pub mod tsa;

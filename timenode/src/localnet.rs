@@ -25,6 +25,14 @@ pub enum LocalNetError {
     /// The genesis is invalid (for example fewer than 4 nodes for f = 1).
     #[error(transparent)]
     Genesis(#[from] tickchain_sdk::GenesisError),
+    /// The TSA root or a TSA certificate could not be made.
+    #[error(transparent)]
+    Tsa(#[from] crate::tsa::pki::PkiError),
+}
+
+/// The directory of the network's RFC 3161 root under `root` (`tsa-root.key`, `tsa-root.pem`).
+pub fn tsa_root_dir(root: &Path) -> PathBuf {
+    root.join("tsa-root")
 }
 
 /// The directory of node `i` under `root`.
@@ -63,6 +71,22 @@ pub fn create_with_gateways(
     extra: impl Fn(usize) -> String,
     gateway_extra: impl Fn(usize) -> String,
 ) -> Result<(Genesis, Vec<PathBuf>, Vec<PathBuf>), LocalNetError> {
+    create_network(root, chain_id, addresses, gateways, false, extra, gateway_extra)
+}
+
+/// As [`create_with_gateways`]; with `tsa`, also an RFC 3161 root in `ROOT/tsa-root/` (its
+/// certificate in a version 3 genesis), and for each node a TSA key (`node-i/tsa.key`) and the
+/// certificate the root issued for it (`node-i/tsa.pem`), configured in a `[tsa]` section
+/// after `extra(i)`.
+pub fn create_network(
+    root: &Path,
+    chain_id: &str,
+    addresses: &[String],
+    gateways: usize,
+    tsa: bool,
+    extra: impl Fn(usize) -> String,
+    gateway_extra: impl Fn(usize) -> String,
+) -> Result<(Genesis, Vec<PathBuf>, Vec<PathBuf>), LocalNetError> {
     let io = |path: &Path| {
         let path = path.display().to_string();
         move |source| LocalNetError::Io { path, source }
@@ -97,21 +121,51 @@ pub fn create_with_gateways(
             public_key: signing::public_key(&key),
         });
     }
-    if gateways > 0 {
-        genesis = genesis.with_extensions(listed, None)?;
+    let tsa_root = if tsa {
+        let dir = tsa_root_dir(&root);
+        let (key, _) = crate::identity_cmd::tsa_root(&dir, chain_id, now).map_err(|e| match e {
+            crate::identity_cmd::IdentityError::Tsa(e) => LocalNetError::Tsa(e),
+            other => LocalNetError::Io {
+                path: dir.display().to_string(),
+                source: std::io::Error::other(other.to_string()),
+            },
+        })?;
+        let key = crate::tsa::pki::TsaKey::read(&key)?;
+        let cert = crate::tsa::pki::read_certificate(&dir.join(crate::tsa::pki::ROOT_CERT_FILE))?;
+        Some((key, cert))
+    } else {
+        None
+    };
+    if gateways > 0 || tsa_root.is_some() {
+        genesis = genesis.with_extensions(listed, tsa_root.as_ref().map(|(_, c)| c.der()))?;
     }
     let genesis_path = root.join("genesis.json");
     std::fs::write(&genesis_path, genesis.to_json() + "\n").map_err(io(&genesis_path))?;
     let mut configs = Vec::with_capacity(addresses.len());
     for i in 0..addresses.len() {
         let dir = node_dir(&root, i);
-        let text = format!(
+        let mut text = format!(
             "[node]\nkey-file = {:?}\ngenesis-file = {:?}\ndata-dir = {:?}\n\n{}",
             dir.join("node.key"),
             genesis_path,
             dir.join("data"),
             extra(i),
         );
+        if let Some((root_key, root_cert)) = &tsa_root {
+            use crate::tsa::pki;
+            let key = pki::TsaKey::generate()?;
+            let key_file = dir.join(pki::KEY_FILE);
+            key.write(&key_file)?;
+            let cert = pki::issue(root_key, root_cert, &format!("node-{i}"), key.public_point(), now)?;
+            let cert_file = dir.join("tsa.pem");
+            pki::write_public(&cert_file, &tickchain_sdk::rfc3161::der::pem("CERTIFICATE", &cert))?;
+            text.push_str(&format!(
+                "\n# RFC 3161 time-stamps on the API (POST /v1/tsa): this node's P-256 key and the\n\
+                 # certificate the network's root ({}) issued for it.\n\
+                 [tsa]\nkey-file = {key_file:?}\ncertificate-file = {cert_file:?}\n",
+                tsa_root_dir(&root).join(pki::ROOT_CERT_FILE).display()
+            ));
+        }
         let path = dir.join("node.toml");
         std::fs::write(&path, text).map_err(io(&path))?;
         configs.push(path);

@@ -74,6 +74,17 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Create a network's RFC 3161 root: DIR/tsa-root.key (P-256, mode 0600; keep it offline)
+    /// and DIR/tsa-root.pem (its self-signed certificate, which `genesis --tsa-root DIR` puts in
+    /// the genesis and with which `openssl ts -verify -CAfile` checks tokens).
+    TsaRoot {
+        /// Directory to write to (created if missing; an existing root is kept).
+        #[arg(long)]
+        out: PathBuf,
+        /// Network name, in the root's common name.
+        #[arg(long, default_value = "tickchain")]
+        chain_id: String,
+    },
     /// Write a network's genesis file from its members' public keys and addresses.
     Genesis {
         /// Network name.
@@ -94,6 +105,11 @@ enum Command {
         /// `keygen`). Any gateway makes a version 3 genesis; gateway j signs as n + j.
         #[arg(long = "gateway")]
         gateways: Vec<String>,
+        /// The network's RFC 3161 root, a directory written by `tsa-root`: its certificate goes
+        /// into genesis (version 3) and each member whose KEY is a node.pub file with a tsa.pub
+        /// beside it gets a TSA certificate, written as tsa-NAME.pem beside the genesis.
+        #[arg(long)]
+        tsa_root: Option<PathBuf>,
         /// Where to write the genesis (refuses to overwrite).
         #[arg(long)]
         out: PathBuf,
@@ -127,8 +143,18 @@ fn main() -> ExitCode {
             genesis_second,
             nodes,
             gateways,
+            tsa_root,
             out,
-        } => genesis(&chain_id, f, genesis_second, &nodes, &gateways, &out),
+        } => genesis(
+            &chain_id,
+            f,
+            genesis_second,
+            &nodes,
+            &gateways,
+            tsa_root.as_deref(),
+            &out,
+        ),
+        Command::TsaRoot { out, chain_id } => tsa_root(&out, &chain_id),
     }
 }
 
@@ -211,6 +237,29 @@ async fn shutdown_signal() {
     }
 }
 
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn tsa_root(dir: &std::path::Path, chain_id: &str) -> ExitCode {
+    match identity_cmd::tsa_root(dir, chain_id, now()) {
+        Ok((key, cert)) => {
+            println!(
+                "wrote {} (secret, mode 0600: keep it offline) and {}",
+                key.display(),
+                cert.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("timenode tsa-root: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn keygen(dir: &std::path::Path) -> ExitCode {
     match identity_cmd::keygen(dir) {
         Ok(g) => {
@@ -222,6 +271,11 @@ fn keygen(dir: &std::path::Path) -> ExitCode {
                 g.attest_key_file.display(),
                 g.pub_file.display(),
                 g.attestation_file.display()
+            );
+            println!(
+                "wrote {} (RFC 3161 key, mode 0600) and {}",
+                g.tsa_key_file.display(),
+                g.tsa_pub_file.display()
             );
             ExitCode::SUCCESS
         }
@@ -238,9 +292,10 @@ fn genesis(
     second: Option<u64>,
     nodes: &[String],
     gateways: &[String],
+    tsa_root: Option<&std::path::Path>,
     out: &std::path::Path,
 ) -> ExitCode {
-    let run = || -> Result<tickchain_sdk::Genesis, identity_cmd::IdentityError> {
+    let run = || -> Result<(tickchain_sdk::Genesis, Vec<PathBuf>), identity_cmd::IdentityError> {
         let members = nodes
             .iter()
             .map(|a| identity_cmd::parse_node_arg(a))
@@ -255,10 +310,30 @@ fn genesis(
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs())
         });
-        identity_cmd::genesis(chain_id, f, Second(second), members, gateways, out)
+        let root = tsa_root.map(identity_cmd::TsaRoot::read).transpose()?;
+        let g = identity_cmd::genesis(
+            chain_id,
+            f,
+            Second(second),
+            members,
+            gateways,
+            root.as_ref(),
+            out,
+        )?;
+        let certificates = match &root {
+            Some(root) => {
+                let dir = out.parent().unwrap_or(std::path::Path::new("."));
+                identity_cmd::issue_tsa_certificates(root, nodes, now(), dir)?
+            }
+            None => Vec::new(),
+        };
+        Ok((g, certificates))
     };
     match run() {
-        Ok(g) => {
+        Ok((g, certificates)) => {
+            for c in certificates {
+                println!("wrote TSA certificate {}", c.display());
+            }
             println!(
                 "wrote {}: {} nodes, {} gateways, f = {}, quorum {}, hash {}",
                 out.display(),

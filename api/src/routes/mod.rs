@@ -8,6 +8,7 @@ pub mod ops;
 pub mod proofs;
 pub mod stamp;
 pub mod ticks;
+pub mod tsa;
 
 /// A page size: `requested`, or `max` when absent; `400 bad_parameter` outside 1 to `max`.
 pub(crate) fn page_limit(requested: Option<u32>, max: u32) -> Result<u32, crate::error::ApiError> {

@@ -171,7 +171,7 @@ pub async fn stamp(
 /// becomes final all at once), and fetches the rest of a batch's proofs only once that one is
 /// ready: a waiter costs about one proof read per batch per tick, not one per digest. A failed
 /// read is retried at the next tick (the digests are durable; the receipts still hold).
-async fn wait_for_proofs(
+pub(crate) async fn wait_for_proofs(
     state: &AppState,
     receipts: &[Receipt],
     mut ticks: tokio::sync::broadcast::Receiver<crate::wire::TickSummary>,

@@ -58,6 +58,8 @@ pub struct NodeApi {
     pub live: Arc<LiveStatus>,
     /// The stock-protocol servers' counters, by protocol name.
     pub facades: Vec<(&'static str, Arc<crate::facade_stats::FacadeCounters>)>,
+    /// The RFC 3161 signer (`[tsa]`), if configured.
+    pub tsa: Option<Arc<crate::tsa::Tsa>>,
 }
 
 /// The API summary of a stored final tick.
@@ -272,6 +274,12 @@ impl NodeHandle for NodeApi {
             .filter_map(|b| std::str::from_utf8(b).ok())
             .filter_map(|text| Evidence::from_json(text).ok())
             .collect())
+    }
+
+    fn tsa(&self) -> Option<Arc<dyn tickchain_api::tsa::TsaSigner>> {
+        self.tsa
+            .clone()
+            .map(|t| t as Arc<dyn tickchain_api::tsa::TsaSigner>)
     }
 }
 

@@ -201,6 +201,10 @@ impl Node {
         let clock = NodeClock::start(&config, &mut background);
         let ntp_stats = Arc::new(crate::facade_stats::FacadeCounters::default());
         let roughtime_stats = Arc::new(crate::facade_stats::FacadeCounters::default());
+        let tsa_stats = Arc::new(crate::facade_stats::FacadeCounters::default());
+        let tsa = crate::tsa::Tsa::open(&config.tsa, &genesis, tsa_stats.clone())
+            .map_err(|e| NodeError::Config(format!("[tsa]: {e}")))?
+            .map(Arc::new);
         let ntp = crate::ntp::NtpServer::start(&config.ntp, clock.clone(), ntp_stats.clone())
             .map_err(|e| {
                 NodeError::Config(format!("cannot serve NTP on {:?}: {e}", config.ntp.listen))
@@ -242,7 +246,12 @@ impl Node {
             pool: pool.clone(),
             ticks: ticks_tx.clone(),
             live: live.clone(),
-            facades: vec![("ntp", ntp_stats), ("roughtime", roughtime_stats)],
+            facades: vec![
+                ("ntp", ntp_stats),
+                ("roughtime", roughtime_stats),
+                ("tsa", tsa_stats),
+            ],
+            tsa,
         });
         let api = ApiServer::start(&config, api)?;
         let (anchor_stop, anchor_stopped) = tokio::sync::watch::channel(false);

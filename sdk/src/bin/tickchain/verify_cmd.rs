@@ -6,6 +6,7 @@ use crate::digest::sha256_file;
 use crate::text::{read_genesis, read_proof, rfc3339, second};
 use std::path::Path;
 use tickchain_sdk::verify::{FUTURE_MARGIN_S, check_not_future};
+use tickchain_sdk::rfc3161;
 use tickchain_sdk::{Hash, Height, Network, UtcNanos, VerifiedTimestamp, VerifyError};
 
 /// Proof file forms.
@@ -48,11 +49,25 @@ pub fn run(
     rpcs: &[RpcArg],
     clock_check: bool,
 ) -> Result<(), Failure> {
-    let proof = read_proof(proof_path)?;
     let genesis = read_genesis(genesis_path)?;
     let network = Network::new(genesis);
     let invalid = |e: VerifyError| Failure::Invalid(format!("{}: {e}", e.code()));
-    let verified = network.verify(&proof).map_err(invalid)?;
+    let bytes = crate::text::read(proof_path)?;
+    // An RFC 3161 reply or token from a node's TSA carries the proof inside.
+    let (proof, verified, token) = if rfc3161::read::looks_like_der(&bytes) {
+        let (info, proof, verified) = rfc3161::verify_token(&network, &bytes).map_err(|e| match e {
+            rfc3161::TokenError::Proof(e) => invalid(e),
+            rfc3161::TokenError::DigestMismatch { .. } | rfc3161::TokenError::TimeMismatch { .. } => {
+                Failure::Invalid(format!("token_mismatch: {e}"))
+            }
+            other => Failure::BadInput(format!("{}: {other}", proof_path.display())),
+        })?;
+        (proof, verified, Some(info))
+    } else {
+        let proof = read_proof(proof_path)?;
+        let verified = network.verify(&proof).map_err(invalid)?;
+        (proof, verified, None)
+    };
     if clock_check {
         check_not_future(&proof, local_now(), FUTURE_MARGIN_S).map_err(invalid)?;
     }
@@ -98,6 +113,13 @@ pub fn run(
     );
     if let Some(doc) = file {
         println!("    document {} matches the digest", doc.display());
+    }
+    if let Some(info) = &token {
+        println!(
+            "    RFC 3161 token serial {}: genTime {} is the tick's second and its imprint the digest (its CMS signature: openssl ts -verify)",
+            hex::encode(&info.serial),
+            second(info.gen_time)
+        );
     }
     let signer = match &verified.batch_gateway {
         Some(name) => format!("gateway {name} (signer {})", verified.batch_node),
