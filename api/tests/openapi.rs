@@ -10,6 +10,7 @@ use tickchain_api::ApiConfig;
 const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/timestamps"),
     ("get", "/v1/proofs/{digest}"),
+    ("post", "/v1/tsa"),
     ("get", "/v1/ticks/latest"),
     ("get", "/v1/ticks/{height}"),
     ("get", "/v1/ticks"),

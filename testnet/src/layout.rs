@@ -194,7 +194,8 @@ pub fn prepare(dir: &Path, nodes: u16, gateways: u16, ports: Ports) -> anyhow::R
             let (_, url) = gateway_sections(j, gateway_api)?;
             gateway_apis.push(api_url_in(&text).unwrap_or(url));
         }
-        let root_cert = localnet::tsa_root_dir(dir).join(tickchain_timenode::tsa::pki::ROOT_CERT_FILE);
+        let root_cert =
+            localnet::tsa_root_dir(dir).join(tickchain_timenode::tsa::pki::ROOT_CERT_FILE);
         return Ok(Prepared {
             tsa_root: (genesis.tsa_root.is_some() && root_cert.exists()).then_some(root_cert),
             genesis,

@@ -285,7 +285,10 @@ pub fn issue_tsa_certificates(
         })?;
         let cert = pki::issue(&root.key, &root.certificate, name, &point, now)?;
         let path = out_dir.join(format!("tsa-{name}.pem"));
-        pki::write_public(&path, &tickchain_sdk::rfc3161::der::pem("CERTIFICATE", &cert))?;
+        pki::write_public(
+            &path,
+            &tickchain_sdk::rfc3161::der::pem("CERTIFICATE", &cert),
+        )?;
         written.push(path);
     }
     Ok(written)

@@ -71,7 +71,15 @@ pub fn create_with_gateways(
     extra: impl Fn(usize) -> String,
     gateway_extra: impl Fn(usize) -> String,
 ) -> Result<(Genesis, Vec<PathBuf>, Vec<PathBuf>), LocalNetError> {
-    create_network(root, chain_id, addresses, gateways, false, extra, gateway_extra)
+    create_network(
+        root,
+        chain_id,
+        addresses,
+        gateways,
+        false,
+        extra,
+        gateway_extra,
+    )
 }
 
 /// As [`create_with_gateways`]; with `tsa`, also an RFC 3161 root in `ROOT/tsa-root/` (its
@@ -156,9 +164,18 @@ pub fn create_network(
             let key = pki::TsaKey::generate()?;
             let key_file = dir.join(pki::KEY_FILE);
             key.write(&key_file)?;
-            let cert = pki::issue(root_key, root_cert, &format!("node-{i}"), key.public_point(), now)?;
+            let cert = pki::issue(
+                root_key,
+                root_cert,
+                &format!("node-{i}"),
+                key.public_point(),
+                now,
+            )?;
             let cert_file = dir.join("tsa.pem");
-            pki::write_public(&cert_file, &tickchain_sdk::rfc3161::der::pem("CERTIFICATE", &cert))?;
+            pki::write_public(
+                &cert_file,
+                &tickchain_sdk::rfc3161::der::pem("CERTIFICATE", &cert),
+            )?;
             text.push_str(&format!(
                 "\n# RFC 3161 time-stamps on the API (POST /v1/tsa): this node's P-256 key and the\n\
                  # certificate the network's root ({}) issued for it.\n\

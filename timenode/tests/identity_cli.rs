@@ -210,3 +210,118 @@ fn genesis_rejects_bad_node_arguments_with_a_specific_message() {
     assert!(!out.exists(), "nothing is written on error");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn tsa_root_then_genesis_issues_member_certificates_that_chain_and_openssl_accepts() {
+    use tickchain_sdk::rfc3161::signer::SignerCertificate;
+    use tickchain_timenode::tsa::pki;
+    let dir = temp_dir("tsa");
+    let root_dir = dir.join("root");
+    let o = timenode(&[
+        "tsa-root",
+        "--out",
+        root_dir.to_str().unwrap(),
+        "--chain-id",
+        "tsa-net",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(root_dir.join(pki::ROOT_KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the root key is secret");
+    }
+    let root_key = std::fs::read_to_string(root_dir.join(pki::ROOT_KEY_FILE)).unwrap();
+    let body: String = root_key
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    assert!(!String::from_utf8_lossy(&o.stdout).contains(&body[..40]));
+    // A second run keeps the root.
+    let again = timenode(&["tsa-root", "--out", root_dir.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(root_dir.join(pki::ROOT_KEY_FILE)).unwrap(),
+        root_key
+    );
+
+    let mut node_args = Vec::new();
+    for i in 0..4 {
+        let out = dir.join(format!("node-{i}"));
+        let o = timenode(&["keygen", "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(out.join(pki::KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "tsa.key is secret");
+        node_args.push(format!(
+            "node-{i},{},127.0.0.1:{}",
+            out.join("node.pub").display(),
+            7100 + i
+        ));
+    }
+    let genesis_path = dir.join("net").join("genesis.json");
+    std::fs::create_dir_all(genesis_path.parent().unwrap()).unwrap();
+    let mut args = vec![
+        "genesis",
+        "--chain-id",
+        "tsa-net",
+        "--tsa-root",
+        root_dir.to_str().unwrap(),
+    ];
+    for a in &node_args {
+        args.extend(["--node", a.as_str()]);
+    }
+    args.extend(["--out", genesis_path.to_str().unwrap()]);
+    let o = timenode(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let genesis =
+        tickchain_sdk::Genesis::from_json(&std::fs::read_to_string(&genesis_path).unwrap())
+            .unwrap();
+    assert_eq!(genesis.version, 3);
+    let root = SignerCertificate::parse(&genesis.tsa_root_der().unwrap()).unwrap();
+    for i in 0..4 {
+        let cert_path = dir.join("net").join(format!("tsa-node-{i}.pem"));
+        let cert = pki::read_certificate(&cert_path).unwrap();
+        pki::check_issued_by(&cert, &root).unwrap();
+        let point =
+            std::fs::read_to_string(dir.join(format!("node-{i}")).join(pki::PUB_FILE)).unwrap();
+        assert_eq!(hex::encode(cert.public_key().unwrap()), point.trim());
+        // openssl agrees: the chain verifies for time stamping, EKU critical.
+        let out = Command::new("openssl")
+            .args(["verify", "-purpose", "timestampsign", "-CAfile"])
+            .arg(root_dir.join(pki::ROOT_CERT_FILE))
+            .arg(&cert_path)
+            .output()
+            .expect("fixture missing: openssl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(&cert_path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(
+            text.contains("X509v3 Extended Key Usage: critical\n                Time Stamping"),
+            "{text}"
+        );
+    }
+}

@@ -120,7 +120,10 @@ pub async fn tsa(
             return Ok(refuse(Refusal::new(Failure::SystemFailure, e.to_string())));
         }
         Err(e) => {
-            return Ok(refuse(Refusal::new(Failure::TimeNotAvailable, e.to_string())));
+            return Ok(refuse(Refusal::new(
+                Failure::TimeNotAvailable,
+                e.to_string(),
+            )));
         }
     };
     let stop = shutting_down.map(|Extension(ShuttingDown(w))| w);

@@ -95,7 +95,9 @@ impl<'a> Reader<'a> {
     pub fn any(&mut self) -> Result<Tlv<'a>, DerError> {
         let start = self.at;
         let rest = &self.bytes[start..];
-        let (&tag, after_tag) = rest.split_first().ok_or(DerError::Truncated { at: start })?;
+        let (&tag, after_tag) = rest
+            .split_first()
+            .ok_or(DerError::Truncated { at: start })?;
         if tag & 0x1f == 0x1f {
             return Err(DerError::NotDer {
                 at: start,
@@ -120,14 +122,18 @@ impl<'a> Reader<'a> {
                     what: "length over 4 bytes",
                 });
             }
-            let octets = after_len.get(..n).ok_or(DerError::Truncated { at: start })?;
+            let octets = after_len
+                .get(..n)
+                .ok_or(DerError::Truncated { at: start })?;
             if octets[0] == 0 {
                 return Err(DerError::NotDer {
                     at: start,
                     what: "length with a leading zero",
                 });
             }
-            let len = octets.iter().fold(0usize, |acc, &b| (acc << 8) | b as usize);
+            let len = octets
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | b as usize);
             if len < 0x80 {
                 return Err(DerError::NotDer {
                     at: start,
@@ -412,7 +418,13 @@ mod tests {
 
     #[test]
     fn generalized_time_round_trips_across_leap_days() {
-        for s in [0u64, 951_782_400, 1_709_164_800, 1_798_761_600, 4_102_444_799] {
+        for s in [
+            0u64,
+            951_782_400,
+            1_709_164_800,
+            1_798_761_600,
+            4_102_444_799,
+        ] {
             let enc = generalized_time(s).unwrap();
             let t = single(&enc, GENERALIZED_TIME, "time").unwrap();
             assert_eq!(parse_generalized_time(t.value), Ok(s));

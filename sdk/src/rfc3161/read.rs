@@ -78,7 +78,11 @@ fn token(bytes: &[u8]) -> Result<TokenInfo, DerError> {
     if c.expect(der::OID, "contentType")?.value != ID_SIGNED_DATA {
         return Err(DerError::Value("ContentInfo is not SignedData"));
     }
-    let sd = der::single(c.expect(0xa0, "[0] content")?.value, der::SEQUENCE, "SignedData")?;
+    let sd = der::single(
+        c.expect(0xa0, "[0] content")?.value,
+        der::SEQUENCE,
+        "SignedData",
+    )?;
     let mut s = Reader::new(sd.value);
     s.expect(der::INTEGER, "version")?;
     s.expect(der::SET, "digestAlgorithms")?;
@@ -87,7 +91,11 @@ fn token(bytes: &[u8]) -> Result<TokenInfo, DerError> {
     if e.expect(der::OID, "eContentType")?.value != ID_CT_TSTINFO {
         return Err(DerError::Value("eContentType is not id-ct-TSTInfo"));
     }
-    let content = der::single(e.expect(0xa0, "[0] eContent")?.value, der::OCTET_STRING, "eContent")?;
+    let content = der::single(
+        e.expect(0xa0, "[0] eContent")?.value,
+        der::OCTET_STRING,
+        "eContent",
+    )?;
     tst_info(content.value)
 }
 

@@ -109,7 +109,10 @@ impl TsaRequest {
         if bytes.len() > MAX_REQUEST_BYTES {
             return Err(Refusal::new(
                 Failure::BadDataFormat,
-                format!("request of {} bytes; at most {MAX_REQUEST_BYTES}", bytes.len()),
+                format!(
+                    "request of {} bytes; at most {MAX_REQUEST_BYTES}",
+                    bytes.len()
+                ),
             ));
         }
         let req = der::single(bytes, der::SEQUENCE, "TimeStampReq SEQUENCE").map_err(format)?;
@@ -121,9 +124,7 @@ impl TsaRequest {
                 "TimeStampReq version must be 1",
             ));
         }
-        let imprint = r
-            .expect(der::SEQUENCE, "messageImprint")
-            .map_err(format)?;
+        let imprint = r.expect(der::SEQUENCE, "messageImprint").map_err(format)?;
         let mut m = Reader::new(imprint.value);
         let alg = m.expect(der::SEQUENCE, "hashAlgorithm").map_err(format)?;
         let hashed = m
@@ -148,10 +149,7 @@ impl TsaRequest {
         let digest: [u8; 32] = hashed.value.try_into().map_err(|_| {
             Refusal::new(
                 Failure::BadDataFormat,
-                format!(
-                    "a SHA-256 imprint is 32 bytes, not {}",
-                    hashed.value.len()
-                ),
+                format!("a SHA-256 imprint is 32 bytes, not {}", hashed.value.len()),
             )
         })?;
         let policy = r.optional(der::OID).map_err(format)?;
@@ -232,7 +230,10 @@ mod tests {
         let r = TsaRequest::parse(&bytes).unwrap();
         assert_eq!(r.digest, digest());
         assert!(r.cert_req);
-        assert_eq!(r.nonce.as_deref(), Some(&[0, 0x80, 0, 0, 0, 0, 0, 0, 1][..]));
+        assert_eq!(
+            r.nonce.as_deref(),
+            Some(&[0, 0x80, 0, 0, 0, 0, 0, 0, 1][..])
+        );
         assert!(!r.policy_requested);
     }
 

@@ -9,8 +9,8 @@ use super::der::{self, constructed, tlv};
 use super::request::{Refusal, TsaRequest};
 use super::signer::SignerCertificate;
 use super::{
-    ECDSA_SHA256_OID, ID_CT_TSTINFO, ID_SIGNED_DATA, MESSAGE_DIGEST_OID, PROOF_EXTENSION_OID,
-    SHA256_OID, SIGNING_CERTIFICATE_V2_OID, CONTENT_TYPE_OID, TICKCHAIN_POLICY_OID,
+    CONTENT_TYPE_OID, ECDSA_SHA256_OID, ID_CT_TSTINFO, ID_SIGNED_DATA, MESSAGE_DIGEST_OID,
+    PROOF_EXTENSION_OID, SHA256_OID, SIGNING_CERTIFICATE_V2_OID, TICKCHAIN_POLICY_OID,
 };
 use sha2::{Digest as _, Sha256};
 
@@ -206,11 +206,7 @@ pub fn rejection(refusal: &Refusal) -> Vec<u8> {
     );
     let status = constructed(
         der::SEQUENCE,
-        &[
-            &der::uint(2),
-            &text,
-            &der::named_bit(refusal.failure.bit()),
-        ],
+        &[&der::uint(2), &text, &der::named_bit(refusal.failure.bit())],
     );
     constructed(der::SEQUENCE, &[&status])
 }

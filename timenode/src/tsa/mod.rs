@@ -66,7 +66,9 @@ impl Tsa {
         let key = TsaKey::read(key_file)?;
         let certificate = pki::read_certificate(cert_file)?;
         let root_der = genesis.tsa_root_der().ok_or_else(|| {
-            PkiError::Chain("the genesis pins no tsa_root, so no certificate can chain to it".into())
+            PkiError::Chain(
+                "the genesis pins no tsa_root, so no certificate can chain to it".into(),
+            )
         })?;
         let root = SignerCertificate::parse(&root_der)
             .map_err(|e| PkiError::Chain(format!("the genesis tsa_root: {e}")))?;
@@ -122,5 +124,127 @@ impl TsaSigner for Tsa {
             },
             1,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickchain_sdk::rfc3161::read::{Reply, read};
+    use tickchain_sdk::rfc3161::{self, der};
+    use tickchain_sdk::testkit::TestNetwork;
+    use tickchain_sdk::{Digest, Height, Second};
+
+    struct Files {
+        dir: PathBuf,
+    }
+
+    impl Drop for Files {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// A root, a node key and the certificate the root issued for it, written to files.
+    fn files(label: &str) -> (Files, Vec<u8>, TsaSection) {
+        let dir = std::env::temp_dir().join(format!("tc-tsa-{label}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let now = 1_800_000_000;
+        let (root_key, root_der) = pki::new_root("unit", now).unwrap();
+        let root = SignerCertificate::parse(&root_der).unwrap();
+        let key = TsaKey::generate().unwrap();
+        let cert = pki::issue(&root_key, &root, "node-0", key.public_point(), now).unwrap();
+        key.write(&dir.join("tsa.key")).unwrap();
+        std::fs::write(dir.join("tsa.pem"), der::pem("CERTIFICATE", &cert)).unwrap();
+        let section = TsaSection {
+            key_file: Some(dir.join("tsa.key")),
+            certificate_file: Some(dir.join("tsa.pem")),
+        };
+        (Files { dir }, root_der, section)
+    }
+
+    fn open(section: &TsaSection, genesis: &Genesis) -> Result<Option<Tsa>, PkiError> {
+        Tsa::open(section, genesis, Arc::default())
+    }
+
+    #[test]
+    fn a_node_serves_only_under_the_root_its_genesis_pins() {
+        let (_files, root, section) = files("open");
+        let net = TestNetwork::new("tsa-open", 4, 1, Second(1_799_999_000));
+        let pinned = TestNetwork::new("tsa-open", 4, 1, Second(1_799_999_000)).with_gateways(
+            "tsa-open",
+            0,
+            Some(&root),
+        );
+        assert!(
+            open(&TsaSection::default(), &net.genesis)
+                .unwrap()
+                .is_none()
+        );
+        assert!(open(&section, &pinned.genesis).unwrap().is_some());
+        // No root in genesis, another root, half a section, another key.
+        assert!(matches!(
+            open(&section, &net.genesis),
+            Err(PkiError::Chain(_))
+        ));
+        let (_other_files, other_root, other_section) = files("open-other");
+        let other = TestNetwork::new("tsa-open", 4, 1, Second(1_799_999_000)).with_gateways(
+            "tsa-open",
+            0,
+            Some(&other_root),
+        );
+        assert!(matches!(
+            open(&section, &other.genesis),
+            Err(PkiError::Chain(_))
+        ));
+        let half = TsaSection {
+            certificate_file: None,
+            ..section.clone()
+        };
+        assert!(matches!(
+            open(&half, &pinned.genesis),
+            Err(PkiError::Chain(_))
+        ));
+        let swapped = TsaSection {
+            key_file: other_section.key_file.clone(),
+            ..section.clone()
+        };
+        assert!(matches!(
+            open(&swapped, &pinned.genesis),
+            Err(PkiError::Chain(_))
+        ));
+    }
+
+    #[test]
+    fn a_token_states_the_proofs_tick_and_never_another_digests() {
+        let (_files, root, section) = files("issue");
+        let net = TestNetwork::new("tsa-issue", 4, 1, Second(1_799_999_000)).with_gateways(
+            "tsa-issue",
+            0,
+            Some(&root),
+        );
+        let tsa = open(&section, &net.genesis).unwrap().unwrap();
+        let digest = Digest([0x42; 32]);
+        let proof = net.proof_of(digest, Second(1_800_000_000), Height(5));
+        let query = TsaRequest::encode(&digest, Some(99), true);
+        let request = TsaRequest::parse(&query).unwrap();
+        let tok = tsa.issue(&request, &proof).unwrap();
+        let Reply::Token(info) = read(&token::granted(&tok)).unwrap() else {
+            panic!("refused");
+        };
+        assert_eq!(info.gen_time, 1_800_000_000);
+        let (_, _, verified) =
+            rfc3161::verify_token(&Network::new(net.genesis.clone()), &tok).unwrap();
+        assert_eq!(verified.digest, digest);
+        // A proof of another digest, or one that does not verify, is never signed.
+        let other = TsaRequest::parse(&TsaRequest::encode(&Digest([1; 32]), None, false)).unwrap();
+        assert_eq!(
+            tsa.issue(&other, &proof).unwrap_err().failure,
+            Failure::SystemFailure
+        );
+        let mut forged = proof.clone();
+        forged.tick.second = Second(1_800_000_100);
+        assert!(tsa.issue(&request, &forged).is_err());
     }
 }

@@ -9,8 +9,8 @@
 //! issues its own certificate.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa,
-    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData, SignatureAlgorithm,
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData, SignatureAlgorithm,
 };
 use ring::rand::SystemRandom;
 use ring::signature::{
@@ -155,7 +155,7 @@ impl TsaKey {
         let rng = SystemRandom::new();
         let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
             .map_err(|e| PkiError::Crypto(e.to_string()))?;
-        TsaKey::from_pkcs8(doc.as_ref()).map_err(|reason| PkiError::Crypto(reason))
+        TsaKey::from_pkcs8(doc.as_ref()).map_err(PkiError::Crypto)
     }
 
     fn from_pkcs8(pkcs8: &[u8]) -> Result<TsaKey, String> {
@@ -259,7 +259,10 @@ const NODE_DAYS: u64 = 5 * 365;
 fn time_stamping_eku() -> CustomExtension {
     let value = der::constructed(
         der::SEQUENCE,
-        &[&der::tlv(der::OID, &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08])],
+        &[&der::tlv(
+            der::OID,
+            &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08],
+        )],
     );
     let mut ext = CustomExtension::from_oid_content(&[2, 5, 29, 37], value);
     ext.set_criticality(true);
@@ -321,7 +324,9 @@ pub fn issue(
 ) -> Result<Vec<u8>, PkiError> {
     let chain = |m: String| PkiError::Chain(m);
     if root_cert.public_key().ok() != Some(root_key.public_point()) {
-        return Err(chain("the root key does not match the root certificate".into()));
+        return Err(chain(
+            "the root key does not match the root certificate".into(),
+        ));
     }
     let root_cn = common_name(root_cert.subject())
         .ok_or_else(|| chain("the root certificate's subject has no single common name".into()))?;
@@ -357,7 +362,10 @@ pub fn check_issued_by(cert: &SignerCertificate, root: &SignerCertificate) -> Re
     }
     let ecdsa_sha256 = der::constructed(
         der::SEQUENCE,
-        &[&der::tlv(der::OID, tickchain_sdk::rfc3161::ECDSA_SHA256_OID)],
+        &[&der::tlv(
+            der::OID,
+            tickchain_sdk::rfc3161::ECDSA_SHA256_OID,
+        )],
     );
     if cert.signature_algorithm() != ecdsa_sha256.as_slice() {
         return Err(chain("it is not signed with ecdsa-with-SHA256"));
@@ -387,7 +395,10 @@ mod tests {
         let (_, other_der) = new_root("test", now).unwrap();
         let other = SignerCertificate::parse(&other_der).unwrap();
         // Same name, other key: the signature check is what refuses it.
-        assert!(matches!(check_issued_by(&cert, &other), Err(PkiError::Chain(_))));
+        assert!(matches!(
+            check_issued_by(&cert, &other),
+            Err(PkiError::Chain(_))
+        ));
         // A root key that is not the certificate's is refused before issuing.
         assert!(issue(&node, &root, "x", node.public_point(), now).is_err());
     }
@@ -400,11 +411,17 @@ mod tests {
         let key = TsaKey::generate().unwrap();
         let path = dir.join(KEY_FILE);
         key.write(&path).unwrap();
-        assert_eq!(TsaKey::read(&path).unwrap().public_point(), key.public_point());
+        assert_eq!(
+            TsaKey::read(&path).unwrap().public_point(),
+            key.public_point()
+        );
         assert!(key.write(&path).is_err(), "a key is never overwritten");
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(TsaKey::read(&path), Err(PkiError::Permissions { .. })));
+        assert!(matches!(
+            TsaKey::read(&path),
+            Err(PkiError::Permissions { .. })
+        ));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

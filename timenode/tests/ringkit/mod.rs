@@ -402,6 +402,17 @@ pub fn setup_with_api(
 /// A ring of `n` nodes and `g` gateways (a version 3 genesis), each with its own API port and
 /// the declared clock; nothing started.
 pub fn setup_with_gateways(root: &Path, n: usize, g: usize) -> (Genesis, Vec<Node>, Vec<Node>) {
+    setup_network(root, n, g, false)
+}
+
+/// As [`setup_with_gateways`]; with `tsa`, the network has an RFC 3161 root in genesis and
+/// every node a TSA key and certificate (`localnet::create_network`).
+pub fn setup_network(
+    root: &Path,
+    n: usize,
+    g: usize,
+    tsa: bool,
+) -> (Genesis, Vec<Node>, Vec<Node>) {
     let _ = std::fs::remove_dir_all(root);
     let addresses: Vec<String> = free_udp_ports(n)
         .iter()
@@ -411,11 +422,12 @@ pub fn setup_with_gateways(root: &Path, n: usize, g: usize) -> (Genesis, Vec<Nod
     let section = |port: u16| {
         format!("{DECLARED_CLOCK}\n[api]\nlisten = \"127.0.0.1:{port}\"\n{UNLIMITED_API}")
     };
-    let (genesis, _, _) = localnet::create_with_gateways(
+    let (genesis, _, _) = localnet::create_network(
         root,
         "ring-test",
         &addresses,
         g,
+        tsa,
         |i| section(api_ports[i]),
         |j| section(api_ports[n + j]),
     )

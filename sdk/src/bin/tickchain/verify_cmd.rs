@@ -5,8 +5,8 @@ use crate::anchors::{RpcArg, Standing, check_on_chain, describe};
 use crate::digest::sha256_file;
 use crate::text::{read_genesis, read_proof, rfc3339, second};
 use std::path::Path;
-use tickchain_sdk::verify::{FUTURE_MARGIN_S, check_not_future};
 use tickchain_sdk::rfc3161;
+use tickchain_sdk::verify::{FUTURE_MARGIN_S, check_not_future};
 use tickchain_sdk::{Hash, Height, Network, UtcNanos, VerifiedTimestamp, VerifyError};
 
 /// Proof file forms.
@@ -55,13 +55,15 @@ pub fn run(
     let bytes = crate::text::read(proof_path)?;
     // An RFC 3161 reply or token from a node's TSA carries the proof inside.
     let (proof, verified, token) = if rfc3161::read::looks_like_der(&bytes) {
-        let (info, proof, verified) = rfc3161::verify_token(&network, &bytes).map_err(|e| match e {
-            rfc3161::TokenError::Proof(e) => invalid(e),
-            rfc3161::TokenError::DigestMismatch { .. } | rfc3161::TokenError::TimeMismatch { .. } => {
-                Failure::Invalid(format!("token_mismatch: {e}"))
-            }
-            other => Failure::BadInput(format!("{}: {other}", proof_path.display())),
-        })?;
+        let (info, proof, verified) =
+            rfc3161::verify_token(&network, &bytes).map_err(|e| match e {
+                rfc3161::TokenError::Proof(e) => invalid(e),
+                rfc3161::TokenError::DigestMismatch { .. }
+                | rfc3161::TokenError::TimeMismatch { .. } => {
+                    Failure::Invalid(format!("token_mismatch: {e}"))
+                }
+                other => Failure::BadInput(format!("{}: {other}", proof_path.display())),
+            })?;
         (proof, verified, Some(info))
     } else {
         let proof = read_proof(proof_path)?;
