@@ -1,0 +1,53 @@
+// The genesis document's model, canonical bytes and hash (specs/encoding.md §3.1, versions 1–3).
+//
+// Owns: the fields of a genesis (nodes, gateways, TSA root), its canonical encoding, the
+// genesis hash, and the lookups the verifier needs (batch signers: nodes, then gateways).
+// Never: parses JSON (genesis-json.ts) or validates (genesis-validate.ts).
+import { bindingBytes } from './attest.js';
+import { TAG, Writer } from './encoding.js';
+import { decodeLowerHex } from './hex.js';
+import { hash } from './merkle.js';
+export const GENESIS_VERSION_NO_ATTESTATION = 1;
+export const GENESIS_VERSION = 2;
+export const GENESIS_VERSION_GATEWAYS = 3;
+/** The canonical bytes whose BLAKE3 is the genesis hash; the document must be validated first. */
+export function genesisBytes(g) {
+    const w = Writer.withTag(TAG.GENESIS)
+        .u8(g.version)
+        .str(g.chain_id)
+        .u64(g.genesis_second)
+        .u16(g.f)
+        .u16(g.quorum)
+        .u32(g.max_early_ms)
+        .u32(g.max_late_ms)
+        .u16(g.nodes.length);
+    for (const node of g.nodes) {
+        w.str(node.name).bytes(node.public_key).str(node.address);
+        if (node.attestation !== undefined)
+            w.bytes(bindingBytes(node.attestation));
+    }
+    if (g.version >= GENESIS_VERSION_GATEWAYS) {
+        w.u16(g.gateways.length);
+        for (const gw of g.gateways)
+            w.str(gw.name).bytes(gw.public_key);
+        if (g.tsa_root === undefined) {
+            w.u8(0);
+        }
+        else {
+            const der = decodeLowerHex(g.tsa_root) ?? new Uint8Array(0);
+            w.u8(1).u16(der.length).bytes(der);
+        }
+    }
+    return w.finish();
+}
+export function computeGenesisHash(g) {
+    return hash(genesisBytes(g));
+}
+/** Batch signers: the nodes, then the gateways. */
+export function batchSigners(g) {
+    return g.nodes.length + g.gateways.length;
+}
+/** The gateway that signs batches as `id`, if `id` is one (`n <= id < n + gateways`). */
+export function gatewayOf(g, id) {
+    return id >= g.nodes.length ? g.gateways[id - g.nodes.length] : undefined;
+}

@@ -1,0 +1,68 @@
+// The JSON form of a proof (`.tcproof`, specs/proof.md §2), read as the Rust SDK's serde types.
+//
+// Owns: the proof JSON schema: every struct refuses unknown and duplicate fields, integers are
+// exact and range-checked (u8/u16/u32/u64/i64), hashes are exact-length hex, EVM values `0x`
+// hex; `descendants` and `anchors` may be absent (at most 8 anchors); a vote's `earliest` and
+// `latest` sit beside `signer` and `signature` (serde `flatten`).
+// Never: checks anything the verifier checks (paths, signatures, counts).
+import { parseJson } from './json.js';
+import { defaulted, hex0x, hexBytes, i64, list, required, SchemaError, struct, u16, u32, u64, u8, } from './schema.js';
+export const MAX_ANCHORS = 8;
+const hash = hexBytes(32);
+const merklePath = (v, p) => struct({ index: required(u32), size: required(u32), siblings: required(list(hash)) }, v, p);
+const batch = (v, p) => struct({
+    node: required(u16),
+    second: required(u64),
+    root: required(hash),
+    count: required(u32),
+    signature: required(hexBytes(64)),
+}, v, p);
+const tick = (v, p) => struct({
+    height: required(u64),
+    view: required(u64),
+    second: required(u64),
+    prev_hash: required(hash),
+    batch_root: required(hash),
+    batch_count: required(u32),
+    proposer: required(u16),
+}, v, p);
+const vote = (v, p) => struct({
+    signer: required(u16),
+    earliest: required(i64),
+    latest: required(i64),
+    signature: required(hexBytes(64)),
+}, v, p);
+const certificate = (v, p) => struct({ view: required(u64), tick_hash: required(hash), votes: required(list(vote)) }, v, p);
+const anchor = (v, p) => struct({ from: required(u64), to: required(u64), second: required(u64), root: required(hash) }, v, p);
+const anchorProof = (v, p) => struct({
+    chain_id: required(u64),
+    contract: required(hex0x(20, 'address')),
+    anchor: required(anchor),
+    tx_hash: required(hex0x(32, 'tx_hash')),
+    block_number: required(u64),
+    path: required(merklePath),
+}, v, p);
+const anchors = (v, p) => {
+    const all = list(anchorProof)(v, p);
+    if (all.length > MAX_ANCHORS) {
+        throw new SchemaError(`at most ${MAX_ANCHORS} anchors, found ${all.length}`, p);
+    }
+    return all;
+};
+/** Decodes the JSON form; throws `JsonSyntaxError` or `SchemaError` (both carry a path). */
+export function decodeJsonProof(text) {
+    const d = struct({
+        version: required(u8),
+        genesis_hash: required(hash),
+        digest: required(hash),
+        salt: required(hexBytes(16)),
+        batch_path: required(merklePath),
+        batch: required(batch),
+        tick_path: required(merklePath),
+        tick: required(tick),
+        descendants: defaulted(list(tick)),
+        certificate: required(certificate),
+        anchors: defaulted(anchors),
+    }, parseJson(text), []);
+    return { ...d, descendants: d.descendants ?? [], anchors: d.anchors ?? [] };
+}
