@@ -15,6 +15,13 @@ use tickchain_sdk::rfc3161::token::{self, Accuracy, Statement};
 fn certificate() -> SignerCertificate {
     let name = constructed(der::SEQUENCE, &[]);
     let alg = constructed(der::SEQUENCE, &[&tlv(der::OID, &[0x2a, 0x03])]);
+    let validity = constructed(
+        der::SEQUENCE,
+        &[
+            &der::generalized_time(0).unwrap(),
+            &der::generalized_time(4_000_000_000).unwrap(),
+        ],
+    );
     let tbs = constructed(
         der::SEQUENCE,
         &[
@@ -22,7 +29,7 @@ fn certificate() -> SignerCertificate {
             &der::uint(7),
             &alg,
             &name,
-            &constructed(der::SEQUENCE, &[]),
+            &validity,
             &name,
             &constructed(der::SEQUENCE, &[&alg, &tlv(der::BIT_STRING, &[0, 4, 1])]),
         ],
@@ -52,6 +59,9 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(info.digest, request.digest);
             assert_eq!(info.gen_time, statement.gen_time);
             assert_eq!(info.proof.as_deref(), Some(data));
+            assert_eq!(info.accuracy_micros, Some(statement.accuracy.micros));
+            assert_eq!(info.nonce, request.nonce);
+            assert_eq!(info.has_certificates, request.cert_req);
         }
         Err(refusal) => {
             let reply = token::rejection(&refusal);

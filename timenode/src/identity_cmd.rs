@@ -229,6 +229,7 @@ pub fn tsa_root(dir: &Path, chain_id: &str, now: u64) -> Result<(PathBuf, PathBu
     })?;
     let key_file = dir.join(pki::ROOT_KEY_FILE);
     let cert_file = dir.join(pki::ROOT_CERT_FILE);
+    refuse_existing(&[&key_file, &cert_file])?;
     let (key, cert) = pki::new_root(chain_id, now)?;
     key.write(&key_file)?;
     pki::write_public(
@@ -236,6 +237,51 @@ pub fn tsa_root(dir: &Path, chain_id: &str, now: u64) -> Result<(PathBuf, PathBu
         &tickchain_sdk::rfc3161::der::pem("CERTIFICATE", &cert),
     )?;
     Ok((key_file, cert_file))
+}
+
+/// Fails naming the first of `paths` that exists, so nothing is written over or half-written.
+fn refuse_existing(paths: &[&Path]) -> Result<(), IdentityError> {
+    match paths.iter().find(|p| p.exists()) {
+        Some(p) => Err(IdentityError::Io {
+            path: p.display().to_string(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "refusing to overwrite an existing file",
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The TSA certificate file `genesis --tsa-root` writes for member `name` in `out_dir`.
+pub fn tsa_certificate_path(out_dir: &Path, name: &str) -> PathBuf {
+    out_dir.join(format!("tsa-{name}.pem"))
+}
+
+/// `timenode tsa-cert`: issues (or renews) one member's TSA certificate from the root in
+/// `root_dir` for the public point in `pub_file` (a `tsa.pub`), written to `out`.
+pub fn tsa_cert(
+    root_dir: &Path,
+    name: &str,
+    pub_file: &Path,
+    out: &Path,
+    now: u64,
+) -> Result<(), IdentityError> {
+    refuse_existing(&[out])?;
+    let root = TsaRoot::read(root_dir)?;
+    let text = std::fs::read_to_string(pub_file).map_err(|source| IdentityError::Io {
+        path: pub_file.display().to_string(),
+        source,
+    })?;
+    let point = pki::parse_public_point(&text).map_err(|reason| {
+        IdentityError::Tsa(pki::PkiError::Format {
+            path: pub_file.display().to_string(),
+            reason,
+        })
+    })?;
+    let cert = pki::issue(&root.key, &root.certificate, name, &point, now)?;
+    pki::write_public(out, &tickchain_sdk::rfc3161::der::pem("CERTIFICATE", &cert))?;
+    Ok(())
 }
 
 /// The TSA root `genesis --tsa-root DIR` reads: its key and certificate.
@@ -255,14 +301,15 @@ impl TsaRoot {
 }
 
 /// For each `--node` argument whose KEY is a `node.pub` file with a `tsa.pub` beside it, issues
-/// that member's TSA certificate from `root` and writes it as `DIR/tsa-NAME.pem`, `DIR` being
-/// the genesis file's directory. Returns the files written.
+/// that member's TSA certificate from `root`, to be written as `DIR/tsa-NAME.pem`, `DIR` being
+/// the genesis file's directory; refuses when any of those files exists. Nothing is written:
+/// [`write_tsa_certificates`] does, once the genesis is.
 pub fn issue_tsa_certificates(
     root: &TsaRoot,
     node_args: &[String],
     now: u64,
     out_dir: &Path,
-) -> Result<Vec<PathBuf>, IdentityError> {
+) -> Result<Vec<(PathBuf, Vec<u8>)>, IdentityError> {
     let mut written = Vec::new();
     for arg in node_args {
         let mut parts = arg.splitn(3, ',');
@@ -284,14 +331,21 @@ pub fn issue_tsa_certificates(
             reason: format!("{}: {reason}", pub_path.display()),
         })?;
         let cert = pki::issue(&root.key, &root.certificate, name, &point, now)?;
-        let path = out_dir.join(format!("tsa-{name}.pem"));
-        pki::write_public(
-            &path,
-            &tickchain_sdk::rfc3161::der::pem("CERTIFICATE", &cert),
-        )?;
-        written.push(path);
+        written.push((tsa_certificate_path(out_dir, name), cert));
     }
+    let paths: Vec<&Path> = written.iter().map(|(p, _)| p.as_path()).collect();
+    refuse_existing(&paths)?;
     Ok(written)
+}
+
+/// Writes the certificates [`issue_tsa_certificates`] made; returns their paths.
+pub fn write_tsa_certificates(
+    certificates: Vec<(PathBuf, Vec<u8>)>,
+) -> Result<Vec<PathBuf>, IdentityError> {
+    for (path, cert) in &certificates {
+        pki::write_public(path, &tickchain_sdk::rfc3161::der::pem("CERTIFICATE", cert))?;
+    }
+    Ok(certificates.into_iter().map(|(p, _)| p).collect())
 }
 
 /// Builds and validates a genesis (version 3 when `gateways` is not empty or a TSA root is

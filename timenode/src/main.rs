@@ -85,6 +85,22 @@ enum Command {
         #[arg(long, default_value = "tickchain")]
         chain_id: String,
     },
+    /// Issue (or renew) one member's RFC 3161 certificate from the network's root (a directory
+    /// written by `tsa-root`), for the public key in its tsa.pub.
+    TsaCert {
+        /// The root's directory (tsa-root.key and tsa-root.pem).
+        #[arg(long)]
+        root: PathBuf,
+        /// The member's name (in the certificate's common name).
+        #[arg(long)]
+        name: String,
+        /// The member's tsa.pub (written by `keygen`).
+        #[arg(long)]
+        public_key: PathBuf,
+        /// Where to write the certificate (PEM; refuses to overwrite).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write a network's genesis file from its members' public keys and addresses.
     Genesis {
         /// Network name.
@@ -155,6 +171,21 @@ fn main() -> ExitCode {
             &out,
         ),
         Command::TsaRoot { out, chain_id } => tsa_root(&out, &chain_id),
+        Command::TsaCert {
+            root,
+            name,
+            public_key,
+            out,
+        } => match identity_cmd::tsa_cert(&root, &name, &public_key, &out, now()) {
+            Ok(()) => {
+                println!("wrote TSA certificate {}", out.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("timenode tsa-cert: {e}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 
@@ -311,6 +342,14 @@ fn genesis(
                 .map_or(0, |d| d.as_secs())
         });
         let root = tsa_root.map(identity_cmd::TsaRoot::read).transpose()?;
+        // Certificates are made (and their files checked free) before the genesis is written.
+        let certificates = match &root {
+            Some(root) => {
+                let dir = out.parent().unwrap_or(std::path::Path::new("."));
+                identity_cmd::issue_tsa_certificates(root, nodes, now(), dir)?
+            }
+            None => Vec::new(),
+        };
         let g = identity_cmd::genesis(
             chain_id,
             f,
@@ -320,14 +359,7 @@ fn genesis(
             root.as_ref(),
             out,
         )?;
-        let certificates = match &root {
-            Some(root) => {
-                let dir = out.parent().unwrap_or(std::path::Path::new("."));
-                identity_cmd::issue_tsa_certificates(root, nodes, now(), dir)?
-            }
-            None => Vec::new(),
-        };
-        Ok((g, certificates))
+        Ok((g, identity_cmd::write_tsa_certificates(certificates)?))
     };
     match run() {
         Ok((g, certificates)) => {

@@ -325,3 +325,70 @@ fn tsa_root_then_genesis_issues_member_certificates_that_chain_and_openssl_accep
         );
     }
 }
+
+#[test]
+fn tsa_cert_renews_one_member_certificate_and_never_overwrites() {
+    use tickchain_sdk::rfc3161::signer::SignerCertificate;
+    use tickchain_timenode::tsa::pki;
+    let dir = temp_dir("tsa-cert");
+    let root_dir = dir.join("root");
+    assert_eq!(
+        timenode(&["tsa-root", "--out", root_dir.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    let node = dir.join("node-0");
+    assert_eq!(
+        timenode(&["keygen", "--out", node.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = dir.join("renewed.pem");
+    let public = node.join(pki::PUB_FILE);
+    let args = [
+        "tsa-cert",
+        "--root",
+        root_dir.to_str().unwrap(),
+        "--name",
+        "node-0",
+        "--public-key",
+        public.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = timenode(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let root = pki::read_certificate(&root_dir.join(pki::ROOT_CERT_FILE)).unwrap();
+    let cert: SignerCertificate = pki::read_certificate(&out).unwrap();
+    pki::check_issued_by(&cert, &root).unwrap();
+    assert_eq!(cert.authority_key_id(), root.subject_key_id());
+    assert!(cert.is_time_stamping_only() && !cert.is_ca());
+    assert!(
+        cert.validity().1 <= root.validity().1,
+        "never valid after the root"
+    );
+    let before = std::fs::read(&out).unwrap();
+    let again = timenode(&args);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "an existing certificate is kept"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+    // A public key that is not a P-256 point is named.
+    std::fs::write(dir.join("bad.pub"), "04abcd\n").unwrap();
+    let (bad_pub, bad_out) = (dir.join("bad.pub"), dir.join("bad.pem"));
+    let mut bad = args;
+    bad[6] = bad_pub.to_str().unwrap();
+    bad[8] = bad_out.to_str().unwrap();
+    let o = timenode(&bad);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("uncompressed P-256 point"));
+}

@@ -196,6 +196,11 @@ fn tokens_from_the_ring_verify_with_openssl_rfc3161_client_and_tickchain() {
     let (info, proof, verified) = rfc3161::verify_token(&network, &reply).unwrap();
     assert_eq!(info.gen_time, proof.tick.second.0);
     let accuracy = rfc3161::accuracy_for(info.gen_time, verified.earliest.0, verified.latest.0);
+    assert_eq!(
+        info.accuracy_micros,
+        Some(accuracy.micros),
+        "the token states the window's accuracy"
+    );
     let start_ns = info.gen_time as i64 * 1_000_000_000;
     let acc_ns = accuracy.micros as i64 * 1000;
     assert!(start_ns - acc_ns <= verified.earliest.0 && verified.latest.0 <= start_ns + acc_ns);

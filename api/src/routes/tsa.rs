@@ -138,7 +138,18 @@ pub async fn tsa(
             ),
         )));
     };
-    match signer.issue(&request, &proof) {
+    // Verifying the proof and signing cost about a millisecond of CPU: off the async workers,
+    // so the waiters a tick wakes together do not stall the API.
+    let issuing = signer.clone();
+    let issued = tokio::task::spawn_blocking(move || issuing.issue(&request, &proof))
+        .await
+        .unwrap_or_else(|e| {
+            Err(Refusal::new(
+                Failure::SystemFailure,
+                format!("signing failed: {e}"),
+            ))
+        });
+    match issued {
         Ok(tok) => {
             signer.count(TsaEvent::Granted);
             Ok(reply(token::granted(&tok)))

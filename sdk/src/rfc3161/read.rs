@@ -20,6 +20,12 @@ pub struct TokenInfo {
     pub serial: Vec<u8>,
     /// The compact tickchain proof carried in the extension, if any.
     pub proof: Option<Vec<u8>>,
+    /// `accuracy` in microseconds, if stated.
+    pub accuracy_micros: Option<u64>,
+    /// `nonce`, as INTEGER contents, if any.
+    pub nonce: Option<Vec<u8>>,
+    /// Whether the token carries certificates (`certReq` was set).
+    pub has_certificates: bool,
 }
 
 /// What a reply or token file holds.
@@ -96,7 +102,35 @@ fn token(bytes: &[u8]) -> Result<TokenInfo, DerError> {
         der::OCTET_STRING,
         "eContent",
     )?;
-    tst_info(content.value)
+    let mut info = tst_info(content.value)?;
+    info.has_certificates = s.peek_tag() == Some(0xa0);
+    Ok(info)
+}
+
+/// `Accuracy ::= SEQUENCE { seconds INTEGER OPTIONAL, millis [0] 1..999 OPTIONAL, micros [1]
+/// 1..999 OPTIONAL }`, in microseconds.
+fn accuracy(value: &[u8]) -> Result<u64, DerError> {
+    let mut r = Reader::new(value);
+    let seconds = match r.optional(der::INTEGER)? {
+        Some(s) => der::small_uint(s.value)?,
+        None => 0,
+    };
+    let mut part = |tag: u8| -> Result<u64, DerError> {
+        match r.optional(tag)? {
+            Some(v) => match der::small_uint(v.value)? {
+                n @ 1..=999 => Ok(n),
+                _ => Err(DerError::Value("accuracy millis or micros outside 1..999")),
+            },
+            None => Ok(0),
+        }
+    };
+    let millis = part(0x80)?;
+    let micros = part(0x81)?;
+    r.finish()?;
+    seconds
+        .checked_mul(1_000_000)
+        .and_then(|s| s.checked_add(millis * 1000 + micros))
+        .ok_or(DerError::Value("accuracy too large"))
 }
 
 fn tst_info(bytes: &[u8]) -> Result<TokenInfo, DerError> {
@@ -106,7 +140,10 @@ fn tst_info(bytes: &[u8]) -> Result<TokenInfo, DerError> {
     t.expect(der::OID, "policy")?;
     let imprint = t.expect(der::SEQUENCE, "messageImprint")?;
     let mut m = Reader::new(imprint.value);
-    m.expect(der::SEQUENCE, "hashAlgorithm")?;
+    let alg = m.expect(der::SEQUENCE, "hashAlgorithm")?;
+    if Reader::new(alg.value).expect(der::OID, "algorithm")?.value != super::SHA256_OID {
+        return Err(DerError::Value("the imprint is not SHA-256"));
+    }
     let hashed = m.expect(der::OCTET_STRING, "hashedMessage")?;
     let digest: [u8; 32] = hashed
         .value
@@ -115,9 +152,15 @@ fn tst_info(bytes: &[u8]) -> Result<TokenInfo, DerError> {
     let serial = t.expect(der::INTEGER, "serialNumber")?;
     let gen_time = der::parse_generalized_time(t.expect(der::GENERALIZED_TIME, "genTime")?.value)?;
     let mut proof = None;
+    let mut accuracy_micros = None;
+    let mut nonce = None;
     while !t.is_empty() {
         let field = t.any()?;
-        if field.tag == 0xa1 {
+        if field.tag == der::SEQUENCE {
+            accuracy_micros = Some(accuracy(field.value)?);
+        } else if field.tag == der::INTEGER {
+            nonce = Some(field.value.to_vec());
+        } else if field.tag == 0xa1 {
             let mut exts = Reader::new(field.value);
             while !exts.is_empty() {
                 let ext = exts.expect(der::SEQUENCE, "Extension")?;
@@ -136,5 +179,8 @@ fn tst_info(bytes: &[u8]) -> Result<TokenInfo, DerError> {
         digest: Digest(digest),
         serial: serial.value.to_vec(),
         proof,
+        accuracy_micros,
+        nonce,
+        has_certificates: false,
     })
 }

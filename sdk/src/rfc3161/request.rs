@@ -11,8 +11,9 @@ use crate::Digest;
 /// The largest request read (a SHA-256 request is under 100 bytes; generous room for a policy,
 /// a nonce and a client's extensions, which are then refused by name).
 pub const MAX_REQUEST_BYTES: usize = 4096;
-/// The longest nonce echoed, in contents octets (OpenSSL sends 8; 32 is 256 bits).
-pub const MAX_NONCE_BYTES: usize = 32;
+/// The longest nonce echoed, in contents octets (OpenSSL sends 8; 33 holds any positive
+/// 256-bit nonce with its sign octet).
+pub const MAX_NONCE_BYTES: usize = 33;
 
 /// `PKIFailureInfo` bits (RFC 3161 §2.4.2) this TSA answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +177,8 @@ impl TsaRequest {
         };
         let cert_req = match r.optional(der::BOOLEAN).map_err(format)? {
             Some(b) if b.value == [0xff] => true,
-            // DER leaves a DEFAULT value out; FALSE written out is tolerated, anything else not.
+            // DER leaves a DEFAULT value out; FALSE written out (as some BER encoders do) is the
+            // one departure from DER tolerated (specs/facades.md §4), anything else is not.
             Some(b) if b.value == [0x00] => false,
             Some(_) => return Err(format(DerError::Value("BOOLEAN other than 00 or ff"))),
             None => false,
@@ -279,7 +281,7 @@ mod tests {
             Failure::UnacceptedExtension
         );
         assert_eq!(
-            refuse(&with(&der::tlv(der::INTEGER, &[1; 33]))),
+            refuse(&with(&der::tlv(der::INTEGER, &[1; 34]))),
             Failure::BadRequest
         );
         // Our own policy is accepted.

@@ -210,3 +210,83 @@ pub fn rejection(refusal: &Refusal) -> Vec<u8> {
     );
     constructed(der::SEQUENCE, &[&status])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Digest;
+    use crate::rfc3161::read::{Reply, read};
+
+    /// A syntactically valid certificate (nothing checks its signature here).
+    fn certificate() -> SignerCertificate {
+        let name = constructed(der::SEQUENCE, &[]);
+        let alg = constructed(der::SEQUENCE, &[&tlv(der::OID, &[0x2a, 0x03])]);
+        let validity = constructed(
+            der::SEQUENCE,
+            &[
+                &der::generalized_time(0).unwrap(),
+                &der::generalized_time(4_000_000_000).unwrap(),
+            ],
+        );
+        let tbs = constructed(
+            der::SEQUENCE,
+            &[
+                &tlv(0xa0, &der::uint(2)),
+                &der::uint(7),
+                &alg,
+                &name,
+                &validity,
+                &name,
+                &constructed(der::SEQUENCE, &[&alg, &tlv(der::BIT_STRING, &[0, 4, 1])]),
+            ],
+        );
+        let cert = constructed(
+            der::SEQUENCE,
+            &[&tbs, &alg, &tlv(der::BIT_STRING, &[0, 1, 2])],
+        );
+        SignerCertificate::parse(&cert).unwrap()
+    }
+
+    fn issue(cert_req: bool, nonce: Option<u64>, micros: u64) -> Vec<u8> {
+        let request =
+            TsaRequest::parse(&TsaRequest::encode(&Digest([3; 32]), nonce, cert_req)).unwrap();
+        let statement = Statement {
+            gen_time: 1_800_000_000,
+            accuracy: Accuracy { micros },
+            serial: [0xff; 16],
+            proof: b"proof",
+        };
+        granted(&token(&request, &statement, &certificate(), |_| Ok(vec![0x30, 0])).unwrap())
+    }
+
+    #[test]
+    fn accuracy_reads_back_for_every_shape() {
+        for micros in [
+            0, 1, 999, 1000, 1001, 999_999, 1_000_000, 1_000_001, 22_504, 61_000_000,
+        ] {
+            let Reply::Token(info) = read(&issue(true, None, micros)).unwrap() else {
+                panic!("refused");
+            };
+            assert_eq!(info.accuracy_micros, Some(micros), "{micros} µs");
+        }
+    }
+
+    #[test]
+    fn certificates_only_on_request_and_the_nonce_echoed() {
+        let Reply::Token(with) = read(&issue(true, Some(0x8000_0000_0000_0001), 5)).unwrap() else {
+            panic!("refused");
+        };
+        assert!(with.has_certificates);
+        assert_eq!(
+            with.nonce.as_deref(),
+            Some(&[0, 0x80, 0, 0, 0, 0, 0, 0, 1][..])
+        );
+        let Reply::Token(without) = read(&issue(false, None, 5)).unwrap() else {
+            panic!("refused");
+        };
+        assert!(!without.has_certificates);
+        assert_eq!(without.nonce, None);
+        // The serial is positive and minimal: 0xff.. with the top bit cleared.
+        assert_eq!(with.serial[0], 0x7f);
+    }
+}

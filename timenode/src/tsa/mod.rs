@@ -73,6 +73,35 @@ impl Tsa {
         let root = SignerCertificate::parse(&root_der)
             .map_err(|e| PkiError::Chain(format!("the genesis tsa_root: {e}")))?;
         pki::check_issued_by(&certificate, &root)?;
+        // The offline root must never serve online: a node's certificate is an end entity
+        // for time stamping only.
+        if certificate == root || certificate.is_ca() {
+            return Err(PkiError::Chain(format!(
+                "{} is a CA certificate; [tsa] takes the node certificate the root issued",
+                cert_file.display()
+            )));
+        }
+        if !certificate.is_time_stamping_only() {
+            return Err(PkiError::Chain(format!(
+                "{} lacks a critical extendedKeyUsage of exactly id-kp-timeStamping (RFC 3161 §2.3)",
+                cert_file.display()
+            )));
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        for (what, c) in [
+            ("the TSA certificate", &certificate),
+            ("the TSA root", &root),
+        ] {
+            if !c.valid_at(now) {
+                let (from, until) = c.validity();
+                return Err(PkiError::Chain(format!(
+                    "{what} is valid from {from} to {until} (POSIX seconds), not now ({now}); \
+                     issue a new one with timenode tsa-cert"
+                )));
+            }
+        }
         if certificate.public_key().ok() != Some(key.public_point()) {
             return Err(PkiError::Chain(format!(
                 "{} certifies another key than {}",
@@ -99,6 +128,14 @@ impl TsaSigner for Tsa {
             .map_err(|e| system(format!("the proof does not verify: {e}")))?;
         if verified.digest != request.digest {
             return Err(system("the proof is for another digest".into()));
+        }
+        // A verifier checks the signer's certificate at genTime; a digest stamped before this
+        // certificate was issued keeps its first genTime, so it cannot be signed under it.
+        if !self.certificate.valid_at(verified.second.0) {
+            return Err(system(format!(
+                "the digest was stamped at second {}, outside this node's TSA certificate's validity",
+                verified.second.0
+            )));
         }
         let proof_bytes = proof
             .to_compact()
@@ -150,7 +187,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tc-tsa-{label}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let now = 1_800_000_000;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         let (root_key, root_der) = pki::new_root("unit", now).unwrap();
         let root = SignerCertificate::parse(&root_der).unwrap();
         let key = TsaKey::generate().unwrap();
@@ -214,6 +254,32 @@ mod tests {
             open(&swapped, &pinned.genesis),
             Err(PkiError::Chain(_))
         ));
+    }
+
+    #[test]
+    fn the_root_itself_is_refused_as_a_node_certificate() {
+        let dir = std::env::temp_dir().join(format!("tc-tsa-rootcert-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let _cleanup = Files { dir: dir.clone() };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let (root_key, root_der) = pki::new_root("unit", now).unwrap();
+        root_key.write(&dir.join("root.key")).unwrap();
+        std::fs::write(dir.join("root.pem"), der::pem("CERTIFICATE", &root_der)).unwrap();
+        let net = TestNetwork::new("tsa-rootcert", 4, 1, Second(1_799_999_000)).with_gateways(
+            "tsa-rootcert",
+            0,
+            Some(&root_der),
+        );
+        let section = TsaSection {
+            key_file: Some(dir.join("root.key")),
+            certificate_file: Some(dir.join("root.pem")),
+        };
+        let err = open(&section, &net.genesis).unwrap_err().to_string();
+        assert!(err.contains("CA certificate"), "{err}");
     }
 
     #[test]

@@ -330,7 +330,12 @@ pub fn issue(
     }
     let root_cn = common_name(root_cert.subject())
         .ok_or_else(|| chain("the root certificate's subject has no single common name".into()))?;
-    let issuer_params = root_params(&root_cn, now);
+    let mut issuer_params = root_params(&root_cn, now);
+    // The issued certificate's authority key identifier must be the root's own subject key
+    // identifier, whatever method made it, or a verifier cannot build the chain.
+    if let Some(ski) = root_cert.subject_key_id() {
+        issuer_params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(ski.to_vec());
+    }
     let pair = root_key.rcgen_pair()?;
     let issuer = rcgen::Issuer::new(issuer_params, &pair);
     let mut params = CertificateParams::default();
@@ -343,6 +348,13 @@ pub fn issue(
     serial[0] &= 0x7f;
     params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
     validity(&mut params, now, NODE_DAYS);
+    // Never valid after the root.
+    let (_, root_until) = root_cert.validity();
+    let (y, m, d) = der::civil_date(root_until.saturating_sub(86_400));
+    let root_end = rcgen::date_time_ymd(y.min(9999) as i32, m as u8, d as u8);
+    if params.not_after > root_end {
+        params.not_after = root_end;
+    }
     let cert = params
         .signed_by(&Point(point.to_vec()), &issuer)
         .map_err(|e| PkiError::Crypto(e.to_string()))?;
@@ -359,6 +371,13 @@ pub fn check_issued_by(cert: &SignerCertificate, root: &SignerCertificate) -> Re
     let chain = |m: &str| PkiError::Chain(m.to_string());
     if cert.issuer() != root.subject() {
         return Err(chain("its issuer is not the genesis TSA root's subject"));
+    }
+    if let (Some(aki), Some(ski)) = (cert.authority_key_id(), root.subject_key_id())
+        && aki != ski
+    {
+        return Err(chain(
+            "its authority key identifier is not the genesis TSA root's subject key identifier",
+        ));
     }
     let ecdsa_sha256 = der::constructed(
         der::SEQUENCE,
