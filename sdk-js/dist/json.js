@@ -335,6 +335,9 @@ class Parser {
         const text = this.text.slice(start, this.pos);
         if (isFloat)
             return { kind: 'number', text, int: null };
+        // More than 20 digits never fits 64 bits: a float to serde_json, and no BigInt to build.
+        if (intEnd - intStart > 20)
+            return { kind: 'number', text, int: null };
         const magnitude = BigInt(this.text.slice(intStart, intEnd));
         if (!negative)
             return { kind: 'number', text, int: magnitude <= U64_MAX ? magnitude : null };

@@ -5,7 +5,7 @@
 // hex; `descendants` and `anchors` may be absent (at most 8 anchors); a vote's `earliest` and
 // `latest` sit beside `signer` and `signature` (serde `flatten`).
 // Never: checks anything the verifier checks (paths, signatures, counts).
-import { parseJson } from './json.js';
+import { formatPath, parseJson } from './json.js';
 import { defaulted, hex0x, hexBytes, i64, list, required, SchemaError, struct, u16, u32, u64, u8, } from './schema.js';
 export const MAX_ANCHORS = 8;
 const hash = hexBytes(32);
@@ -26,12 +26,27 @@ const tick = (v, p) => struct({
     batch_count: required(u32),
     proposer: required(u16),
 }, v, p);
-const vote = (v, p) => struct({
-    signer: required(u16),
-    earliest: required(i64),
-    latest: required(i64),
-    signature: required(hexBytes(64)),
-}, v, p);
+/**
+ * A vote: `earliest` and `latest` are a flattened `ClockReading` in Rust, whose errors (and
+ * unknown fields beside it) serde reports at the vote's path, not the field's.
+ */
+const vote = (v, p) => {
+    try {
+        return struct({
+            signer: required(u16),
+            earliest: required(i64),
+            latest: required(i64),
+            signature: required(hexBytes(64)),
+        }, v, p);
+    }
+    catch (e) {
+        const here = formatPath(p);
+        if (e instanceof SchemaError && e.path !== here && !/\.(signer|signature)$/.test(e.path)) {
+            throw new SchemaError(e.message, p);
+        }
+        throw e;
+    }
+};
 const certificate = (v, p) => struct({ view: required(u64), tick_hash: required(hash), votes: required(list(vote)) }, v, p);
 const anchor = (v, p) => struct({ from: required(u64), to: required(u64), second: required(u64), root: required(hash) }, v, p);
 const anchorProof = (v, p) => struct({

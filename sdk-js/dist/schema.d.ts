@@ -37,8 +37,9 @@ export declare function defaulted<T>(decode: Decoder<T>): {
     required: false;
 };
 /**
- * A `#[serde(deny_unknown_fields)]` struct: fields decoded in document order; an unknown or
- * repeated key fails at its own path, a missing required one at the struct's path.
+ * A `#[serde(deny_unknown_fields)]` struct: fields decoded in document order; an unknown key
+ * fails at its own path, a repeated or missing one at the struct's path (as
+ * serde_path_to_error reports them).
  */
 export declare function struct<S extends Shape>(shape: S, v: JsonValue, path: Path): Decoded<S>;
 export {};

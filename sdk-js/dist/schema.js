@@ -76,8 +76,9 @@ export function defaulted(decode) {
     return { decode, required: false };
 }
 /**
- * A `#[serde(deny_unknown_fields)]` struct: fields decoded in document order; an unknown or
- * repeated key fails at its own path, a missing required one at the struct's path.
+ * A `#[serde(deny_unknown_fields)]` struct: fields decoded in document order; an unknown key
+ * fails at its own path, a repeated or missing one at the struct's path (as
+ * serde_path_to_error reports them).
  */
 export function struct(shape, v, path) {
     if (v.kind !== 'object')
@@ -92,7 +93,7 @@ export function struct(shape, v, path) {
             throw new SchemaError(`unknown field \`${key}\`, expected one of ${expected}`, [...path, key]);
         }
         if (seen.has(key))
-            throw new SchemaError(`duplicate field \`${key}\``, [...path, key]);
+            throw new SchemaError(`duplicate field \`${key}\``, path);
         seen.add(key);
         out[key] = field.decode(value, [...path, key]);
     }

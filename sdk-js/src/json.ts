@@ -305,6 +305,8 @@ class Parser {
     }
     const text = this.text.slice(start, this.pos);
     if (isFloat) return { kind: 'number', text, int: null };
+    // More than 20 digits never fits 64 bits: a float to serde_json, and no BigInt to build.
+    if (intEnd - intStart > 20) return { kind: 'number', text, int: null };
     const magnitude = BigInt(this.text.slice(intStart, intEnd));
     if (!negative) return { kind: 'number', text, int: magnitude <= U64_MAX ? magnitude : null };
     // serde_json: a negative integer is an i64 unless it is -0 or below i64::MIN (then a float).

@@ -6,7 +6,7 @@
 // `latest` sit beside `signer` and `signature` (serde `flatten`).
 // Never: checks anything the verifier checks (paths, signatures, counts).
 
-import { parseJson, type JsonValue } from './json.js';
+import { formatPath, parseJson, type JsonValue } from './json.js';
 import {
   defaulted,
   hex0x,
@@ -59,17 +59,30 @@ const tick = (v: JsonValue, p: Path): Tick =>
     p,
   );
 
-const vote = (v: JsonValue, p: Path): CertVote =>
-  struct(
-    {
-      signer: required(u16),
-      earliest: required(i64),
-      latest: required(i64),
-      signature: required(hexBytes(64)),
-    },
-    v,
-    p,
-  );
+/**
+ * A vote: `earliest` and `latest` are a flattened `ClockReading` in Rust, whose errors (and
+ * unknown fields beside it) serde reports at the vote's path, not the field's.
+ */
+const vote = (v: JsonValue, p: Path): CertVote => {
+  try {
+    return struct(
+      {
+        signer: required(u16),
+        earliest: required(i64),
+        latest: required(i64),
+        signature: required(hexBytes(64)),
+      },
+      v,
+      p,
+    );
+  } catch (e) {
+    const here = formatPath(p);
+    if (e instanceof SchemaError && e.path !== here && !/\.(signer|signature)$/.test(e.path)) {
+      throw new SchemaError(e.message, p);
+    }
+    throw e;
+  }
+};
 
 const certificate = (v: JsonValue, p: Path): FinalityCertificate =>
   struct({ view: required(u64), tick_hash: required(hash), votes: required(list(vote)) }, v, p);

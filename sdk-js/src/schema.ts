@@ -97,8 +97,9 @@ export function defaulted<T>(decode: Decoder<T>): { decode: Decoder<T>; required
 }
 
 /**
- * A `#[serde(deny_unknown_fields)]` struct: fields decoded in document order; an unknown or
- * repeated key fails at its own path, a missing required one at the struct's path.
+ * A `#[serde(deny_unknown_fields)]` struct: fields decoded in document order; an unknown key
+ * fails at its own path, a repeated or missing one at the struct's path (as
+ * serde_path_to_error reports them).
  */
 export function struct<S extends Shape>(shape: S, v: JsonValue, path: Path): Decoded<S> {
   if (v.kind !== 'object') invalidType(v, 'a map', path);
@@ -111,7 +112,7 @@ export function struct<S extends Shape>(shape: S, v: JsonValue, path: Path): Dec
       const expected = names.map((n) => `\`${n}\``).join(', ');
       throw new SchemaError(`unknown field \`${key}\`, expected one of ${expected}`, [...path, key]);
     }
-    if (seen.has(key)) throw new SchemaError(`duplicate field \`${key}\``, [...path, key]);
+    if (seen.has(key)) throw new SchemaError(`duplicate field \`${key}\``, path);
     seen.add(key);
     out[key] = field.decode(value, [...path, key]);
   }

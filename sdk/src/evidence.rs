@@ -331,10 +331,17 @@ impl Evidence {
             });
         }
         let de = &mut serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|e| EvidenceError::Malformed {
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })
+        let evidence =
+            serde_path_to_error::deserialize(&mut *de).map_err(|e| EvidenceError::Malformed {
+                path: e.path().to_string(),
+                message: e.inner().to_string(),
+            })?;
+        // One piece of evidence per document: text after it is an error, not ignored.
+        de.end().map_err(|e| EvidenceError::Malformed {
+            path: ".".into(),
+            message: e.to_string(),
+        })?;
+        Ok(evidence)
     }
 
     /// The JSON form, pretty-printed.
