@@ -107,6 +107,11 @@ pub trait NodeHandle: Send + Sync + 'static {
     /// (`specs/evidence.md`).
     async fn evidence(&self, limit: u32) -> Result<Vec<Evidence>, HandleError>;
 
+    /// The genesis the node runs under, if it publishes it (`GET /v1/genesis`).
+    fn genesis(&self) -> Option<tickchain_sdk::Genesis> {
+        None
+    }
+
     /// The node's RFC 3161 signer, if it serves `POST /v1/tsa` (`[tsa]` configured).
     fn tsa(&self) -> Option<std::sync::Arc<dyn crate::tsa::TsaSigner>> {
         None

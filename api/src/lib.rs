@@ -19,6 +19,7 @@ pub mod cors;
 pub mod decode;
 pub mod error;
 pub mod handle;
+pub mod history;
 pub mod ip_net;
 pub mod metrics;
 pub mod openapi;

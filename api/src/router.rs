@@ -5,7 +5,7 @@
 
 use crate::error::ApiError;
 use crate::refusals::Limited;
-use crate::routes::{evidence, node, ops, proofs, stamp, ticks, tsa};
+use crate::routes::{dashboard, evidence, node, ops, proofs, stamp, ticks, tsa};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -32,6 +32,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(node::time))
         .routes(routes!(node::network))
         .routes(routes!(evidence::list))
+        .routes(routes!(dashboard::history))
+        .routes(routes!(dashboard::genesis))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::openapi))
@@ -43,6 +45,10 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let (routes, _) = api_routes().split_for_parts();
     routes
+        // The dashboard's static files: not API operations, so not in the OpenAPI document.
+        .route("/", axum::routing::get(dashboard::index))
+        .route("/dashboard/app.js", axum::routing::get(dashboard::script))
+        .route("/dashboard/app.css", axum::routing::get(dashboard::style))
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(middleware::from_fn_with_state(

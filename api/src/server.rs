@@ -48,6 +48,12 @@ pub async fn serve(
     let state = AppState::new(handle, config);
     let (stop_tx, stop) = watch::channel(false);
     let app = router(state.clone()).layer(Extension(ShuttingDown(stop.clone())));
+    // The dashboard's history: one sample a second while the server runs.
+    tokio::spawn(crate::history::run(
+        state.history.clone(),
+        state.handle.clone(),
+        stop.clone(),
+    ));
     let config = state.config.clone();
     let connections = state.connections.clone();
     let mut tasks = JoinSet::new();

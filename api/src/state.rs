@@ -37,6 +37,8 @@ pub struct AppState {
     pub requests: Arc<RequestMetrics>,
     /// What the API refused to protect itself, for `/metrics`.
     pub refusals: Arc<Refusals>,
+    /// The last five minutes, one sample a second (`GET /v1/history`).
+    pub history: Arc<crate::history::History>,
 }
 
 impl AppState {
@@ -68,6 +70,7 @@ impl AppState {
             proxies: Arc::new(TrustedProxies::new(&config.trusted_proxies)),
             requests: Arc::new(RequestMetrics::default()),
             refusals: Arc::new(Refusals::default()),
+            history: Arc::default(),
             config: Arc::new(config),
         }
     }

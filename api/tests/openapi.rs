@@ -18,6 +18,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/time"),
     ("get", "/v1/network"),
     ("get", "/v1/evidence"),
+    ("get", "/v1/history"),
+    ("get", "/v1/genesis"),
     ("get", "/metrics"),
     ("get", "/healthz"),
     ("get", "/openapi.json"),

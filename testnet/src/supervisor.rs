@@ -228,6 +228,14 @@ pub fn supervise(
             .join(", ")
     );
     println!("  apis     {}", net.apis.join(", "));
+    println!(
+        "  dashboard {}",
+        net.apis
+            .iter()
+            .map(|a| format!("{a}/"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!("  ntp      {}", net.ntps.join(", "));
     println!("  roughtime {}", net.roughtimes.join(", "));
     println!("  tsa      {}", net.tsas.join(", "));

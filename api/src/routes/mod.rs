@@ -2,6 +2,7 @@
 //!
 //! Owns: request → handle call → response. Never: shared state construction or middleware.
 
+pub mod dashboard;
 pub mod evidence;
 pub mod node;
 pub mod ops;

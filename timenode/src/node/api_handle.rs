@@ -276,6 +276,10 @@ impl NodeHandle for NodeApi {
             .collect())
     }
 
+    fn genesis(&self) -> Option<Genesis> {
+        Some(self.genesis.clone())
+    }
+
     fn tsa(&self) -> Option<Arc<dyn tickchain_api::tsa::TsaSigner>> {
         self.tsa
             .clone()
