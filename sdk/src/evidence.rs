@@ -330,18 +330,11 @@ impl Evidence {
                 message: format!("{} bytes, the limit is {MAX_EVIDENCE_BYTES}", text.len()),
             });
         }
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let evidence =
-            serde_path_to_error::deserialize(&mut *de).map_err(|e| EvidenceError::Malformed {
-                path: e.path().to_string(),
-                message: e.inner().to_string(),
-            })?;
         // One piece of evidence per document: text after it is an error, not ignored.
-        de.end().map_err(|e| EvidenceError::Malformed {
-            path: ".".into(),
-            message: e.to_string(),
-        })?;
-        Ok(evidence)
+        crate::json_doc::parse(text).map_err(|e| EvidenceError::Malformed {
+            path: e.path,
+            message: e.message,
+        })
     }
 
     /// The JSON form, pretty-printed.

@@ -218,16 +218,10 @@ impl Genesis {
 
     /// Parses and validates a genesis JSON document.
     pub fn from_json(text: &str) -> Result<Genesis, GenesisError> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let g: Genesis =
-            serde_path_to_error::deserialize(&mut *de).map_err(|e| GenesisError::Json {
-                path: e.path().to_string(),
-                message: e.inner().to_string(),
-            })?;
         // One genesis per file: text after it is an error, not ignored.
-        de.end().map_err(|e| GenesisError::Json {
-            path: ".".into(),
-            message: e.to_string(),
+        let g: Genesis = crate::json_doc::parse(text).map_err(|e| GenesisError::Json {
+            path: e.path,
+            message: e.message,
         })?;
         g.validate()?;
         Ok(g)

@@ -27,6 +27,7 @@ pub mod evidence;
 #[cfg(feature = "client")]
 pub mod evm_rpc;
 mod genesis;
+mod json_doc;
 #[cfg(feature = "keys")]
 pub mod keys;
 pub mod merkle;

@@ -105,18 +105,11 @@ impl Proof {
     /// Parses the JSON form.
     pub fn from_json(text: &str) -> Result<Proof, ProofFormatError> {
         check_size(text.len())?;
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let proof =
-            serde_path_to_error::deserialize(&mut *de).map_err(|e| ProofFormatError::Json {
-                path: e.path().to_string(),
-                message: e.inner().to_string(),
-            })?;
         // One proof per document: text after it is an error, not ignored.
-        de.end().map_err(|e| ProofFormatError::Json {
-            path: ".".into(),
-            message: e.to_string(),
-        })?;
-        Ok(proof)
+        crate::json_doc::parse(text).map_err(|e| ProofFormatError::Json {
+            path: e.path,
+            message: e.message,
+        })
     }
 
     /// The JSON form, pretty-printed.

@@ -236,8 +236,24 @@ pub fn supervise(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("  ntp      {}", net.ntps.join(", "));
-    println!("  roughtime {}", net.roughtimes.join(", "));
+    let scheme = |addrs: &[String], scheme: &str| {
+        addrs
+            .iter()
+            .map(|a| {
+                if a == "off" {
+                    a.clone()
+                } else {
+                    format!("{scheme}://{a}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("  ntp      {}", scheme(&net.ntps, "udp"));
+    println!(
+        "  roughtime {} (and TCP on the same ports)",
+        scheme(&net.roughtimes, "udp")
+    );
     println!("  tsa      {}", net.tsas.join(", "));
     if !net.gateway_apis.is_empty() {
         println!(
@@ -313,6 +329,12 @@ pub fn supervise(
             if let Some(gw) = net.gateway_apis.first() {
                 println!(
                     "  cargo run -q -p tickchain-sdk --bin tickchain -- stamp README.md --api {gw} --wait   # through gateway-0"
+                );
+            }
+            if let Some(addr) = net.ntps.first().filter(|a| *a != "off") {
+                let (host, port) = addr.rsplit_once(':').unwrap_or((addr.as_str(), "123"));
+                println!(
+                    "  chronyd -Q -t 15 \"server {host} port {port} iburst maxsamples 1\"   # NTP, any client (-Q: never sets the clock)"
                 );
             }
             if let Some(addr) = net.roughtimes.first().filter(|a| *a != "off") {

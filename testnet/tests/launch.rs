@@ -109,6 +109,8 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
     let mut apis: Vec<String> = Vec::new();
     let mut ntps: Vec<String> = Vec::new();
     let mut roughtimes: Vec<String> = Vec::new();
+    let mut tsas: Vec<String> = Vec::new();
+    let mut dashboards: Vec<String> = Vec::new();
     let mut stamped = false;
     let mut first_tick = None;
     let mut killed = false;
@@ -123,11 +125,24 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
         if let Some(list) = line.trim_start().strip_prefix("apis") {
             apis = list.split(',').map(|u| u.trim().to_string()).collect();
         }
+        // `ntp udp://A, udp://B, …`; `roughtime udp://A, … (and TCP on the same ports)`.
+        let addresses = |list: &str| -> Vec<String> {
+            let list = list.split(" (").next().unwrap_or_default();
+            list.split(',')
+                .map(|u| u.trim().trim_start_matches("udp://").to_string())
+                .collect()
+        };
         if let Some(list) = line.trim_start().strip_prefix("ntp ") {
-            ntps = list.split(',').map(|u| u.trim().to_string()).collect();
+            ntps = addresses(list);
         }
         if let Some(list) = line.trim_start().strip_prefix("roughtime ") {
-            roughtimes = list.split(',').map(|u| u.trim().to_string()).collect();
+            roughtimes = addresses(list);
+        }
+        if let Some(list) = line.trim_start().strip_prefix("tsa ") {
+            tsas = list.split(',').map(|u| u.trim().to_string()).collect();
+        }
+        if let Some(list) = line.trim_start().strip_prefix("dashboard ") {
+            dashboards = list.split(',').map(|u| u.trim().to_string()).collect();
         }
         if !line.starts_with("height") {
             if killed && line.contains("node-3 exited unexpectedly") {
@@ -183,6 +198,25 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
             let n = sock.recv(&mut resp).expect("a Roughtime reply from node 1");
             response::verify(&resp[..n], &req, &genesis.nodes[1].public_key.0)
                 .expect("node 1's answer verifies under its genesis key");
+            // The printed TSA grants a token whose proof verifies against genesis, and the
+            // printed dashboard is served.
+            assert_eq!(tsas.len(), 4, "4 TSA URLs: {lines:#?}");
+            let query = tickchain_sdk::rfc3161::request::TsaRequest::encode(
+                &tickchain_sdk::Digest([0x6b; 32]),
+                Some(7),
+                true,
+            );
+            let reply = post_der(&tsas[2], &query);
+            tickchain_sdk::rfc3161::verify_token(
+                &tickchain_sdk::Network::new(genesis.clone()),
+                &reply,
+            )
+            .expect("node 2's token carries a proof that verifies");
+            assert_eq!(dashboards.len(), 4, "4 dashboard URLs: {lines:#?}");
+            let page = tickchain_sdk::client::Client::new(dashboards[0].trim_end_matches('/'))
+                .get_text("/")
+                .unwrap();
+            assert!(page.contains("/dashboard/app.js"), "{page}");
             stamped = true;
         }
         if !killed {
@@ -223,4 +257,32 @@ fn a_fresh_network_ticks_within_10_s_reports_a_dead_node_and_stops_every_node() 
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// POSTs a DER time-stamp query to `url` (`http://HOST:PORT/PATH`) and returns the reply body.
+fn post_der(url: &str, body: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let (host, path) = url
+        .strip_prefix("http://")
+        .unwrap()
+        .split_once('/')
+        .unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/timestamp-query\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    assert!(
+        raw.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    raw[split + 4..].to_vec()
 }

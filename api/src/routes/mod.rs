@@ -22,6 +22,29 @@ pub(crate) fn page_limit(requested: Option<u32>, max: u32) -> Result<u32, crate:
     Ok(limit)
 }
 
+/// A place for a request that waits for proofs (`?wait=true`, a time-stamp token), or the
+/// refusal: `503 too_many_waiters` when the server is full, else `429` naming the client's or
+/// its network's share. Taken before the body is read.
+pub(crate) fn take_waiter(
+    state: &crate::state::AppState,
+    client: &crate::client::ClientAddr,
+) -> Result<crate::slots::Slot, crate::error::ApiError> {
+    let config = &state.config;
+    state.waiters.try_take(Some(client.key)).map_err(|full| {
+        state.refusals.count(crate::refusals::Limited::Waiters);
+        slot_refused(
+            full,
+            crate::error::ApiError::TooManyWaiters(config.max_waiters),
+            format!(
+                "this client already has {} requests waiting for proofs",
+                config.max_waiters_per_client
+            ),
+            "waiting requests",
+            config.wait_timeout(),
+        )
+    })
+}
+
 /// The answer to a request refused a place (a wait, a stream): `total` when the server is
 /// full, else `429 rate_limited` naming the client's or its network's share.
 pub(crate) fn slot_refused(

@@ -93,19 +93,7 @@ pub async fn stamp(
     // What can be refused without reading the body is refused first: a client over its wait
     // share, or whose digest bucket is empty, costs no body read and no parse.
     let permit = if query.wait {
-        Some(state.waiters.try_take(Some(client.key)).map_err(|full| {
-            state.refusals.count(Limited::Waiters);
-            super::slot_refused(
-                full,
-                ApiError::TooManyWaiters(config.max_waiters),
-                format!(
-                    "this client already has {} requests waiting for proofs",
-                    config.max_waiters_per_client
-                ),
-                "waiting requests",
-                config.wait_timeout(),
-            )
-        })?)
+        Some(super::take_waiter(&state, &client)?)
     } else {
         None
     };

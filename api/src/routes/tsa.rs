@@ -78,19 +78,7 @@ pub async fn tsa(
     }
     let config = &state.config;
     // A token waits for a final tick: it takes a waiter's place, refused before the body.
-    let permit = state.waiters.try_take(Some(client.key)).map_err(|full| {
-        state.refusals.count(Limited::Waiters);
-        super::slot_refused(
-            full,
-            ApiError::TooManyWaiters(config.max_waiters),
-            format!(
-                "this client already has {} requests waiting for proofs",
-                config.max_waiters_per_client
-            ),
-            "waiting requests",
-            config.wait_timeout(),
-        )
-    })?;
+    let permit = super::take_waiter(&state, &client)?;
     if let Err(retry_after) = state.digests.check_n(client.key, 1, Instant::now()) {
         state.refusals.count(Limited::Digests);
         return Err(ApiError::ClientQuota {
