@@ -107,6 +107,12 @@ pub trait NodeHandle: Send + Sync + 'static {
     /// (`specs/evidence.md`).
     async fn evidence(&self, limit: u32) -> Result<Vec<Evidence>, HandleError>;
 
+    /// The newest recorded anchor per chain (`GET /v1/anchors`); none when the node does not
+    /// anchor.
+    async fn anchors(&self) -> Result<Vec<crate::wire::AnchorStatus>, HandleError> {
+        Ok(Vec::new())
+    }
+
     /// The genesis the node runs under, if it publishes it (`GET /v1/genesis`).
     fn genesis(&self) -> Option<tickchain_sdk::Genesis> {
         None

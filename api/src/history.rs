@@ -42,6 +42,9 @@ pub struct Sample {
     pub lag_ns: i64,
     /// Digests accepted and not yet final.
     pub pool_depth: u64,
+    /// Digests this API accepted since the node started (the rate is the difference between
+    /// samples).
+    pub digests_total: u64,
     /// The consensus view.
     pub view: u64,
     /// Each source's reading.
@@ -81,8 +84,9 @@ impl History {
         samples.push_back(sample);
     }
 
-    /// Takes one sample of `handle` (skipped when the node cannot answer).
-    pub async fn sample(&self, handle: &dyn NodeHandle) {
+    /// Takes one sample of `handle` (skipped when the node cannot answer), with
+    /// `digests_total` digests accepted so far.
+    pub async fn sample(&self, handle: &dyn NodeHandle, digests_total: u64) {
         let Ok(time) = handle.time(Nonce::default()).await else {
             return;
         };
@@ -95,6 +99,7 @@ impl History {
             height: metrics.latest_height,
             lag_ns: metrics.last_lag_ns,
             pool_depth: metrics.pool_depth,
+            digests_total,
             view: metrics.view,
             sources: s
                 .sources
@@ -110,17 +115,22 @@ impl History {
     }
 }
 
-/// Samples `handle` every second into `history` until `stop` turns true.
+/// Samples `handle` every second into `history` (with `accepted`, the API's digest count)
+/// until `stop` turns true.
 pub async fn run(
     history: Arc<History>,
     handle: Arc<dyn NodeHandle>,
+    accepted: Arc<std::sync::atomic::AtomicU64>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut every = tokio::time::interval(Duration::from_secs(1));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
-            _ = every.tick() => history.sample(handle.as_ref()).await,
+            _ = every.tick() => {
+                let total = accepted.load(std::sync::atomic::Ordering::Relaxed);
+                history.sample(handle.as_ref(), total).await;
+            }
             _ = stop.changed() => return,
         }
         if *stop.borrow() {

@@ -34,6 +34,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(evidence::list))
         .routes(routes!(dashboard::history))
         .routes(routes!(dashboard::genesis))
+        .routes(routes!(dashboard::anchors))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::openapi))

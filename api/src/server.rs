@@ -52,6 +52,7 @@ pub async fn serve(
     tokio::spawn(crate::history::run(
         state.history.clone(),
         state.handle.clone(),
+        state.digests_accepted.clone(),
         stop.clone(),
     ));
     let config = state.config.clone();

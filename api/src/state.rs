@@ -39,9 +39,17 @@ pub struct AppState {
     pub refusals: Arc<Refusals>,
     /// The last five minutes, one sample a second (`GET /v1/history`).
     pub history: Arc<crate::history::History>,
+    /// Digests this API accepted (durable) since start, for the dashboard's intake rate.
+    pub digests_accepted: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl AppState {
+    /// Counts `n` digests accepted (durable).
+    pub fn count_accepted(&self, n: usize) {
+        self.digests_accepted
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// State for serving `handle` under `config`.
     pub fn new(handle: Arc<dyn NodeHandle>, config: ApiConfig) -> AppState {
         AppState {
@@ -71,6 +79,7 @@ impl AppState {
             requests: Arc::new(RequestMetrics::default()),
             refusals: Arc::new(Refusals::default()),
             history: Arc::default(),
+            digests_accepted: Arc::default(),
             config: Arc::new(config),
         }
     }

@@ -154,6 +154,37 @@ pub struct SourceMetric {
     pub radius_ns: i64,
 }
 
+/// The newest anchor a node has recorded on one chain (`GET /v1/anchors`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AnchorStatus {
+    /// The chain's name in the node's `[[anchor.chains]]`, when configured there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The EVM chain id.
+    pub chain_id: u64,
+    /// The `TickOracle` contract (checksummed hex).
+    pub contract: String,
+    /// The last anchored height (the range's `to`).
+    pub to: u64,
+    /// That range's second.
+    pub second: u64,
+    /// The anchoring transaction (0x hex).
+    pub tx_hash: String,
+    /// Its block.
+    pub block_number: u64,
+    /// The height at which the next anchor is due (`to` + the chain's cadence), when the node
+    /// anchors to this chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_due: Option<u64>,
+}
+
+/// `GET /v1/anchors` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AnchorsBody {
+    /// One entry per chain with a recorded anchor, by chain id.
+    pub anchors: Vec<AnchorStatus>,
+}
+
 /// The node's counters and gauges, rendered by `GET /metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MetricsSnapshot {

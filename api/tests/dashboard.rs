@@ -1,6 +1,8 @@
 //! The dashboard's routes: the page and its assets under a strict Content-Security-Policy,
-//! `GET /v1/history` filling one sample a second (bounded), and `GET /v1/genesis` answering
-//! `404` for a node that does not publish one. The page itself runs in headless Chromium in
+//! `GET /v1/history` filling one sample a second (bounded) and counting accepted digests,
+//! `GET /v1/anchors` empty for a node that does not anchor (a ring that anchors is checked in
+//! `timenode/tests/anchor_ring.rs`), and `GET /v1/genesis` answering `404` for a node that does
+//! not publish one. The page itself runs in headless Chromium in
 //! `timenode/tests/dashboard.rs`.
 
 mod support;
@@ -55,6 +57,38 @@ fn history_fills_one_sample_a_second() {
     assert!(last["sources"].is_array());
     let at = |i: usize| samples[i]["at_ns"].as_i64().unwrap();
     assert!(at(1) > at(0), "samples are oldest first");
+}
+
+#[test]
+fn history_counts_the_digests_the_api_accepted() {
+    let s = Server::start(ApiConfig::default());
+    let r = agent()
+        .post(&format!("{}/v1/timestamps", s.url))
+        .header("content-type", "application/octet-stream")
+        .send(&[7u8; 96][..])
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let h = get(&format!("{}/v1/history", s.url)).json();
+        let last = h["samples"].as_array().unwrap().last().cloned();
+        if last.is_some_and(|l| l["digests_total"].as_u64() == Some(3)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no sample counts the 3 digests: {h}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_node_that_does_not_anchor_lists_no_anchors() {
+    let s = Server::start(ApiConfig::default());
+    let r = get(&format!("{}/v1/anchors", s.url));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["anchors"], serde_json::json!([]));
 }
 
 #[test]

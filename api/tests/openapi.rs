@@ -20,6 +20,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/evidence"),
     ("get", "/v1/history"),
     ("get", "/v1/genesis"),
+    ("get", "/v1/anchors"),
     ("get", "/metrics"),
     ("get", "/healthz"),
     ("get", "/openapi.json"),

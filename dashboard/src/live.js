@@ -66,6 +66,12 @@ function showHistory(h) {
   clockChart.update(all, ys);
   const last = h.samples.at(-1);
   if (!last) return;
+  // Digests per second over the last ten samples.
+  const first = h.samples.at(-Math.min(h.samples.length, 11));
+  const seconds = (last.at_ns - first.at_ns) / 1e9;
+  const rate = seconds > 0 ? (last.digests_total - first.digests_total) / seconds : 0;
+  $('rate').textContent = rate.toFixed(1);
+  $('rate').dataset.rate = String(rate);
   $('lag').textContent = ms(last.lag_ns);
   $('pool').textContent = String(last.pool_depth);
   $('view').textContent = String(last.view);
@@ -108,11 +114,33 @@ function showNetwork(n, last) {
   setState(n.synchronized ? 'ok' : 'unsynchronised', n.synchronized ? 'synchronised' : 'unsynchronised: not sealing batches');
 }
 
+function showAnchors(a) {
+  const body = $('anchors').tBodies[0];
+  body.replaceChildren(
+    ...a.anchors.map((x) =>
+      row([
+        `${x.name ?? 'chain'} (${x.chain_id})`,
+        x.to,
+        `${x.tx_hash.slice(0, 10)}… block ${x.block_number}`,
+        x.next_due === undefined ? '–' : `height ${x.next_due}`,
+      ]),
+    ),
+  );
+  $('anchors-note').textContent =
+    a.anchors.length === 0 ? 'no anchor recorded: this node does not anchor, or has not yet' : '';
+}
+
 async function poll() {
   try {
-    const [network, history] = await Promise.all([getJson('/v1/network'), getJson('/v1/history')]);
+    const [network, history, anchors] = await Promise.all([
+      getJson('/v1/network'),
+      getJson('/v1/history'),
+      // An anchoring read that fails leaves the rest of the page live.
+      getJson('/v1/anchors').catch(() => ({ anchors: [] })),
+    ]);
     const last = showHistory(history);
     showNetwork(network, last);
+    showAnchors(anchors);
     $('batches').textContent = String(
       [...$('ticks').tBodies[0].rows].reduce((sum, r) => sum + (Number(r.cells[3]?.textContent) || 0), 0),
     );

@@ -88,6 +88,11 @@ try {
   await download.saveAs(proof);
   const verified = execFileSync(env('DASH_CLI'), ['verify', proof, '--genesis', env('DASH_GENESIS'), '--file', doc], { encoding: 'utf8' });
   step(`the downloaded proof verifies with the CLI: ${verified.split('\n')[0]}`);
+  // Intake: the stamped digest shows in the accepted rate; this ring does not anchor.
+  await page.waitForFunction(() => Number(document.getElementById('rate').dataset.rate) > 0, null, { timeout: 10_000 });
+  const note = await page.textContent('#anchors-note');
+  if (!note.includes('does not anchor')) throw new Error(`anchoring panel: ${note}`);
+  step(`intake rate ${await page.textContent('#rate')} digests/s; anchoring: ${note}`);
 
   // Verified in the page: a valid vector shows OK, a tampered one FAILED with its code.
   const vectors = env('DASH_VECTORS');

@@ -77,6 +77,27 @@ fn a_ring_anchors_to_both_chains_and_proofs_upgrade_and_verify_on_chain() {
         assert!(a.anchor.from <= proof.tick.height && proof.tick.height <= a.anchor.to);
     }
 
+    // GET /v1/anchors (the dashboard's anchoring panel): both chains, each anchored at least
+    // to the proof's tick, with the next anchor due a cadence later.
+    let body: serde_json::Value =
+        serde_json::from_str(&client.get_text("/v1/anchors").unwrap()).unwrap();
+    let listed = body["anchors"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{body}");
+    for (entry, (chain_id, cadence)) in listed
+        .iter()
+        .zip([(POLYGON_CHAIN_ID, 3u64), (ETHEREUM_CHAIN_ID, 6u64)])
+    {
+        assert_eq!(entry["chain_id"], chain_id, "{body}");
+        let to = entry["to"].as_u64().unwrap();
+        assert!(to >= proof.tick.height.0, "{body}");
+        assert_eq!(entry["next_due"].as_u64(), Some(to + cadence), "{body}");
+        assert!(
+            entry["tx_hash"].as_str().unwrap().starts_with("0x"),
+            "{body}"
+        );
+        assert!(entry["name"].is_string(), "{body}");
+    }
+
     // The CLI confirms both roots on chain.
     let path = root.join("upgraded.tcproof");
     std::fs::write(&path, proof.to_json()).unwrap();

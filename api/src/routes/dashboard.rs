@@ -71,6 +71,23 @@ pub async fn history(State(state): State<AppState>) -> Json<HistoryBody> {
     })
 }
 
+/// The newest anchor this node has recorded on each chain, and when the next is due.
+#[utoipa::path(
+    get,
+    path = "/v1/anchors",
+    responses(
+        (status = 200, description = "One entry per chain with a recorded anchor (none when the node does not anchor)", body = crate::wire::AnchorsBody),
+        (status = 500, description = "internal: the node's storage failed", body = ErrorBody),
+    )
+)]
+pub async fn anchors(
+    State(state): State<AppState>,
+) -> Result<Json<crate::wire::AnchorsBody>, ApiError> {
+    Ok(Json(crate::wire::AnchorsBody {
+        anchors: state.handle.anchors().await?,
+    }))
+}
+
 /// The genesis this node runs under, as its `genesis.json` holds it (so a page can verify
 /// proofs offline against it; an auditor should hold its own copy and compare the hash).
 #[utoipa::path(

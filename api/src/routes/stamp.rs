@@ -127,11 +127,13 @@ pub async fn stamp(
     }
     if permit.is_none() {
         let receipts = state.handle.submit(digests).await?;
+        state.count_accepted(receipts.len());
         return Ok((StatusCode::ACCEPTED, Json(ReceiptsBody { receipts })).into_response());
     }
     // Subscribe before submitting so no finalization between the two is missed.
     let ticks = state.handle.subscribe_ticks();
     let receipts = state.handle.submit(digests).await?;
+    state.count_accepted(receipts.len());
     let stop = shutting_down.map(|Extension(ShuttingDown(w))| w);
     let outcome = wait_for_proofs(&state, &receipts, ticks, stop).await;
     drop(permit);

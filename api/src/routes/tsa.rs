@@ -103,7 +103,10 @@ pub async fn tsa(
     };
     let ticks = state.handle.subscribe_ticks();
     let receipts = match state.handle.submit(vec![request.digest]).await {
-        Ok(r) => r,
+        Ok(r) => {
+            state.count_accepted(r.len());
+            r
+        }
         Err(e @ SubmitError::Storage(_)) => {
             return Ok(refuse(Refusal::new(Failure::SystemFailure, e.to_string())));
         }

@@ -117,6 +117,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Resu
             live: live.clone(),
             facades: Vec::new(),
             tsa: None,
+            anchor_names: Default::default(),
         }),
     )?;
     info!(gateway = %me, name = %genesis.gateway(me).map_or("?", |g| g.name.as_str()), tip = tip.0.0, "gateway started");

@@ -428,13 +428,19 @@ fn anchors_tree(store: &Store) -> Result<sled::Tree, sled::Error> {
     store.db().open_tree("anchors")
 }
 
+/// Each anchored chain's configured name and cadence, by chain id, as its relayer reports
+/// anchors (chain ids come from the chains themselves, not the config): `GET /v1/anchors`.
+pub type ChainNames = Arc<std::sync::Mutex<std::collections::BTreeMap<u64, (String, u64)>>>;
+
 /// Starts one relayer per chain in `section` on the current runtime, each stopping when
-/// `stop` turns true. Fails if the keys cannot be read or do not match genesis.
+/// `stop` turns true, each recording its chain's name and cadence in `names` as it anchors.
+/// Fails if the keys cannot be read or do not match genesis.
 pub fn start(
     section: &AnchorSection,
     store: &Store,
     genesis: &Genesis,
     me: NodeId,
+    names: ChainNames,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Anchoring, String> {
     let rule = section.cosign_rule()?;
@@ -482,10 +488,15 @@ pub fn start(
             let _ = stopped.wait_for(|s| *s).await;
         }));
         let tree = tree.clone();
+        let (names, cadence) = (names.clone(), chain.cadence);
         tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
                 match event {
                     RelayEvent::Anchored(record) => {
+                        names
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(record.chain_id, (name.clone(), cadence));
                         if let Err(e) = store_record(&tree, &record) {
                             warn!(chain = %name, error = %e, "cannot store an anchor record");
                         } else {
@@ -565,6 +576,30 @@ pub fn anchor_paths(store: &Store, height: Height) -> Result<Vec<AnchorPath>, Bo
             break;
         };
         chain = next;
+    }
+    Ok(out)
+}
+
+/// The newest stored anchor record of each chain, by chain id.
+pub fn latest_per_chain(store: &Store) -> Result<Vec<AnchorRecord>, BoxError> {
+    let tree = anchors_tree(store)?;
+    let mut out = Vec::new();
+    let mut from = record_key(0, Height(0));
+    // Each round finds the next chain with records, then its last record (keys sort by chain,
+    // then by `to`).
+    while let Some((k, _)) = tree.range(from..).next().transpose()? {
+        let chain = u64::from_be_bytes(k[..8].try_into().expect("16-byte key"));
+        let last = tree
+            .range(record_key(chain, Height(0))..=record_key(chain, Height(u64::MAX)))
+            .next_back()
+            .transpose()?;
+        if let Some((_, v)) = last {
+            out.push(serde_json::from_slice(&v)?);
+        }
+        let Some(next) = chain.checked_add(1) else {
+            break;
+        };
+        from = record_key(next, Height(0));
     }
     Ok(out)
 }

@@ -60,6 +60,8 @@ pub struct NodeApi {
     pub facades: Vec<(&'static str, Arc<crate::facade_stats::FacadeCounters>)>,
     /// The RFC 3161 signer (`[tsa]`), if configured.
     pub tsa: Option<Arc<crate::tsa::Tsa>>,
+    /// The anchored chains' names and cadences by chain id (`GET /v1/anchors`).
+    pub anchor_names: super::anchoring::ChainNames,
 }
 
 /// The API summary of a stored final tick.
@@ -273,6 +275,36 @@ impl NodeHandle for NodeApi {
             .iter()
             .filter_map(|b| std::str::from_utf8(b).ok())
             .filter_map(|text| Evidence::from_json(text).ok())
+            .collect())
+    }
+
+    async fn anchors(&self) -> Result<Vec<tickchain_api::wire::AnchorStatus>, HandleError> {
+        let store = self.store.clone();
+        let records =
+            tokio::task::spawn_blocking(move || super::anchoring::latest_per_chain(&store))
+                .await
+                .map_err(storage)?
+                .map_err(storage)?;
+        let names = self
+            .anchor_names
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Ok(records
+            .into_iter()
+            .map(|r| {
+                let configured = names.get(&r.chain_id);
+                tickchain_api::wire::AnchorStatus {
+                    name: configured.map(|(n, _)| n.clone()),
+                    chain_id: r.chain_id,
+                    contract: r.contract.to_string(),
+                    to: r.anchor.to.0,
+                    second: r.anchor.second.0,
+                    tx_hash: format!("{:#x}", r.tx_hash),
+                    block_number: r.block_number,
+                    next_due: configured.map(|(_, cadence)| r.anchor.to.0.saturating_add(*cadence)),
+                }
+            })
             .collect())
     }
 

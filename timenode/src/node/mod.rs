@@ -202,6 +202,7 @@ impl Node {
         let ntp_stats = Arc::new(crate::facade_stats::FacadeCounters::default());
         let roughtime_stats = Arc::new(crate::facade_stats::FacadeCounters::default());
         let tsa_stats = Arc::new(crate::facade_stats::FacadeCounters::default());
+        let anchor_names = anchoring::ChainNames::default();
         let tsa = crate::tsa::Tsa::open(&config.tsa, &genesis, tsa_stats.clone())
             .map_err(|e| NodeError::Config(format!("[tsa]: {e}")))?
             .map(Arc::new);
@@ -252,13 +253,21 @@ impl Node {
                 ("tsa", tsa_stats),
             ],
             tsa,
+            anchor_names: anchor_names.clone(),
         });
         let api = ApiServer::start(&config, api)?;
         let (anchor_stop, anchor_stopped) = tokio::sync::watch::channel(false);
         let anchoring = match &config.anchor {
             Some(section) => Some(
-                anchoring::start(section, &store, &genesis, me, anchor_stopped)
-                    .map_err(NodeError::Config)?,
+                anchoring::start(
+                    section,
+                    &store,
+                    &genesis,
+                    me,
+                    anchor_names.clone(),
+                    anchor_stopped,
+                )
+                .map_err(NodeError::Config)?,
             ),
             None => None,
         };
